@@ -1,0 +1,272 @@
+"""The school-adapter base: HTTP client, cookie jar, bounded retries, encoding, the login loop.
+
+A system module (``ssfw.py``, ``zf.py`` …) subclasses :class:`SchoolAdapter`, declares what it is
+(name, how to recognise it, captcha model) and implements the few protocol steps that differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from selectolax.parser import HTMLParser
+
+from gradewatch.grades import Grade
+from gradewatch.schools.errors import (
+    SchoolUnavailable,
+    UnexpectedPage,
+    WrongCaptcha,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:  # never let the password reach a log line through repr()
+        return f"Credentials(username={self.username!r}, password=***)"
+
+
+class Prediction(Protocol):
+    text: str
+    confidence: float
+
+
+class CaptchaSolver(Protocol):
+    def solve(self, image: bytes) -> Prediction: ...
+
+
+@dataclass
+class LoginStats:
+    """What one login cost: tests and the check log read these."""
+
+    captcha_fetches: int = 0
+    captcha_submissions: int = 0
+    password_submissions: int = 0
+
+
+class SchoolAdapter:
+    """One school system. Subclasses set the class attributes and implement the protocol hooks."""
+
+    #: Short id used in config (``system = "ssfw"``).
+    system: ClassVar[str] = ""
+    #: Human name of the system.
+    title: ClassVar[str] = ""
+    #: Path of the login page below ``base_url`` (used by ``detect`` and the docs).
+    login_path: ClassVar[str] = ""
+    #: Name of the shipped captcha model, or None when the system has no captcha.
+    captcha_model: ClassVar[str | None] = None
+    #: Readings below this confidence are not submitted; a fresh captcha is fetched instead.
+    min_captcha_confidence: ClassVar[float] = 0.5
+    #: Captcha answers submitted per login, at most.
+    max_captcha_tries: ClassVar[int] = 3
+    #: Captcha images fetched per login, at most (low-confidence ones are skipped, not submitted).
+    max_captcha_fetches: ClassVar[int] = 8
+    #: GET retries on network errors / 5xx, with exponential backoff and jitter.
+    get_retries: ClassVar[int] = 2
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        cookies: Iterable[dict[str, Any]] = (),
+        solver: CaptchaSolver | None = None,
+        timeout: float = 20.0,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._solver = solver
+        self._backoff = backoff
+        self._sleep = sleep
+        self.stats = LoginStats()
+        self.client = httpx.Client(
+            base_url=self.base_url,
+            headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
+            timeout=timeout,
+            follow_redirects=True,
+        )
+        for c in cookies:
+            self.client.cookies.set(c["name"], c["value"], domain=c.get("domain", ""), path=c.get("path", "/"))
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> SchoolAdapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def export_cookies(self) -> list[dict[str, Any]]:
+        """The session cookies, for the store to keep (encrypted) until the next check."""
+        return [
+            {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path}
+            for c in self.client.cookies.jar
+        ]
+
+    @property
+    def has_session(self) -> bool:
+        return len(self.client.cookies.jar) > 0
+
+    # ---- the protocol hooks a system implements --------------------------------------------
+    def fetch_grades(self) -> list[Grade]:
+        """Fetch and normalise the grade table. Raise SessionExpired when not logged in."""
+        raise NotImplementedError
+
+    def start_login(self) -> None:
+        """Open the login page (sets the session cookie, reads hidden fields)."""
+        raise NotImplementedError
+
+    def fetch_captcha(self) -> bytes:
+        """Fetch a new captcha image bound to this session."""
+        raise NotImplementedError
+
+    def submit_login(self, creds: Credentials, captcha: str | None) -> None:
+        """Submit the login form once. Raise WrongCaptcha / WrongPassword / AccountLocked / UnexpectedPage."""
+        raise NotImplementedError
+
+    def needs_captcha(self) -> bool:
+        """Whether this login needs a captcha (after start_login). Systems with optional captchas override."""
+        return self.captcha_model is not None
+
+    @classmethod
+    def recognise(cls, url: str, html: str) -> bool:
+        """Whether a fetched page belongs to this system (for ``gradewatch detect``)."""
+        return False
+
+    @classmethod
+    def base_url_from(cls, url: str) -> str:
+        """Derive the config ``base_url`` from a recognised page URL."""
+        return url
+
+    # ---- the shared flow -------------------------------------------------------------------
+    def check(self, creds: Credentials) -> tuple[list[Grade], bool]:
+        """Grades, reusing the session when it works. Returns (grades, whether a login happened)."""
+        from gradewatch.schools.errors import SessionExpired
+
+        if self.has_session:
+            try:
+                return self.fetch_grades(), False
+            except SessionExpired:
+                log.info("%s: stored session expired, logging in again", self.system)
+                self.client.cookies.clear()
+        self.login(creds)
+        return self.fetch_grades(), True
+
+    def login(self, creds: Credentials) -> None:
+        """Log in: at most ``max_captcha_tries`` captcha answers, exactly one password verdict.
+
+        Only an explicit wrong-captcha answer leads to another try; every other failure propagates
+        at once, so a wrong password is never submitted twice.
+        """
+        self.start_login()
+        if not self.needs_captcha():
+            self._submit(creds, None)
+            return
+        last: WrongCaptcha | None = None
+        for attempt in range(self.max_captcha_tries):
+            if attempt:
+                self.start_login()
+            text = self._read_captcha()
+            try:
+                self._submit(creds, text)
+                return
+            except WrongCaptcha as err:
+                last = err
+                log.info("%s: captcha %d/%d rejected", self.system, attempt + 1, self.max_captcha_tries)
+        raise WrongCaptcha(f"the school rejected the captcha {self.max_captcha_tries} times") from last
+
+    def _submit(self, creds: Credentials, captcha: str | None) -> None:
+        self.stats.password_submissions += 1
+        if captcha is not None:
+            self.stats.captcha_submissions += 1
+        self.submit_login(creds, captcha)
+
+    def _read_captcha(self) -> str:
+        solver = self.solver
+        for _ in range(self.max_captcha_fetches):
+            image = self.fetch_captcha()
+            self.stats.captcha_fetches += 1
+            pred = solver.solve(image)
+            if pred.confidence >= self.min_captcha_confidence:
+                return pred.text
+            log.debug("%s: captcha read with low confidence %.2f, fetching another", self.system, pred.confidence)
+        # Never submit a guess: a wrong captcha costs one of the few tries a login has.
+        raise WrongCaptcha(f"could not read the captcha confidently in {self.max_captcha_fetches} images")
+
+    @property
+    def solver(self) -> CaptchaSolver:
+        if self._solver is None:
+            if self.captcha_model is None:
+                raise RuntimeError(f"{self.system} has no captcha model")
+            from gradewatch.captcha.solver import load_solver
+
+            self._solver = load_solver(self.captcha_model)
+        return self._solver
+
+    # ---- HTTP helpers ----------------------------------------------------------------------
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP exchange. GETs are retried on network errors and 5xx with backoff and jitter;
+        POSTs never are (a login POST must not be repeated behind the user's back)."""
+        tries = 1 + (self.get_retries if method.upper() == "GET" else 0)
+        for attempt in range(tries):
+            try:
+                resp = self.client.request(method, url, **kwargs)
+            except httpx.TransportError as err:
+                problem = f"cannot reach {self.base_url}: {type(err).__name__}"
+            else:
+                if resp.status_code < 500:
+                    return resp
+                problem = f"{self.base_url} answered HTTP {resp.status_code}"
+            if attempt + 1 < tries:
+                self._sleep(self._backoff * (2**attempt) * (1 + random.random()))
+        raise SchoolUnavailable(problem)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    @staticmethod
+    def text_of(resp: httpx.Response) -> str:
+        """Decode a page, trusting a declared charset first and sniffing GBK pages that declare none."""
+        if resp.charset_encoding:
+            return resp.text
+        raw = resp.content
+        head = raw[:2048].lower()
+        for enc in ("gbk", "gb2312", "gb18030"):
+            if f"charset={enc}".encode() in head or f'charset="{enc}"'.encode() in head:
+                return raw.decode("gb18030", errors="replace")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("gb18030", errors="replace")
+
+    @staticmethod
+    def html(text: str) -> HTMLParser:
+        return HTMLParser(text)
+
+    @staticmethod
+    def page_title(tree: HTMLParser) -> str:
+        node = tree.css_first("title")
+        return node.text(strip=True)[:80] if node else ""
+
+    def unexpected(self, message: str, resp: httpx.Response, tree: HTMLParser | None = None) -> UnexpectedPage:
+        tree = tree if tree is not None else self.html(self.text_of(resp))
+        return UnexpectedPage(message, url=str(resp.url.copy_with(query=None)), title=self.page_title(tree))

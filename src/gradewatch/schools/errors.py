@@ -1,0 +1,55 @@
+"""Typed outcomes of talking to a school. The watcher decides what each one means for the account."""
+
+from __future__ import annotations
+
+
+class SchoolError(Exception):
+    """Base of everything an adapter raises. ``str(err)`` is one line fit for a user."""
+
+    #: Short machine name used in the check log and `check` output.
+    kind = "error"
+
+
+class WrongCaptcha(SchoolError):
+    """The school rejected the captcha (every allowed try used up)."""
+
+    kind = "wrong_captcha"
+
+
+class WrongPassword(SchoolError):
+    """The school said the username or password is wrong. Never retried: schools lock accounts."""
+
+    kind = "wrong_password"
+
+
+class AccountLocked(SchoolError):
+    """The school locked or throttled the account. Pause it; do not try again soon."""
+
+    kind = "locked"
+
+
+class SessionExpired(SchoolError):
+    """The stored session no longer works; log in again (once)."""
+
+    kind = "session_expired"
+
+
+class SchoolUnavailable(SchoolError):
+    """Network error, timeout or a 5xx answer: back off and try later."""
+
+    kind = "unavailable"
+
+
+class UnexpectedPage(SchoolError):
+    """The school answered with a page we do not understand. Carries only the page title, never the body."""
+
+    kind = "unexpected_page"
+
+    def __init__(self, message: str, *, url: str = "", title: str = "") -> None:
+        detail = message
+        if url:
+            detail += f" (at {url}"
+            detail += f', page title "{title}")' if title else ")"
+        super().__init__(detail)
+        self.url = url
+        self.title = title
