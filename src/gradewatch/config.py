@@ -1,0 +1,170 @@
+"""The TOML config: schools, accounts, schedule, database. Validation errors name the key.
+
+Passwords are resolved at check time (``password`` / ``password_env`` / ``password_cmd`` or the
+encrypted copy kept by ``gradewatch password set``) and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(Exception):
+    """A problem with the config file; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SchoolConfig(_Strict):
+    system: str = Field(description="school system id: ssfw, zf, qiangzhi")
+    base_url: str
+    max_concurrency: int = Field(default=2, ge=1, le=16)
+    timeout: float = Field(default=20.0, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
+    gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
+
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, v: str) -> str:
+        from gradewatch.schools import systems
+
+        known = systems()
+        if v not in known:
+            raise ValueError(f"unknown system {v!r}; known systems: {', '.join(sorted(known))}")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class AccountConfig(_Strict):
+    school: str
+    username: str = Field(min_length=1)
+    password: str | None = Field(default=None, repr=False)
+    password_env: str | None = None
+    password_cmd: str | None = None
+    notify: list[str] = Field(default_factory=list, description="Apprise URLs")
+    gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this account")
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> AccountConfig:
+        given = [k for k in ("password", "password_env", "password_cmd") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"give only one of password, password_env, password_cmd (got {', '.join(given)})")
+        return self
+
+    @field_validator("notify")
+    @classmethod
+    def _apprise_urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if "://" not in url:
+                raise ValueError(f"not a notification URL (expected e.g. mailtos://…): {url.split('@')[-1]!r}")
+        return v
+
+
+class Config(_Strict):
+    database: str = "sqlite:///gradewatch.db"
+    key_file: str = "gradewatch.key"
+    interval_minutes: float = Field(default=30, gt=0)
+    jitter_minutes: float = Field(default=5, ge=0)
+    log_file: str | None = None
+    schools: dict[str, SchoolConfig] = Field(default_factory=dict)
+    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
+    #: Directory the relative paths above are resolved against (the config file's folder).
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _accounts_name_schools(self) -> Config:
+        for name, acc in self.accounts.items():
+            if acc.school not in self.schools:
+                raise ValueError(
+                    f"accounts.{name}.school: no school named {acc.school!r} "
+                    f"(defined: {', '.join(sorted(self.schools)) or 'none'})"
+                )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        prefix = "sqlite:///"
+        if self.database.startswith(prefix) and not self.database.startswith(prefix + "/"):
+            path = self.database[len(prefix) :]
+            if path != ":memory:":
+                return prefix + str((self.base_dir / path).resolve())
+        return self.database
+
+    @property
+    def key_path(self) -> Path:
+        return (self.base_dir / self.key_file).resolve()
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p != "__root__")
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; `gradewatch init` writes a commented template)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (create one with `gradewatch init {path}`)") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    return config_from_dict(raw, base_dir=path.resolve().parent, source=path)
+
+
+def config_from_dict(raw: dict[str, Any], *, base_dir: Path, source: Path | str = "<config>") -> Config:
+    try:
+        return Config.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as err:
+        raise ConfigError(_format_errors(Path(source), err)) from None
+
+
+def resolve_password(name: str, acc: AccountConfig, stored: str | None = None) -> str:
+    """The account's password from its configured source. Errors never include the value."""
+    if acc.password:
+        return acc.password
+    if acc.password_env:
+        value = os.environ.get(acc.password_env)
+        if not value:
+            raise ConfigError(f"accounts.{name}.password_env: environment variable {acc.password_env} is not set")
+        return value
+    if acc.password_cmd:
+        try:
+            out = subprocess.run(
+                shlex.split(acc.password_cmd), capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise ConfigError(f"accounts.{name}.password_cmd: cannot run: {type(err).__name__}") from None
+        if out.returncode != 0 or not out.stdout.strip():
+            raise ConfigError(f"accounts.{name}.password_cmd: exited {out.returncode} without printing a password")
+        return out.stdout.strip().splitlines()[0]
+    if stored:
+        return stored
+    raise ConfigError(
+        f"accounts.{name}: no password; set password_env or password_cmd, "
+        f"or store one encrypted with `gradewatch password set {name}`"
+    )

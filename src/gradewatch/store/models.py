@@ -1,0 +1,112 @@
+"""Tables. Changing one means adding an Alembic revision in store/migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite returns naive ones otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the config's account name
+    school: Mapped[str] = mapped_column(String(100))
+    system: Mapped[str] = mapped_column(String(40))
+    username: Mapped[str] = mapped_column(String(100))
+    # ok | needs_attention (wrong password: never retried until the password changes) | paused (locked)
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    paused_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    bad_password_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_cookies: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # Fernet token
+    session_saved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    stored_password: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # Fernet token
+    baseline_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column()
+    last_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class CurrentGrade(Base):
+    __tablename__ = "grades"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class GradeChange(Base):
+    __tablename__ = "grade_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    check_id: Mapped[int | None] = mapped_column(ForeignKey("checks.id"), nullable=True)
+    key: Mapped[str] = mapped_column(String(300))
+    change: Mapped[str] = mapped_column(String(10))  # new | changed | removed
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column()
+
+
+class OutboxMessage(Base):
+    """One notification for one target. The target URL itself (which may hold an SMTP password)
+    is not stored: ``target`` is its keyed fingerprint, resolved against the config when sending."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    check_id: Mapped[int | None] = mapped_column(ForeignKey("checks.id"), nullable=True)
+    target: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))  # baseline | update
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending|sent|failed|dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Check(Base):
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    outcome: Mapped[str] = mapped_column(String(30), default="running")  # ok | skipped | <error kind>
+    message: Mapped[str] = mapped_column(Text, default="")
+    logged_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    n_grades: Mapped[int] = mapped_column(Integer, default=0)
+    n_new: Mapped[int] = mapped_column(Integer, default=0)
+    n_changed: Mapped[int] = mapped_column(Integer, default=0)
+    n_removed: Mapped[int] = mapped_column(Integer, default=0)
