@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -84,11 +84,14 @@ class SchoolAdapter:
         *,
         cookies: Iterable[dict[str, Any]] = (),
         solver: CaptchaSolver | None = None,
+        options: Mapping[str, Any] | None = None,
         timeout: float = 20.0,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: The school's ``options`` table from the config (system-specific settings).
+        self.options: Mapping[str, Any] = dict(options or {})
         self._solver = solver
         self._backoff = backoff
         self._sleep = sleep
