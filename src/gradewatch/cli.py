@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, NoReturn
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from gradewatch.captcha.cli import app as captcha_app
 
@@ -12,9 +24,212 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve, evaluate models.")
+app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve and evaluate models.")
+
+with contextlib.suppress(ImportError):  # the simulators land in their own module
+    from gradewatch.sim.cli import app as sim_app
+
+    app.add_typer(sim_app, name="sim", help="Run a school-system simulator on loopback (for trying things out).")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="GRADEWATCH_CONFIG", help="Config file (TOML).", show_default=True),
+]
+Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for HTTP).")]
+AccountOpt = Annotated[list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]gradewatch: error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn every expected failure into one clear line on stderr and a non-zero exit."""
+    from gradewatch.config import ConfigError
+    from gradewatch.secrets import SecretsError
+    from gradewatch.store.db import StoreError
+
+    try:
+        yield
+    except (ConfigError, StoreError, SecretsError) as err:
+        fail(str(err))
+
+
+def _open(config: Path, verbose: int = 0):  # type: ignore[no-untyped-def]
+    from gradewatch.app import open_app
+
+    return open_app(config, verbose=verbose)
+
+
+def _select(app_, accounts: list[str] | None) -> list[str]:  # type: ignore[no-untyped-def]
+    names = list(app_.config.accounts)
+    if not names:
+        fail("no accounts in the config; add an [accounts.NAME] table")
+    if accounts:
+        unknown = [a for a in accounts if a not in names]
+        if unknown:
+            fail(f"no account named {', '.join(unknown)} (configured: {', '.join(names)})")
+        return accounts
+    return names
+
+
+def print_reports(reports) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="Check", title_justify="left")
+    for col in ("account", "result", "grades", "new", "changed", "removed", "login", "detail"):
+        table.add_column(col, overflow="fold")
+    style = {"ok": "green", "skipped": "yellow"}
+    for r in reports:
+        table.add_row(r.account, f"[{style.get(r.outcome, 'red')}]{r.outcome}[/]", str(r.grades), str(r.new),
+                      str(r.changed), str(r.removed), "yes" if r.logged_in else "reused", r.message)
+    console.print(table)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path("gradewatch.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented config template to start from."""
+    if path.exists() and not force:
+        fail(f"{path} exists; use --force to overwrite it")
+    text = resources.files("gradewatch").joinpath("config_template.toml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {path}. Edit the school and account, then run [bold]gradewatch check -c {path}[/].")
+
+
+@app.command()
+def check(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = None, verbose: Verbose = 0) -> None:
+    """Check every configured account once, send what is new, and exit."""
+    with user_errors():
+        gw = _open(config, verbose)
+        names = _select(gw, account)
+        with console.status("Checking…", spinner="dots"):
+            reports = gw.watcher.check_all(names)
+            sent = gw.watcher.send_pending()
+        print_reports(reports)
+        if sent.sent or sent.failed:
+            console.print(f"Notifications: {sent.sent} sent, {sent.failed} to retry later"
+                          + (f" ({sent.errors[-1]})" if sent.errors else ""))
+        gw.close()
+    if any(r.outcome not in ("ok", "skipped") for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0) -> None:
+    """Keep checking every account (interval with jitter, per-school backoff) until Ctrl-C."""
+    from gradewatch.watch.scheduler import Scheduler
+
+    with user_errors():
+        gw = _open(config, verbose)
+        _select(gw, None)
+        sched = Scheduler(gw.watcher)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        console.print(f"Watching {len(gw.config.accounts)} account(s) every {gw.config.interval_minutes:g} min "
+                      f"(±{gw.config.jitter_minutes:g}). Ctrl-C stops.")
+        sched.run(stop, on_tick=print_reports)
+        gw.close()
+
+
+@app.command()
+def send(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0) -> None:
+    """Deliver the notifications waiting in the outbox (those due for a retry)."""
+    with user_errors():
+        gw = _open(config, verbose)
+        res = gw.watcher.send_pending()
+        console.print(f"{res.sent} sent, {res.failed} failed (will retry), {res.dropped} dropped")
+        gw.close()
+
+
+@app.command()
+def grades(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = None) -> None:
+    """Print the stored grades as a table."""
+    from gradewatch.notify.render import COLUMNS
+
+    with user_errors():
+        gw = _open(config)
+        for name in _select(gw, account):
+            rows = gw.store.grades(name) if name in {a.id for a in gw.store.accounts()} else []
+            table = Table(title=f"{name}: {len(rows)} grades", title_justify="left")
+            for col in COLUMNS:
+                table.add_column(col)
+            for g in rows:
+                table.add_row(g.term, g.course_code, g.course_name, "" if g.credits is None else f"{g.credits:g}",
+                              g.score, g.exam_type, g.course_nature)
+            console.print(table if rows else f"{name}: no grades stored yet (run `gradewatch check`)")
+        gw.close()
+
+
+@app.command()
+def status(config: ConfigOpt = Path("gradewatch.toml")) -> None:
+    """Account health, last checks and the outbox."""
+    with user_errors():
+        gw = _open(config)
+        table = Table(title="Accounts", title_justify="left")
+        for col in ("account", "status", "last check", "last ok", "session", "detail"):
+            table.add_column(col)
+        for st in gw.store.accounts():
+            table.add_row(st.id, st.status, f"{st.last_check_at:%Y-%m-%d %H:%M}" if st.last_check_at else "-",
+                          f"{st.last_ok_at:%Y-%m-%d %H:%M}" if st.last_ok_at else "-",
+                          "stored" if st.has_session else "-", st.status_reason)
+        console.print(table)
+        counts = gw.store.outbox_counts()
+        console.print("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+        gw.close()
+
+
+password_app = typer.Typer(no_args_is_help=True, help="Keep an account's password encrypted in the store.")
+app.add_typer(password_app, name="password")
+
+
+@password_app.command("set")
+def password_set(account: str, config: ConfigOpt = Path("gradewatch.toml")) -> None:
+    """Ask for the password (hidden) and store it encrypted with the key file."""
+    with user_errors():
+        gw = _open(config)
+        if account not in gw.config.accounts:
+            fail(f"no account named {account}")
+        acc = gw.config.accounts[account]
+        school = gw.config.schools[acc.school]
+        gw.store.ensure_account(account, school=acc.school, system=school.system, username=acc.username)
+        pw = typer.prompt(f"Password for {acc.username}", hide_input=True, confirmation_prompt=True)
+        gw.store.set_password(account, pw)
+        console.print(f"Stored (encrypted with {gw.config.key_path}).")
+        gw.close()
+
+
+@app.command()
+def demo(keep: Annotated[bool, typer.Option(help="Keep the temporary folder and print its path.")] = False) -> None:
+    """Try everything locally: simulator, SMTP sink, first check, a new grade, second check."""
+    from gradewatch.demo import run_demo
+
+    with user_errors():
+        run_demo(console, keep=keep)
+
+
+def main() -> None:  # pragma: no cover
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see docs/captcha.md: spin-waiting threads stall training
+    try:
+        app(prog_name="gradewatch")
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as err:  # last resort: a bug still gets one line, the trace only on request
+        if os.environ.get("GRADEWATCH_DEBUG"):
+            raise
+        err_console.print(f"[bold red]gradewatch: internal error:[/] {type(err).__name__}: {err} "
+                          "(set GRADEWATCH_DEBUG=1 for the traceback)", highlight=False)
+        sys.exit(3)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The watcher: checks accounts, diffs into the store, fills and drains the outbox."""
