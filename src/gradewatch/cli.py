@@ -187,6 +187,29 @@ def status(config: ConfigOpt = Path("gradewatch.toml")) -> None:
         gw.close()
 
 
+@app.command()
+def gpa(
+    config: ConfigOpt = Path("gradewatch.toml"),
+    account: AccountOpt = None,
+    scale: Annotated[str | None, typer.Option("--scale", "-s", help="Scale id or name, or 'all'. "
+                                              "Default: each account's configured scale.")] = None,
+    term: Annotated[str | None, typer.Option("--term", "-t", help="Only this term, e.g. 2023-2024-1.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """GPA and 加权平均分 per term and cumulative, on any common scale."""
+    from gradewatch.gpa import gpa_command
+
+    with user_errors():
+        gw = _open(config)
+        names = _select(gw, account)
+        known = {a.id for a in gw.store.accounts()}
+        grades_by = {n: gw.store.grades(n) if n in known else [] for n in names}
+        settings = {n: gw.config.gpa_settings(n) for n in names}
+        gw.close()
+    raise typer.Exit(gpa_command(grades_by, scale=scale, term=term, as_json=as_json, settings_by_account=settings,
+                                 console=console, err_console=err_console))
+
+
 password_app = typer.Typer(no_args_is_help=True, help="Keep an account's password encrypted in the store.")
 app.add_typer(password_app, name="password")
 

@@ -94,7 +94,22 @@ class Config(_Strict):
                     f"accounts.{name}.school: no school named {acc.school!r} "
                     f"(defined: {', '.join(sorted(self.schools)) or 'none'})"
                 )
+            try:
+                self.gpa_settings(name)
+            except ValidationError as err:
+                parts = [(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
+                         for e in err.errors()]
+                problems = "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in parts)
+                where = f"schools.{acc.school}.gpa / accounts.{name}.gpa"
+                raise ValueError(f"GPA settings of {where}: {problems}") from None
         return self
+
+    def gpa_settings(self, account: str) -> Any:
+        """The account's GPA settings: the school's ``gpa`` table overlaid with the account's."""
+        from gradewatch.gpa import merge_settings
+
+        acc = self.accounts[account]
+        return merge_settings(self.schools[acc.school].gpa, acc.gpa)
 
     @property
     def database_url(self) -> str:

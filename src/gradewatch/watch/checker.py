@@ -154,8 +154,6 @@ class Watcher:
 
 def gpa_line(config: Config, name: str, before: list[Grade], after: list[Grade]) -> str | None:
     """GPA before → after on the account's scale, for update notifications (None if not computable)."""
-    try:
-        from gradewatch.gpa import notify_line
-    except ImportError:
-        return None
-    return notify_line(config, name, before, after)
+    from gradewatch.gpa import gpa_change_line
+
+    return gpa_change_line(before, after, config.gpa_settings(name))
