@@ -1,5 +1,191 @@
-"""`gradewatch captcha …` commands (placeholder until the captcha engine lands)."""
+"""`gradewatch captcha …`: train, solve and evaluate captcha models.
+
+Thin layer over `train`, `solver` and `evaluate`; every failure the user can
+cause ends as one `gradewatch: error: …` line on stderr and exit code 2.
+Torch is imported only by `train`, and only when that command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from gradewatch.captcha.errors import CaptchaError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Captcha engine: train, solve, evaluate models.",
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"gradewatch: error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run `fn`, turning expected failures into one error line and exit 2."""
+    try:
+        return fn()
+    except CaptchaError as exc:
+        _fail(str(exc))
+    except (OSError, ValueError, KeyError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _fail(msg.strip("'\""))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+
+
+class SolverKind(StrEnum):
+    onnx = "onnx"
+    tesseract = "tesseract"
+    ddddocr = "ddddocr"
+
+
+@app.command()
+def train(
+    data: list[Path] = typer.Argument(..., help="Folders or .tar.gz archives of <label>.png captchas."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.onnx; .json and .pt beside it)."),
+    synthetic: int = typer.Option(0, help="Also train on N rendered captchas."),
+    minutes: float = typer.Option(3.0, help="Stop after this much wall time."),
+    target: float = typer.Option(0.999, help="Stop once validation accuracy reaches this (1.0: run all epochs)."),
+    epochs: int = typer.Option(8, help="Length of the learning-rate schedule, in passes over the data."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same data, one thread: same model)."),
+    spec: str = typer.Option("ssfw", help="Model spec (charset, length, size, preprocessing)."),
+    val_fraction: float = typer.Option(0.1, help="Share of each dataset held out for validation (by file-name hash)."),
+    init_from: Path | None = typer.Option(
+        None, help="Start from this model's checkpoint (.pt, or .onnx with a .pt beside it)."
+    ),
+    threads: int = typer.Option(1, help="Torch threads (1 is steadiest on a shared machine)."),
+    exclude: Path | None = typer.Option(None, help="File listing file names (one a line) to leave out of training."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Train a model on labelled captchas and export it to ONNX with a metadata sidecar."""
+
+    def run() -> None:
+        from gradewatch.captcha.spec import get_spec
+
+        the_spec = get_spec(spec)
+        excluded: list[str] = []
+        if exclude is not None:
+            excluded = [ln.strip() for ln in exclude.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        try:
+            from gradewatch.captcha.train import train as do_train
+        except ImportError as exc:
+            raise CaptchaError(f"training needs the 'train' extra: pip install 'gradewatch[train]' ({exc})") from None
+        result = do_train(
+            data,
+            out,
+            the_spec,
+            synthetic=synthetic,
+            minutes=minutes,
+            target=target,
+            epochs=epochs,
+            seed=seed,
+            init_from=init_from,
+            progress=progress,
+            val_fraction=val_fraction,
+            threads=threads,
+            exclude=excluded,
+        )
+        reached = (
+            f"target {target:.2%} reached after {result.seconds_to_target:.0f} s"
+            if result.seconds_to_target is not None
+            else f"target {target:.2%} {'reached' if result.reached_target else 'NOT reached'}"
+        )
+        typer.echo(
+            f"validation accuracy {result.val_accuracy:.4%} ({result.val_source}, n={result.n_val}), "
+            f"per character {result.val_char_accuracy:.4%}; {reached}"
+        )
+        if result.synthetic_accuracy is not None:
+            typer.echo(f"rendered captchas: {result.synthetic_accuracy:.2%}")
+        typer.echo(
+            f"trained {result.epochs:.2f} epochs on {result.n_train_real} real + {result.n_synthetic} synthetic "
+            f"images in {result.seconds:.0f} s; ONNX/PyTorch agreement {result.parity['agreement']:.2%} "
+            f"(max prob diff {result.parity['max_abs_diff']:.1e})"
+        )
+        for err in result.val_errors[:10]:
+            typer.echo(f"  wrong: {err['file']} label {err['label']} predicted {err['predicted']}")
+        typer.echo(
+            f"wrote {result.onnx_path} ({result.onnx_path.stat().st_size / 1024:.0f} KiB) and {result.metadata_path}"
+        )
+
+    _guard(run)
+
+
+@app.command()
+def solve(
+    images: list[Path] = typer.Argument(..., help="Captcha images (colour as served, or binarized)."),
+    model: str = typer.Option("ssfw", help="Shipped model name or path to a .onnx file."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per image."),
+) -> None:
+    """Read captchas: prints image, text and confidence (lowest per-character probability)."""
+    from gradewatch.captcha.solver import load_solver
+
+    solver = _guard(lambda: load_solver(model))
+    failed = 0
+    for image in images:
+        try:
+            pred = solver.solve(image)
+        except CaptchaError as exc:
+            typer.echo(f"gradewatch: error: {exc}", err=True)
+            failed += 1
+            continue
+        if as_json:
+            typer.echo(json.dumps({"image": str(image), "text": pred.text, "confidence": round(pred.confidence, 6)}))
+        else:
+            typer.echo(f"{image}\t{pred.text}\t{pred.confidence:.4f}")
+    if failed:
+        raise typer.Exit(code=2)
+
+
+@app.command("eval")
+def eval_(
+    data: Path = typer.Argument(..., help="Folder or .tar.gz of <label>.png captchas."),
+    model: str = typer.Option("ssfw", help="Shipped model name or path to a .onnx file (for --solver onnx)."),
+    solver: SolverKind = typer.Option(SolverKind.onnx, help="Which solver to measure."),
+    limit: int | None = typer.Option(None, min=1, help="Only the first N images (by name)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+    show_errors: int = typer.Option(0, help="List up to N wrong answers."),
+) -> None:
+    """Accuracy (whole captcha and per character), median ms per image and frequent confusions."""
+
+    def run():
+        from gradewatch.captcha.baselines import make_solver
+        from gradewatch.captcha.evaluate import evaluate
+
+        the_solver = make_solver(solver.value, model)
+        return evaluate(data, the_solver, limit=limit, progress=not as_json and sys.stderr.isatty())
+
+    report = _guard(run)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{report.solver} on {report.source}", show_header=False)
+    table.add_row("images", str(report.n))
+    table.add_row("accuracy (whole captcha)", f"{report.accuracy:.4%}")
+    table.add_row("per character", f"{report.char_accuracy:.4%}")
+    table.add_row("median ms per image", f"{report.ms_per_image:.3f}")
+    if report.unreadable:
+        table.add_row("unreadable images", str(report.unreadable))
+    console.print(table)
+    if report.confusions:
+        console.print(
+            "most frequent confusions (true → predicted): "
+            + ", ".join(f"{t}→{p} ×{c}" for t, p, c in report.confusions)
+        )
+    for err in report.errors[:show_errors]:
+        console.print(f"  {err['file']}: predicted {err['predicted']!r}")

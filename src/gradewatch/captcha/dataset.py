@@ -1,0 +1,143 @@
+"""Labelled captcha datasets: a folder or a .tar.gz (.tgz, .tar) of `<label>.png` files.
+
+The label is the file name without its extension; a suffix after `_` is ignored
+when the charset has no `_` (so `ab3k_2.png` can sit beside `ab3k.png`).
+Images are decoded and preprocessed with the model's spec when loaded, so a
+dataset in memory is a compact uint8 array.
+
+`split` sends each file to validation or training by a hash of its file name:
+the same file always lands on the same side, so a dataset that grows keeps its
+validation items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from gradewatch.captcha.errors import CaptchaError, DatasetError
+from gradewatch.captcha.spec import CaptchaSpec, open_image
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str  # file name inside the dataset (used for the split hash)
+    label: str
+    image: np.ndarray  # uint8 (C, H, W), the spec's `prepare` output
+
+
+@dataclass
+class Dataset:
+    source: str
+    samples: list[Sample]
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def arrays(self, spec: CaptchaSpec) -> tuple[np.ndarray, np.ndarray]:
+        """(images uint8 (N, C, H, W), targets int64 (N, length))."""
+        if not self.samples:
+            return (
+                np.zeros((0, spec.channels, spec.height, spec.width), np.uint8),
+                np.zeros((0, spec.length), np.int64),
+            )
+        x = np.stack([s.image for s in self.samples])
+        y = np.array([spec.encode(s.label) for s in self.samples], dtype=np.int64)
+        return x, y
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def label_from_name(name: str, spec: CaptchaSpec | None = None) -> str:
+    stem = PurePosixPath(name).name
+    for suf in IMAGE_SUFFIXES:
+        if stem.lower().endswith(suf):
+            stem = stem[: -len(suf)]
+            break
+    if "_" in stem and (spec is None or "_" not in spec.charset):
+        stem = stem.split("_", 1)[0]
+    return spec.normalize_label(stem) if spec is not None else stem
+
+
+def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
+    """Yield (file name, bytes) for every image file of a folder (recursively) or an archive, sorted by name."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or directory")
+    if path.is_dir():
+        files = sorted(
+            (p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES)),
+            key=lambda p: p.name,
+        )
+        for p in files:
+            try:
+                yield p.name, p.read_bytes()
+            except OSError as exc:
+                raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        return
+    if is_archive(path):
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(IMAGE_SUFFIXES)]
+                members.sort(key=lambda m: PurePosixPath(m.name).name)
+                for m in members:
+                    fh = tar.extractfile(m)
+                    if fh is not None:
+                        yield PurePosixPath(m.name).name, fh.read()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise DatasetError(f"{path}: unreadable archive ({exc})") from None
+        return
+    raise DatasetError(f"{path}: not a folder or a .tar.gz/.tgz/.tar archive of <label>.png images")
+
+
+def load(path: str | Path, spec: CaptchaSpec, *, limit: int | None = None) -> Dataset:
+    """Load and preprocess every `<label>.png` of a folder or archive; unusable files are counted, not fatal."""
+    samples: list[Sample] = []
+    skipped: Counter = Counter()
+    for name, data in iter_files(path):
+        label = label_from_name(name, spec)
+        if not spec.valid_label(label):
+            skipped["label not valid for the spec"] += 1
+            continue
+        try:
+            img = open_image(data)
+            arr = spec.prepare(img)
+        except CaptchaError:
+            skipped["unreadable or wrong-size image"] += 1
+            continue
+        samples.append(Sample(name, label, arr))
+        if limit is not None and len(samples) >= limit:
+            break
+    return Dataset(str(path), samples, skipped)
+
+
+def _bucket(name: str, salt: str = "") -> float:
+    digest = hashlib.sha256((salt + name).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def is_validation(name: str, val_fraction: float, salt: str = "") -> bool:
+    return _bucket(name, salt) < val_fraction
+
+
+def split(items: Sequence[Sample], val_fraction: float = 0.1, *, salt: str = "") -> tuple[list[Sample], list[Sample]]:
+    """Deterministic (train, validation) split by a hash of each file name."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError("val_fraction must be within [0, 1)")
+    train: list[Sample] = []
+    val: list[Sample] = []
+    for s in items:
+        (val if is_validation(s.name, val_fraction, salt) else train).append(s)
+    return train, val

@@ -1,0 +1,69 @@
+"""The captcha network (PyTorch; imported only by training and export code).
+
+A compact CNN: four 3x3 conv + batch-norm + ReLU blocks with max-pooling, a 1x1
+conv that narrows the channels, and one linear layer that outputs `length`
+groups of `num_classes` logits (one softmax per character position). For the
+68x22 SSFW input that is about 170k parameters (~0.7 MB as ONNX float32).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gradewatch.captcha.spec import CaptchaSpec
+
+
+def _block(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+def _pooled(size: int, times: int) -> int:
+    for _ in range(times):
+        size //= 2
+    return size
+
+
+class CaptchaNet(nn.Module):
+    def __init__(self, spec: CaptchaSpec, widths: tuple[int, int, int, int] = (24, 48, 64, 96), neck: int = 32):
+        super().__init__()
+        self.length = spec.length
+        self.num_classes = spec.num_classes
+        c1, c2, c3, c4 = widths
+        self.features = nn.Sequential(
+            *_block(spec.channels, c1),
+            nn.MaxPool2d(2),
+            *_block(c1, c2),
+            nn.MaxPool2d(2),
+            *_block(c2, c3),
+            nn.MaxPool2d(2),
+            *_block(c3, c4),
+            nn.Conv2d(c4, neck, 1, bias=False),
+            nn.BatchNorm2d(neck),
+            nn.ReLU(inplace=True),
+        )
+        h, w = _pooled(spec.height, 3), _pooled(spec.width, 3)
+        if h < 1 or w < 1:
+            raise ValueError(f"input {spec.width}x{spec.height} is too small for this network")
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(0.2), nn.Linear(neck * h * w, spec.length * spec.num_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) float in 0..1 (ink = 1) -> logits (N, length, num_classes)."""
+        return self.head(self.features(x)).view(-1, self.length, self.num_classes)
+
+
+class Probabilities(nn.Module):
+    """Wraps a net so the exported graph outputs per-position softmax probabilities."""
+
+    def __init__(self, net: CaptchaNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(x), dim=-1)
+
+
+def parameter_count(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

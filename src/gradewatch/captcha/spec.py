@@ -1,0 +1,181 @@
+"""Model input specifications: what a captcha model reads and how its image is prepared.
+
+A `CaptchaSpec` is everything a model needs to know about its captcha kind: the
+characters it can output, how many, the input size, and the preprocessing that
+training and solving both apply (`preprocess`). It is plain data: it goes into
+each model's JSON sidecar and comes back from it, so a model file is
+self-describing.
+
+Variable-length captchas (e.g. 4 to 6 characters) are described by
+`min_length < length`: the model then has `length` output positions and one
+extra "blank" class (index `len(charset)`) that pads shorter texts at the end.
+"""
+
+from __future__ import annotations
+
+import io
+import string
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from gradewatch.captcha.errors import InvalidImage
+
+BLANK = ""  # what the blank class decodes to
+
+
+@dataclass(frozen=True)
+class CaptchaSpec:
+    """Describes one kind of captcha model: output alphabet, length and input preprocessing."""
+
+    name: str
+    charset: str
+    length: int  # maximum (and, when min_length is None, exact) number of characters
+    width: int
+    height: int
+    grayscale: bool = True
+    threshold: int | None = None  # pixel > threshold -> 255, else 0 (after grayscale)
+    min_length: int | None = None  # None: fixed length; else texts have min_length..length chars
+    resize: bool = False  # False: an image of another size is rejected; True: it is resized
+
+    def __post_init__(self) -> None:
+        if not self.charset or len(set(self.charset)) != len(self.charset):
+            raise ValueError("charset must be non-empty and without repeated characters")
+        if self.length < 1:
+            raise ValueError("length must be at least 1")
+        if self.min_length is not None and not 1 <= self.min_length <= self.length:
+            raise ValueError("min_length must be between 1 and length")
+        if self.threshold is not None and not 0 <= self.threshold <= 255:
+            raise ValueError("threshold must be within 0..255")
+
+    # ----- output alphabet -------------------------------------------------
+    @property
+    def variable_length(self) -> bool:
+        return self.min_length is not None and self.min_length < self.length
+
+    @property
+    def num_classes(self) -> int:
+        """Classes per output position: the charset, plus a blank when the length varies."""
+        return len(self.charset) + (1 if self.variable_length else 0)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grayscale else 3
+
+    def valid_label(self, text: str) -> bool:
+        lo = self.min_length if self.min_length is not None else self.length
+        return lo <= len(text) <= self.length and all(c in self.charset for c in text)
+
+    def normalize_label(self, text: str) -> str:
+        """Lower-case a label when the charset has no upper-case letters (case-insensitive spec)."""
+        if not any(c.isupper() for c in self.charset):
+            return text.lower()
+        return text
+
+    def encode(self, text: str) -> list[int]:
+        """Class index per output position (blank-padded for variable-length specs)."""
+        idx = [self.charset.index(c) for c in text]
+        return idx + [len(self.charset)] * (self.length - len(idx))
+
+    def decode(self, indices: Any) -> str:
+        blank = len(self.charset)
+        return "".join(self.charset[i] for i in (int(j) for j in indices) if i != blank)
+
+    # ----- serialisation ---------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaptchaSpec:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    # ----- preprocessing ---------------------------------------------------
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """Image -> float32 array (channels, height, width) in 0..1, as the model reads it.
+
+        Training and solving both go through here. For SSFW: grayscale, then
+        threshold 173 to 0/255, exactly as the original pipeline did; an image
+        that is already binarized passes through unchanged.
+        """
+        return to_model_input(self.prepare(image))
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        """Image -> uint8 array (channels, height, width) after size check, grayscale and threshold."""
+        if image.size != (self.width, self.height):
+            if not self.resize:
+                raise InvalidImage(
+                    f"image is {image.size[0]}x{image.size[1]}, model {self.name!r} expects {self.width}x{self.height}"
+                )
+            image = image.convert("L" if self.grayscale else "RGB").resize((self.width, self.height), Image.BILINEAR)
+        if self.grayscale:
+            # Go through RGB first so that palette/alpha images are flattened the same way every time.
+            if image.mode not in ("L", "RGB"):
+                image = image.convert("RGBA")
+                bg = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(bg, image).convert("RGB")
+            arr = np.asarray(image.convert("L"), dtype=np.uint8)
+            if self.threshold is not None:
+                arr = np.where(arr > self.threshold, 255, 0).astype(np.uint8)
+            return arr[None, :, :]
+        arr = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        if self.threshold is not None:
+            arr = np.where(arr > self.threshold, 255, 0).astype(np.uint8)
+        return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def to_model_input(prepared: np.ndarray) -> np.ndarray:
+    """uint8 (…, C, H, W) -> float32 in 0..1 with ink as 1 (white background becomes 0)."""
+    return (255 - prepared.astype(np.float32)) * (1.0 / 255.0)
+
+
+def open_image(source: bytes | Image.Image | str | Path) -> Image.Image:
+    """Open bytes, a path or a PIL image fully, raising `InvalidImage` with a one-line reason."""
+    if isinstance(source, Image.Image):
+        return source
+    name = "image bytes"
+    try:
+        if isinstance(source, (str, Path)):
+            name = str(source)
+            data = Path(source).read_bytes()
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        else:
+            raise InvalidImage(f"cannot read an image from a {type(source).__name__}")
+    except OSError as exc:
+        raise InvalidImage(f"{name}: cannot read file ({exc.strerror or exc})") from None
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()  # decode now so a truncated file fails here, not later
+    except UnidentifiedImageError:
+        raise InvalidImage(f"{name}: not an image file") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"{name}: damaged image ({exc})") from None
+    except Image.DecompressionBombError:
+        raise InvalidImage(f"{name}: image too large") from None
+    return img
+
+
+LOWER_ALNUM = string.digits + string.ascii_lowercase
+
+SPECS: dict[str, CaptchaSpec] = {
+    "ssfw": CaptchaSpec(
+        name="ssfw",
+        charset=LOWER_ALNUM,
+        length=4,
+        width=68,
+        height=22,
+        grayscale=True,
+        threshold=173,
+    ),
+}
+
+
+def get_spec(name: str) -> CaptchaSpec:
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown captcha spec {name!r} (known: {', '.join(sorted(SPECS))})") from None
