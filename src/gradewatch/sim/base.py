@@ -1,0 +1,306 @@
+"""The system-agnostic simulator base: students, sessions, captchas bound to a session, lockout, admin API.
+
+A school simulator (SSFW, ZF, 强智 …) subclasses :class:`Simulator`, sets the class attributes
+(cookie name, lock threshold …) and implements :meth:`Simulator.routes` with that system's own
+paths, forms, pages and error texts, calling the shared pieces:
+
+- :meth:`session` / :meth:`new_session` / :meth:`set_cookie` — the server-side session jar;
+- :meth:`issue_captcha` — a new captcha bound to the session (the previous one dies);
+- :meth:`attempt_login` — captcha (consumed), lock state and password check, with stats;
+- :meth:`student_of` — the logged-in student, for the grade pages;
+- :meth:`down_response` / ``controls`` — the test and demo switches.
+
+All state lives in the server's event loop: the handlers are ``async`` and never await while
+changing it, so no locks are needed. Passwords are kept only as salted hashes and are never
+returned by the admin API or logged.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gradewatch.grades import Grade
+from gradewatch.sim.admin import admin_routes
+from gradewatch.sim.captchas import CaptchaSource
+from gradewatch.sim.transcripts import StudentRecord
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    WRONG_CAPTCHA = "wrong_captcha"
+    WRONG_PASSWORD = "wrong_password"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: Outcome
+    student: Student | None = None
+    #: After a wrong password of a known student: wrong tries left before the lock (0 = just locked).
+    tries_left: int | None = None
+
+
+@dataclass
+class Controls:
+    """Switches the admin API flips while the simulator runs."""
+
+    session_ttl: float = 1800.0  # idle seconds before a session dies
+    reject_captcha: bool = False  # answer every captcha as wrong
+    broken_grades: bool = False  # the grade page is an unexpected page (HTTP 200)
+    down: bool = False  # every page (not the admin API) answers 503
+
+
+@dataclass
+class UserStats:
+    login_posts: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
+    captcha_fetches: int = 0  # captchas fetched by the sessions that then posted this username
+    successful_logins: int = 0
+    grade_fetches: int = 0
+
+
+class Student:
+    def __init__(self, record: StudentRecord) -> None:
+        self.username = record.username
+        self.name = record.name
+        self._salt = secrets.token_bytes(16)
+        self._hash = self._digest(record.password)
+        self.grades: dict[str, Grade] = {g.key: g for g in record.grades}
+        self.wrong_passwords = 0  # consecutive
+        self.locked = False
+        self.stats = UserStats()
+
+    def _digest(self, password: str) -> bytes:
+        return hashlib.sha256(self._salt + password.encode()).digest()
+
+    def password_matches(self, password: str) -> bool:
+        return hmac.compare_digest(self._hash, self._digest(password))
+
+    def __repr__(self) -> str:
+        return f"Student({self.username!r}, {self.name!r}, {len(self.grades)} grades)"
+
+
+@dataclass
+class Session:
+    id: str
+    last_seen: float
+    username: str | None = None  # set once logged in
+    captcha: str | None = None  # the answer of the last captcha served to this session
+    captcha_fetches: int = 0  # since the last login POST, attributed to the username posted
+
+
+class Simulator:
+    """Base of a school simulator. Build the ASGI app with :meth:`app`."""
+
+    system: ClassVar[str] = ""
+    session_cookie: ClassVar[str] = "JSESSIONID"
+    cookie_path: ClassVar[str] = "/"
+    #: Consecutive wrong passwords that lock an account.
+    lock_after: ClassVar[int] = 5
+    captcha_case_sensitive: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        students: Iterable[StudentRecord],
+        *,
+        captchas: CaptchaSource | None = None,
+        admin_token: str | None = None,
+        session_ttl: float = 1800.0,
+        seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        records = list(students)
+        self.students: dict[str, Student] = {r.username: Student(r) for r in records}
+        #: The first student given is the documented demo login.
+        self.demo: StudentRecord | None = records[0] if records else None
+        self.admin_token = admin_token or secrets.token_urlsafe(18)
+        self.controls = Controls(session_ttl=session_ttl)
+        self.seed = seed
+        self._captchas = captchas
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+        self.captcha_fetches = 0
+        self.unknown_user_posts = 0
+
+    # ---- what a system implements ----------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        raise NotImplementedError
+
+    def default_captchas(self) -> CaptchaSource:
+        """The captcha source used when none is given (the system's renderer)."""
+        raise NotImplementedError
+
+    # ---- the app ---------------------------------------------------------------------------
+    def app(self) -> ASGIApp:
+        inner = Starlette(routes=[*admin_routes(self), *self.routes()])
+        sim = self
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and sim.controls.down and not scope["path"].startswith("/_admin"):
+                await sim.down_response()(scope, receive, send)
+                return
+            await inner(scope, receive, send)
+
+        return app
+
+    def down_response(self) -> Response:
+        return Response("<html><body><h1>503 Service Unavailable</h1></body></html>", 503, media_type="text/html")
+
+    # ---- sessions --------------------------------------------------------------------------
+    def session(self, request: Request) -> Session | None:
+        """The live session of this request, refreshed; None when absent or idle too long."""
+        sid = request.cookies.get(self.session_cookie)
+        sess = self._sessions.get(sid) if sid else None
+        if sess is None:
+            return None
+        now = self._clock()
+        if now - sess.last_seen > self.controls.session_ttl:
+            del self._sessions[sess.id]
+            return None
+        sess.last_seen = now
+        return sess
+
+    def new_session(self) -> Session:
+        now = self._clock()
+        ttl = self.controls.session_ttl
+        for sid in [s.id for s in self._sessions.values() if now - s.last_seen > ttl]:
+            del self._sessions[sid]
+        sess = Session(id=secrets.token_hex(16).upper(), last_seen=now)
+        self._sessions[sess.id] = sess
+        return sess
+
+    def session_or_new(self, request: Request) -> tuple[Session, bool]:
+        sess = self.session(request)
+        return (sess, False) if sess is not None else (self.new_session(), True)
+
+    async def form(self, request: Request, encoding: str = "utf-8") -> dict[str, str]:
+        """An urlencoded form body (the first value of each field), percent-decoded in the page's encoding."""
+        text = (await request.body()).decode("ascii", errors="replace")
+        return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True, encoding=encoding, errors="replace").items()}
+
+    def set_cookie(self, response: Response, sess: Session) -> None:
+        response.set_cookie(self.session_cookie, sess.id, path=self.cookie_path, httponly=True)
+
+    def end_session(self, sess: Session) -> None:
+        self._sessions.pop(sess.id, None)
+
+    def expire_sessions(self, username: str | None = None) -> int:
+        doomed = [s.id for s in self._sessions.values() if username is None or s.username == username]
+        for sid in doomed:
+            del self._sessions[sid]
+        return len(doomed)
+
+    def student_of(self, request: Request) -> Student | None:
+        """The logged-in student of this request, or None (no session, expired, not logged in)."""
+        sess = self.session(request)
+        if sess is None or sess.username is None:
+            return None
+        return self.students.get(sess.username)
+
+    # ---- captcha and login -----------------------------------------------------------------
+    def issue_captcha(self, sess: Session) -> tuple[bytes, str]:
+        """A new captcha for this session: (image bytes, media type). The previous answer dies."""
+        if self._captchas is None:
+            self._captchas = self.default_captchas()
+        answer, image, media_type = self._captchas.next()
+        sess.captcha = answer
+        sess.captcha_fetches += 1
+        self.captcha_fetches += 1
+        return image, media_type
+
+    def _captcha_ok(self, sess: Session | None, given: str) -> bool:
+        if sess is None or sess.captcha is None:
+            return False
+        expected, sess.captcha = sess.captcha, None  # an answer is valid once
+        if self.controls.reject_captcha:
+            return False
+        if not self.captcha_case_sensitive:
+            expected, given = expected.lower(), given.lower()
+        return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+    def attempt_login(self, sess: Session | None, username: str, password: str, captcha: str | None) -> LoginResult:
+        """One login POST: captcha first (consumed), then lock, then password. Logs the session in on success.
+
+        ``captcha=None`` means the system does not use one for this login.
+        """
+        student = self.students.get(username)
+        if student is None:
+            self.unknown_user_posts += 1
+        else:
+            student.stats.login_posts += 1
+            if sess is not None:
+                student.stats.captcha_fetches += sess.captcha_fetches
+        if sess is not None:
+            sess.captcha_fetches = 0
+        result = self._judge(sess, student, password, captcha)
+        if student is not None:
+            student.stats.outcomes[result.outcome.value] += 1
+        return result
+
+    def _judge(self, sess: Session | None, student: Student | None, password: str, captcha: str | None) -> LoginResult:
+        if captcha is not None and not self._captcha_ok(sess, captcha):
+            return LoginResult(Outcome.WRONG_CAPTCHA, student)
+        if student is None:
+            return LoginResult(Outcome.WRONG_PASSWORD)
+        if student.locked:
+            return LoginResult(Outcome.LOCKED, student)
+        if not student.password_matches(password):
+            student.wrong_passwords += 1
+            if student.wrong_passwords >= self.lock_after:
+                student.locked = True
+            return LoginResult(Outcome.WRONG_PASSWORD, student, tries_left=self.lock_after - student.wrong_passwords)
+        student.wrong_passwords = 0
+        student.stats.successful_logins += 1
+        return LoginResult(Outcome.OK, student)
+
+    def log_in(self, sess: Session, student: Student) -> Session:
+        """Bind a fresh session to the student (session-fixation protection: the old id dies)."""
+        self.end_session(sess)
+        fresh = self.new_session()
+        fresh.username = student.username
+        return fresh
+
+    # ---- admin-side helpers ----------------------------------------------------------------
+    def add_student(self, record: StudentRecord) -> Student:
+        student = Student(record)
+        self.students[record.username] = student
+        return student
+
+    def unlock(self, student: Student) -> None:
+        student.locked = False
+        student.wrong_passwords = 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "users": {name: self.user_stats(s) for name, s in self.students.items()},
+            "captcha_fetches": self.captcha_fetches,
+            "unknown_user_posts": self.unknown_user_posts,
+            "sessions": len(self._sessions),
+        }
+
+    @staticmethod
+    def user_stats(student: Student) -> dict[str, Any]:
+        s = student.stats
+        return {
+            "login_posts": s.login_posts,
+            "outcomes": dict(s.outcomes),
+            "consecutive_wrong_passwords": student.wrong_passwords,
+            "locked": student.locked,
+            "captcha_fetches": s.captcha_fetches,
+            "successful_logins": s.successful_logins,
+            "grade_fetches": s.grade_fetches,
+        }
