@@ -1,0 +1,109 @@
+"""Simulator parts: seeded transcripts, captcha sources, the `sim ssfw` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from gradewatch.sim.captchas import FileCaptchas
+from gradewatch.sim.cli import app
+from gradewatch.sim.transcripts import DEMO_PASSWORD, DEMO_USERNAME, demo_student, seeded_students
+
+from .helpers import write_captchas
+
+
+def test_students_are_deterministic_in_the_seed() -> None:
+    assert seeded_students(3, 10) == seeded_students(3, 10)
+    assert seeded_students(3, 10) != seeded_students(4, 10)
+    students = seeded_students(3, 10)
+    assert len({s.username for s in students}) == 11
+    assert students[0] == demo_student() == seeded_students(99, 0)[0]  # the demo does not depend on the seed
+
+
+def test_demo_transcript_has_every_kind_of_row() -> None:
+    demo = demo_student()
+    assert (demo.username, demo.password) == (DEMO_USERNAME, DEMO_PASSWORD) == ("2021010001", "demo-pass-2021")
+    scores = {g.score for g in demo.grades}
+    assert {"优秀", "良好", "中等"} <= scores and {"合格", "通过"} <= scores
+    assert any(g.numeric_score is not None and g.numeric_score < 60 for g in demo.grades)
+    makeups = [g for g in demo.grades if g.attempt == "makeup"]
+    assert [(g.course_name, g.exam_type) for g in makeups] == [("高等数学A(1)", "补考")]
+    assert {g.course_nature for g in demo.grades} == {"必修", "选修"}
+    assert len({g.term for g in demo.grades}) == 3
+    assert len({g.key for g in demo.grades}) == len(demo.grades)
+
+
+def test_random_transcripts_are_well_formed() -> None:
+    for s in seeded_students(0, 30)[1:]:
+        keys = [g.key for g in s.grades]
+        assert len(keys) == len(set(keys)) and s.name and len(s.password) == 10
+        for g in s.grades:
+            if g.attempt != "normal":
+                assert any(o.course_code == g.course_code and o.attempt == "normal" for o in s.grades)
+
+
+def test_captchas_from_a_folder_and_a_tarball(tmp_path: Path) -> None:
+    labels = write_captchas(tmp_path / "train", count=5)
+    from_dir = FileCaptchas.load(tmp_path / "train")
+    assert len(from_dir) == 5
+    label, image, media_type = from_dir.next()
+    assert labels[image] == label and media_type == "image/png"
+
+    archive = tmp_path / "train.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "train", arcname="train")
+    from_tar = FileCaptchas.load(archive, limit=3)
+    assert len(from_tar) == 3
+    label, image, _ = from_tar.next()
+    assert labels[image] == label
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "not-an-archive", "corrupt"])
+def test_bad_captcha_source_is_one_clear_error(tmp_path: Path, kind: str) -> None:
+    path = {
+        "missing": tmp_path / "nope",
+        "empty": tmp_path,
+        "not-an-archive": tmp_path / "x.txt",
+        "corrupt": tmp_path / "x.tar.gz",
+    }[kind]
+    if kind in ("not-an-archive", "corrupt"):
+        path.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=str(path)):
+        FileCaptchas.load(path)
+    result = CliRunner().invoke(app, ["ssfw", "--port", "0", "--captcha-dir", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: captcha source") and "Traceback" not in result.output
+
+
+def test_bad_encoding_is_one_clear_error() -> None:
+    result = CliRunner().invoke(app, ["ssfw", "--port", "0", "--encoding", "latin-1"])
+    assert result.exit_code == 2 and result.output.strip() == "error: encoding must be utf-8 or gbk, not 'latin-1'"
+
+
+def test_cli_serves_and_prints_how_to_use_it(tmp_path: Path) -> None:
+    write_captchas(tmp_path, count=3)
+    code = "import sys; from gradewatch.sim.cli import app; sys.exit(app())"
+    cmd = [sys.executable, "-c", code, "ssfw", "--port", "0", "--admin-token", "tok", "--captcha-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout.readline() for _ in range(6)))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout=20)
+        assert not reader.is_alive(), "the simulator printed nothing"
+        text = "".join(lines)
+        base = next(line.split()[1] for line in lines if line.strip().startswith("base_url"))
+        assert "2021010001 / demo-pass-2021" in text and "tok" in text
+        assert httpx.get(f"{base}/ssfw/login.jsp", timeout=5).status_code == 200
+        assert httpx.get(f"{base}/_admin/stats", headers={"Authorization": "Bearer tok"}, timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
