@@ -189,3 +189,5 @@ def eval_(
         )
     for err in report.errors[:show_errors]:
         console.print(f"  {err['file']}: predicted {err['predicted']!r}")
+
+from gradewatch.captcha import cli_harvest  # noqa: E402,F401 - registers harvest, bootstrap and review

@@ -1,0 +1,282 @@
+"""`gradewatch captcha harvest | bootstrap | review`: label captchas with the login oracle and by hand.
+
+Registered onto the engine's Typer app (``captcha/cli.py`` imports this module). Usage errors end
+as one ``gradewatch: error: …`` line and exit 2; a harvest stopped by the school (wrong password,
+lock, unreachable) ends with its reason and exit 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import typer
+
+from gradewatch.captcha import render_generic  # noqa: F401 - registers the `generic` spec and renderer
+from gradewatch.captcha.cli import app
+from gradewatch.captcha.errors import CaptchaError
+
+T = TypeVar("T")
+
+ConfigOpt = typer.Option(..., "--config", "-c", envvar="GRADEWATCH_CONFIG", help="Config file (TOML).")
+AccountOpt = typer.Option(..., "--account", "-a", help="Account id from the config (its [accounts.ID] table).")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"gradewatch: error: {message}", err=True)
+    raise typer.Exit(code=code)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    from gradewatch.config import ConfigError
+    from gradewatch.schools.errors import SchoolError
+
+    try:
+        return fn()
+    except (CaptchaError, ConfigError, SchoolError) as exc:
+        _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    except (OSError, ValueError, KeyError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _fail(msg.strip("'\""))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _harvest_progress(total: int, console):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("accepted {task.fields[accepted]}  ({task.fields[rate]})  skipped {task.fields[skipped]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _default_review(out: Path) -> Path:
+    return out.with_name(out.name + "-review")
+
+
+@app.command()
+def harvest(
+    config: Path = ConfigOpt,
+    account: str = AccountOpt,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for verified captchas (<text>.png)."),
+    count: int = typer.Option(100, "--count", "-n", min=1, help="Login attempts to make."),
+    rate: float = typer.Option(1.0, "--rate", min=0.001, help="At most this many logins per second."),
+    model: str | None = typer.Option(
+        None, help="Solver: shipped model name or .onnx path (default: the school's model, else 'generic')."
+    ),
+    review: Path | None = typer.Option(None, help="Review queue for rejected captchas (default: OUT-review)."),
+    min_confidence: float = typer.Option(0.0, min=0.0, max=1.0, help="Do not submit readings below this."),
+) -> None:
+    """Label captchas by logging in: accepted → OUT/<text>.png, rejected → the review queue.
+
+    Stops at once on a wrong password or a lock (exit 1). One fresh session per attempt.
+    """
+    from gradewatch.captcha.harvest import Harvester, TargetReader, account_target
+    from gradewatch.captcha.solver import load_solver, shipped_models
+
+    def setup() -> Harvester:
+        if out.exists() and not out.is_dir():
+            raise CaptchaError(f"{out}: exists and is not a folder")
+        tgt = account_target(config, account)
+        name = model or (tgt.target.name if tgt.target and tgt.target.name in shipped_models() else "generic")
+        reader = TargetReader(load_solver(name), tgt.target, min_confidence)
+        return Harvester(tgt.make_adapter, tgt.creds, reader, out, review or _default_review(out), rate=rate)
+
+    harvester = _guard(setup)
+    console = _stderr_console()
+    with _harvest_progress(count, console) as bar:
+        task = bar.add_task("harvest", total=count, accepted=0, rate="–", skipped=0)
+
+        def show(st) -> None:  # type: ignore[no-untyped-def]
+            bar.update(
+                task, completed=st.attempts, accepted=st.accepted, rate=f"{st.acceptance_rate:.1%}", skipped=st.skipped
+            )
+
+        result = harvester.run(count, show)
+    st = result.stats
+    typer.echo(
+        f"{st.attempts} login attempts: {st.accepted} accepted ({st.acceptance_rate:.1%}), "
+        f"{st.rejected} rejected, {st.skipped} readings not submitted, {st.duplicates} duplicates; "
+        f"saved {len(result.saved)} to {out}, queued {len(result.queued)} in {harvester.review.path}"
+    )
+    if not result.ok:
+        _fail(result.message, code=1)
+
+
+@app.command()
+def bootstrap(
+    config: Path = ConfigOpt,
+    account: str = AccountOpt,
+    target: float = typer.Option(0.999, min=0.0, max=1.0, help="Stop once held-out verified accuracy reaches this."),
+    out: Path = typer.Option(Path("captcha-bootstrap"), "--out", "-o", help="Working folder (data, models, curve)."),
+    max_attempts: int = typer.Option(3000, min=1, help="Login attempts in all, at most."),
+    rate: float = typer.Option(1.0, "--rate", min=0.001, help="At most this many logins per second."),
+    start_model: str = typer.Option("generic", help="Model that harvests round 1 (name or .onnx path)."),
+    first_round: int = typer.Option(250, min=1, help="Login attempts of round 1."),
+    growth: float = typer.Option(0.5, min=0.05, help="Each later round: this share of the attempts so far."),
+    synthetic: int = typer.Option(20000, min=0, help="Rendered captchas mixed into training (tapering)."),
+    minutes: float = typer.Option(3.0, min=0.05, help="Training time cap per round."),
+    epochs: int = typer.Option(6, min=1, help="Training epochs per round."),
+    min_val: int = typer.Option(100, min=1, help="Held-out verified images needed before the target counts."),
+    eval_data: Path | None = typer.Option(None, help="Also measure each round on this labelled folder/.tar.gz."),
+    threads: int = typer.Option(1, min=1, max=8, help="Torch threads."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Harvest → train → switch → harvest more, until the target accuracy; prints and plots the curve."""
+    from gradewatch.captcha.bootstrap import Plan, RoundResult
+    from gradewatch.captcha.bootstrap import bootstrap as run_bootstrap
+    from gradewatch.captcha.harvest import account_target
+    from gradewatch.captcha.solver import resolve_model
+
+    def setup():  # type: ignore[no-untyped-def]
+        tgt = account_target(config, account)
+        if tgt.target is None:
+            raise CaptchaError(f"school system {tgt.system!r} has no captcha spec to train")
+        resolve_model(start_model)
+        if eval_data is not None and not eval_data.exists():
+            raise CaptchaError(f"{eval_data}: no such file or folder")
+        if out.exists() and not out.is_dir():
+            raise CaptchaError(f"{out}: exists and is not a folder")
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise CaptchaError("bootstrap trains models: pip install 'gradewatch[train]'") from None
+        return tgt
+
+    tgt = _guard(setup)
+    plan = Plan(
+        target=target,
+        max_attempts=max_attempts,
+        first_round=first_round,
+        growth=growth,
+        rate=rate,
+        synthetic=synthetic,
+        minutes=minutes,
+        epochs=epochs,
+        min_val=min_val,
+        threads=threads,
+        seed=seed,
+    )
+    console = _stderr_console()
+    table_rows: list[RoundResult] = []
+    with _harvest_progress(max_attempts, console) as bar:
+        task = bar.add_task("logins", total=max_attempts, accepted=0, rate="–", skipped=0)
+
+        def on_attempt(total: int, st) -> None:  # type: ignore[no-untyped-def]
+            bar.update(
+                task, completed=total, accepted=st.accepted, rate=f"{st.acceptance_rate:.1%}", skipped=st.skipped
+            )
+
+        def on_round(r: RoundResult) -> None:
+            table_rows.append(r)
+            extra = f", held-out real {r.eval_accuracy:.3%}" if r.eval_accuracy is not None else ""
+            bar.console.print(
+                f"round {r.round}: {r.attempts} attempts, {r.verified} verified, acceptance {r.acceptance_rate:.1%}, "
+                f"validation {r.val_accuracy:.3%} (n={r.n_val}){extra}, trained {r.train_seconds:.0f} s"
+            )
+
+        result = _guard(
+            lambda: run_bootstrap(
+                tgt.make_adapter,
+                tgt.creds,
+                tgt.target,
+                out,
+                plan,
+                start_model=start_model,
+                eval_data=eval_data,
+                on_attempt=on_attempt,
+                on_round=on_round,
+                on_phase=lambda m: bar.console.print(f"[dim]{m}[/]"),
+            )
+        )
+    _print_curve(result, target)
+    if result.final_model is not None:
+        typer.echo(f"final model: {result.final_model} (curve: {out / 'curve.png'}, {out / 'curve.json'})")
+    if result.stop != "done":
+        _fail(result.message, code=1)
+    if not result.reached:
+        typer.echo(f"target {target:.2%} not reached within {max_attempts} login attempts", err=True)
+        raise typer.Exit(code=1)
+
+
+def _print_curve(result, target: float) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"bootstrap learning curve (target {target:.2%})")
+    columns = ("round", "harvested with", "attempts", "verified", "acceptance", "validation", "n val", "held-out real")
+    for col in columns:
+        table.add_column(col, justify="left" if col == "harvested with" else "right")
+    for r in result.rounds:
+        table.add_row(
+            str(r.round),
+            r.model,
+            str(r.attempts),
+            str(r.verified),
+            f"{r.acceptance_rate:.1%}",
+            f"{r.val_accuracy:.3%}",
+            str(r.n_val),
+            "–" if r.eval_accuracy is None else f"{r.eval_accuracy:.3%}",
+        )
+    Console().print(table)
+    state = "reached" if result.reached else "not reached"
+    typer.echo(f"target {state}: {result.attempts} login attempts in {result.seconds / 60:.1f} min")
+
+
+@app.command()
+def review(
+    queue_dir: Path = typer.Argument(..., help="Review queue folder (the harvest's OUT-review)."),
+    dataset: Path | None = typer.Option(None, help="Dataset folder to move labelled images into (default: OUT)."),
+    spec: str | None = typer.Option(None, help="Check answers against this captcha spec (e.g. ssfw)."),
+    terminal: bool = typer.Option(False, "--terminal", help="Label in the terminal instead of a web page."),
+    host: str = typer.Option("127.0.0.1", help="Address of the local review page."),
+    port: int = typer.Option(8765, min=0, max=65535, help="Port of the local review page (0 = any)."),
+) -> None:
+    """Label the review queue by hand: each image enlarged, typed answer, moved into the dataset."""
+    from gradewatch.captcha.review import ReviewQueue, default_dataset_for, review_app, review_terminal
+
+    def setup() -> ReviewQueue:
+        from gradewatch.captcha.spec import get_spec
+
+        target = dataset or default_dataset_for(queue_dir)
+        if target is None:
+            raise CaptchaError(f"{queue_dir}: not named <dataset>-review; give --dataset")
+        return ReviewQueue(queue_dir, target, get_spec(spec) if spec else None)
+
+    queue = _guard(setup)
+    if terminal:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+
+        def ask(prompt: str) -> str:
+            console.print(prompt, end="")
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line
+
+        labelled, discarded = _guard(lambda: review_terminal(queue, ask, console.print))
+        typer.echo(f"labelled {labelled}, discarded {discarded}, {len(queue.items())} left in the queue")
+        return
+    import uvicorn
+
+    from gradewatch.sim.server import bind, url_of
+
+    sock = _guard(lambda: bind(host, port))
+    typer.echo(f"review page: {url_of(sock)}/  ({len(queue.items())} queued; Ctrl-C to stop)")
+    uvicorn.Server(uvicorn.Config(review_app(queue), log_level="warning", lifespan="off")).run(sockets=[sock])
