@@ -66,7 +66,9 @@ def train(
         None, help="Start from this model's checkpoint (.pt, or .onnx with a .pt beside it)."
     ),
     threads: int = typer.Option(1, help="Torch threads (1 is steadiest on a shared machine)."),
-    exclude: Path | None = typer.Option(None, help="File listing file names (one a line) to leave out of training."),
+    exclude: Path | None = typer.Option(
+        None, help="File listing file names (one a line, # comments) to leave out of training."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """Train a model on labelled captchas and export it to ONNX with a metadata sidecar."""
@@ -77,7 +79,8 @@ def train(
         the_spec = get_spec(spec)
         excluded: list[str] = []
         if exclude is not None:
-            excluded = [ln.strip() for ln in exclude.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            lines = exclude.read_text(encoding="utf-8").splitlines()
+            excluded = [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
         try:
             from gradewatch.captcha.train import train as do_train
         except ImportError as exc:
@@ -189,5 +192,6 @@ def eval_(
         )
     for err in report.errors[:show_errors]:
         console.print(f"  {err['file']}: predicted {err['predicted']!r}")
+
 
 from gradewatch.captcha import cli_harvest  # noqa: E402,F401 - registers harvest, bootstrap and review

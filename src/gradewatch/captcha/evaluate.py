@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,17 +65,22 @@ def _char_compare(truth: str, pred: str) -> tuple[int, list[tuple[str, str]]]:
 
 
 def evaluate(
-    source: str | Path,
+    source: str | Path | Iterable[tuple[str, bytes]],
     solver: AnySolver,
     *,
     limit: int | None = None,
     progress: bool = False,
     top_confusions: int = 10,
 ) -> EvalReport:
-    """Solve every labelled image of `source` one at a time (as a caller would) and score the answers."""
+    """Solve every labelled image of `source` one at a time (as a caller would) and score the answers.
+
+    `source` is a folder or archive of `<label>.png`, or (file name, bytes) pairs.
+    """
     spec = solver.spec
     files = []
-    for name, data in ds.iter_files(source):
+    pairs = ds.iter_files(source) if isinstance(source, (str, Path)) else source
+    source = str(source) if isinstance(source, (str, Path)) else "images"
+    for name, data in pairs:
         label = ds.label_from_name(name, spec)
         if spec.valid_label(label):
             files.append((name, label, data))

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from gradewatch.captcha.render_schools import SCHOOL_RENDERERS
 from gradewatch.captcha.spec import SPECS, CaptchaSpec
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -120,7 +121,7 @@ def random_text(spec: CaptchaSpec | None = None, rng: random.Random | None = Non
     return "".join(rng.choice(spec.charset) for _ in range(n))
 
 
-RENDERERS = {"ssfw": render_ssfw}
+RENDERERS = {"ssfw": render_ssfw, **SCHOOL_RENDERERS}
 
 
 def render_dataset(spec: CaptchaSpec, n: int, seed: int) -> tuple[list[str], list[Image.Image]]:
@@ -132,3 +133,28 @@ def render_dataset(spec: CaptchaSpec, n: int, seed: int) -> tuple[list[str], lis
     rng = random.Random(seed)
     texts = [random_text(spec, rng) for _ in range(n)]
     return texts, [renderer(t, rng) for t in texts]
+
+
+def comparison_sheet(real: list[Path], *, scale: int = 5, seed: int = 0) -> Image.Image:
+    """Real captchas (left) beside rendered ones with the same text (right), colour and binarized.
+
+    Used for docs/captcha-samples.png; the label of each real file is its name.
+    """
+    spec = SPECS["ssfw"]
+    rng = random.Random(seed)
+    w, h = WIDTH * scale, HEIGHT * scale
+    gap, head = 12, 18
+    rows = []
+    for path in real:
+        text = Path(path).stem.split("_")[0]
+        rows.append((text, Image.open(path).convert("RGB"), render_ssfw(text, rng)))
+    sheet = Image.new("RGB", (gap + 4 * (w + gap), head + len(rows) * (h + gap)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for col, title in enumerate(("real", "rendered", "real, binarized", "rendered, binarized")):
+        draw.text((gap + col * (w + gap), 3), title, fill=(0, 0, 0))
+    for r, (_text, real_img, fake) in enumerate(rows):
+        y = head + r * (h + gap)
+        cells = [real_img, fake] + [Image.fromarray(spec.prepare(im)[0], "L").convert("RGB") for im in (real_img, fake)]
+        for col, cell in enumerate(cells):
+            sheet.paste(cell.resize((w, h), Image.NEAREST), (gap + col * (w + gap), y))
+    return sheet

@@ -90,6 +90,24 @@ def predict(net: nn.Module, x: torch.Tensor, batch: int = 1024) -> tuple[np.ndar
     return np.concatenate(idx), np.concatenate(prob)
 
 
+@torch.no_grad()
+def _val_metrics(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float, float]:
+    """(full-string accuracy, per-character accuracy, mean per-character cross-entropy) in eval mode."""
+    net.eval()
+    if len(x) == 0:
+        return 0.0, 0.0, math.inf
+    right = chars = 0
+    nll = 0.0
+    for i in range(0, len(x), batch):
+        logits = net(x[i : i + batch])
+        yy = y[i : i + batch]
+        hit = logits.argmax(-1) == yy
+        right += int(hit.all(dim=1).sum())
+        chars += int(hit.sum())
+        nll += float(nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), yy.reshape(-1), reduction="sum"))
+    return right / len(x), chars / y.numel(), nll / y.numel()
+
+
 def _accuracy(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if len(y) == 0:
         return 0.0, 0.0
@@ -104,16 +122,16 @@ def _load_real(datasets: Sequence[Path], spec: CaptchaSpec, val_fraction: float,
         d = ds.load(path, spec)
         if not d.samples:
             raise DatasetError(f"{path}: no usable <label>.png images for spec {spec.name!r}")
-        kept = [s for s in d.samples if s.name not in exclude]
-        tr, va = ds.split(kept, val_fraction)
-        train_s += tr
+        tr, va = ds.split(d.samples, val_fraction)
+        kept = [s for s in tr if s.name not in exclude]  # exclusions never touch the validation split
+        train_s += kept
         val_s += va
         summary.append(
             {
                 "source": Path(path).name,
                 "images": len(d.samples),
-                "excluded": len(d.samples) - len(kept),
-                "train": len(tr),
+                "excluded_from_training": len(tr) - len(kept),
+                "train": len(kept),
                 "validation": len(va),
                 "skipped": dict(d.skipped),
             }
@@ -138,11 +156,16 @@ def _synthetic(spec: CaptchaSpec, n: int, seed: int) -> tuple[np.ndarray, np.nda
 
 def export_onnx(net: CaptchaNet, spec: CaptchaSpec, path: Path) -> None:
     """Export `net` (eval mode) to a self-contained ONNX file: input `image` (N,C,H,W) -> `probabilities` (N,L,K)."""
+    import logging
     import warnings
 
     net = copy.deepcopy(net).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(2, spec.channels, spec.height, spec.width)
+    # The exporter logs a warning per missing torchvision op; none of them is used here.
+    noisy = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = noisy.level
+    noisy.setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -156,6 +179,7 @@ def export_onnx(net: CaptchaNet, spec: CaptchaSpec, path: Path) -> None:
             dynamo=True,
             verbose=False,
         )
+    noisy.setLevel(level)
 
 
 def check_parity(net: CaptchaNet, onnx_path: Path, x: torch.Tensor, limit: int = 512) -> dict:
@@ -277,6 +301,8 @@ def train(
     deadline = started + minutes * 60.0
 
     best_acc, best_char, best_state, best_step = -1.0, 0.0, None, 0
+    best_key = (-1.0, -math.inf)
+    y_val_t = torch.from_numpy(y_val)
     history: list[dict] = []
     seconds_to_target: float | None = None
     step = 0
@@ -300,8 +326,7 @@ def train(
                 step += 1
                 running = loss.item() if step == 1 else 0.95 * running + 0.05 * loss.item()
                 if step % eval_every == 0 or step == total_steps:
-                    pred, _ = predict(net, x_val)
-                    acc, char_acc = _accuracy(pred, y_val)
+                    acc, char_acc, nll = _val_metrics(net, x_val, y_val_t)
                     elapsed = time.perf_counter() - started
                     history.append(
                         {
@@ -310,9 +335,12 @@ def train(
                             "seconds": round(elapsed, 1),
                             "loss": round(running, 5),
                             "val_accuracy": acc,
+                            "val_nll": round(nll, 5),
                         }
                     )
-                    if acc > best_acc:
+                    # Best = most accurate; among equals, the lowest validation loss (usually the later weights).
+                    if (acc, -nll) > best_key:
+                        best_key = (acc, -nll)
                         best_acc, best_char, best_step = acc, char_acc, step
                         best_state = copy.deepcopy(net.state_dict())
                     if acc >= target and seconds_to_target is None:
@@ -380,7 +408,7 @@ def train(
             "datasets": summary,
             "real_train_images": int(len(x_real)),
             "synthetic_images": int(synthetic),
-            "excluded_files": len(set(exclude)),
+            "excluded_from_training": sorted(set(exclude)),
             "val_fraction": val_fraction,
             "split": "sha256(file name) < val_fraction -> validation",
             "seed": seed,
@@ -399,6 +427,7 @@ def train(
             "synthetic_accuracy": None if syn_acc is None else round(syn_acc, 6),
             "errors": val_errors[:50],
         },
+        "history": history,
         "parity": parity,
         "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
     }
