@@ -171,6 +171,26 @@ SPECS: dict[str, CaptchaSpec] = {
         grayscale=True,
         threshold=173,
     ),
+    # ZF jwglxt kaptcha (200x50, 4-5 characters, case sensitive), read downscaled to 88x22.
+    "zf": CaptchaSpec(
+        name="zf",
+        charset="2345679abdefhmnrtABDEFGHJLMNQRTY",
+        length=5,
+        min_length=4,
+        width=88,
+        height=22,
+        grayscale=True,
+        resize=True,
+    ),
+    # 强智 jsxsd verifycode.servlet (62x22, 4 characters of a school's ten-symbol alphabet).
+    "qiangzhi": CaptchaSpec(
+        name="qiangzhi",
+        charset="123bcmnvxz",
+        length=4,
+        width=62,
+        height=22,
+        grayscale=True,
+    ),
 }
 
 
