@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from io import BytesIO
 
 import httpx
 import pytest
+from PIL import Image
 from selectolax.lexbor import LexborHTMLParser
 
 from gradewatch.grades import Grade
@@ -270,3 +272,13 @@ def test_gbk_pages_declare_their_charset(make_ssfw_sim: Callable[..., RunningSim
     resp = httpx.get(f"{gbk.base_url}/ssfw/login.jsp")
     assert resp.headers["content-type"].lower() == "text/html;charset=gbk"
     assert "校验码" in resp.content.decode("gbk")
+
+
+def test_rendered_captchas_are_ssfw_sized_jpegs(ssfw_sim: RunningSim) -> None:
+    with httpx.Client(base_url=ssfw_sim.base_url) as http:
+        images = [http.get("/ssfw/jwcaptcha.do").content for _ in range(2)]
+    assert images[0] != images[1]
+    for data in images:
+        img = Image.open(BytesIO(data))
+        assert (img.format, img.size) == ("JPEG", (68, 22))
+    assert ssfw_sim.admin.stats()["captcha_fetches"] == 2
