@@ -159,15 +159,26 @@ def eval_(
     limit: int | None = typer.Option(None, min=1, help="Only the first N images (by name)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
     show_errors: int = typer.Option(0, help="List up to N wrong answers."),
+    validation_split: bool = typer.Option(
+        False, "--validation-split", help="Only the files in the model's validation split (never trained on)."
+    ),
 ) -> None:
     """Accuracy (whole captcha and per character), median ms per image and frequent confusions."""
 
     def run():
+        from gradewatch.captcha import dataset as ds
         from gradewatch.captcha.baselines import make_solver
         from gradewatch.captcha.evaluate import evaluate
+        from gradewatch.captcha.solver import load_solver
 
         the_solver = make_solver(solver.value, model)
-        return evaluate(data, the_solver, limit=limit, progress=not as_json and sys.stderr.isatty())
+        source = data
+        if validation_split:
+            frac = float(load_solver(model).metadata.get("training", {}).get("val_fraction", 0.1))
+            source = ((n, b) for n, b in ds.iter_files(data) if ds.is_validation(n, frac))
+        report = evaluate(source, the_solver, limit=limit, progress=not as_json and sys.stderr.isatty())
+        report.source = f"{data} (validation split)" if validation_split else str(data)
+        return report
 
     report = _guard(run)
     if as_json:

@@ -1,0 +1,118 @@
+"""Preprocessing, datasets and the split, and the SSFW renderer (no torch, no real data needed)."""
+
+from __future__ import annotations
+
+import io
+import random
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gradewatch.captcha import dataset as ds
+from gradewatch.captcha.errors import DatasetError, InvalidImage
+from gradewatch.captcha.render import random_text, render_ssfw
+from gradewatch.captcha.spec import SPECS, CaptchaSpec, open_image
+
+SSFW = SPECS["ssfw"]
+
+
+def test_ssfw_spec_matches_the_original_pipeline():
+    assert (SSFW.charset, SSFW.length, SSFW.width, SSFW.height) == ("0123456789abcdefghijklmnopqrstuvwxyz", 4, 68, 22)
+    assert SSFW.grayscale and SSFW.threshold == 173 and SSFW.num_classes == 36
+    img = render_ssfw("ab12", random.Random(0))
+    expected = np.array(img.convert("L").point(lambda x: 255 if x > 173 else 0))
+    got = SSFW.prepare(img)
+    assert got.shape == (1, 22, 68) and set(np.unique(got)) <= {0, 255}
+    assert np.array_equal(got[0], expected)
+
+
+def test_binarized_input_passes_through_unchanged():
+    img = render_ssfw("k9zq", random.Random(1))
+    once = SSFW.prepare(img)[0]
+    twice = SSFW.prepare(Image.fromarray(once, "L"))[0]
+    assert np.array_equal(once, twice)
+    # also through a PNG round trip, and as mode "1"
+    buf = io.BytesIO()
+    Image.fromarray(once, "L").convert("1").save(buf, "PNG")
+    assert np.array_equal(SSFW.prepare(open_image(buf.getvalue()))[0], once)
+
+
+def test_wrong_size_and_bad_bytes_are_invalid_images():
+    with pytest.raises(InvalidImage, match="expects 68x22"):
+        SSFW.prepare(Image.new("RGB", (100, 40), "white"))
+    with pytest.raises(InvalidImage, match="not an image"):
+        open_image(b"hello, not a png")
+    buf = io.BytesIO()
+    render_ssfw("abcd", random.Random(0)).save(buf, "PNG")
+    with pytest.raises(InvalidImage, match="damaged"):
+        open_image(buf.getvalue()[:200])
+
+
+def test_variable_length_spec_pads_with_blank():
+    spec = CaptchaSpec("kaptcha", "abcdefABCDEF2345", length=6, width=200, height=50, min_length=4)
+    assert spec.variable_length and spec.num_classes == 17
+    assert spec.encode("aB23") == [0, 7, 12, 13, 16, 16]
+    assert spec.decode(spec.encode("aB23")) == "aB23"
+    assert spec.valid_label("aB23") and not spec.valid_label("aB2") and not spec.valid_label("aB23xx")
+    assert CaptchaSpec.from_dict(spec.to_dict()) == spec
+
+
+def _write_pngs(folder: Path, labels: list[str]) -> None:
+    rng = random.Random(5)
+    for label in labels:
+        render_ssfw(label, rng).save(folder / f"{label}.png")
+
+
+def test_dataset_folder_and_archive_agree_and_skip_bad_files(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    labels = ["ab12", "zz99", "0o0o", "qwer"]
+    _write_pngs(folder, labels)
+    (folder / "TOOLONG1.png").write_bytes((folder / "ab12.png").read_bytes())  # label invalid for the spec
+    (folder / "abcd.png").write_bytes(b"not an image")
+    (folder / "notes.txt").write_text("ignored")
+    archive = tmp_path / "d.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="train")
+    a = ds.load(folder, SSFW)
+    b = ds.load(archive, SSFW)
+    assert sorted(s.label for s in a.samples) == sorted(labels) == sorted(s.label for s in b.samples)
+    assert sum(a.skipped.values()) == 2 and a.skipped == b.skipped
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a.samples, b.samples, strict=True))
+    x, y = a.arrays(SSFW)
+    assert x.shape == (4, 1, 22, 68) and y.shape == (4, 4)
+    with pytest.raises(DatasetError):
+        ds.load(tmp_path / "missing", SSFW)
+
+
+def test_split_is_deterministic_and_stable_as_data_grows():
+    items = [ds.Sample(f"{i:04d}.png", f"{i:04d}", np.zeros(1)) for i in range(4000)]
+    train1, val1 = ds.split(items, 0.1)
+    train2, val2 = ds.split(list(reversed(items)), 0.1)
+    assert {s.name for s in val1} == {s.name for s in val2}
+    assert 300 < len(val1) < 500 and len(train1) + len(val1) == 4000
+    more = items + [ds.Sample(f"x{i}.png", "abcd", np.zeros(1)) for i in range(2000)]
+    _, val3 = ds.split(more, 0.1)
+    assert {s.name for s in val1} <= {s.name for s in val3}
+
+
+def test_render_ssfw_shape_speed_and_determinism():
+    rng = random.Random(7)
+    img = render_ssfw("3kfk", rng)
+    assert img.mode == "RGB" and img.size == (68, 22)
+    a = np.asarray(render_ssfw("3kfk", random.Random(42)))
+    b = np.asarray(render_ssfw("3kfk", random.Random(42)))
+    assert np.array_equal(a, b)
+    # light background, dark text that survives the threshold
+    binar = SSFW.prepare(img)[0]
+    assert 120 < (binar == 0).sum() < 500
+    texts = [random_text(SSFW, rng) for _ in range(200)]
+    assert all(len(t) == 4 and set(t) <= set(SSFW.charset) for t in texts)
+    t0 = time.perf_counter()
+    for t in texts:
+        render_ssfw(t, rng)
+    assert (time.perf_counter() - t0) / len(texts) < 0.005  # a few ms at most per captcha

@@ -1,0 +1,90 @@
+"""Training (tiny, on synthetic data), ONNX export and ONNX/PyTorch parity."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the 'train' extra (torch)")
+
+from gradewatch.captcha.render import render_dataset  # noqa: E402
+from gradewatch.captcha.solver import load_solver  # noqa: E402
+from gradewatch.captcha.spec import SPECS, CaptchaSpec, to_model_input  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from gradewatch.captcha.train import train
+
+    out = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
+    result = train([], out, SPECS["ssfw"], synthetic=2000, epochs=3, minutes=1.5, target=1.0, seed=3, progress=False)
+    return result
+
+
+def test_tiny_training_on_synthetic_data_beats_chance(tiny_model):
+    r = tiny_model
+    assert r.val_source == "synthetic" and r.n_val > 0 and r.n_synthetic == 2000
+    # chance is 1/36 per character and ~6e-7 per captcha
+    assert r.val_char_accuracy > 0.5, r.history
+    assert r.val_accuracy > 0.1, r.history
+    meta = json.loads(r.metadata_path.read_text())
+    for key in ("spec", "input", "preprocessing", "training", "validation", "parity"):
+        assert key in meta
+    assert meta["training"]["synthetic_images"] == 2000
+    assert meta["validation"]["accuracy"] == pytest.approx(r.val_accuracy, abs=1e-6)
+    assert r.onnx_path.stat().st_size < 1_000_000
+
+
+def test_onnx_and_pytorch_agree(tiny_model):
+    from gradewatch.captcha.model import CaptchaNet
+
+    spec = SPECS["ssfw"]
+    net = CaptchaNet(spec)
+    net.load_state_dict(torch.load(tiny_model.checkpoint_path, weights_only=True)["model"])
+    net.eval()
+    texts, images = render_dataset(spec, 64, seed=99)
+    x = to_model_input(np.stack([spec.prepare(im) for im in images]))
+    with torch.no_grad():
+        pt = torch.softmax(net(torch.from_numpy(x)), dim=-1).numpy()
+    ox = load_solver(tiny_model.onnx_path).probabilities(x)
+    assert ox.shape == pt.shape == (64, 4, 36)
+    assert np.abs(ox - pt).max() < 1e-4
+    assert (ox.argmax(-1) == pt.argmax(-1)).all()
+    assert tiny_model.parity["agreement"] == 1.0
+
+
+def test_init_from_continues_from_a_checkpoint(tiny_model, tmp_path):
+    from gradewatch.captcha.train import train
+
+    r = train(
+        [],
+        tmp_path / "more.onnx",
+        SPECS["ssfw"],
+        synthetic=300,
+        epochs=1,
+        minutes=1,
+        target=1.0,
+        seed=4,
+        init_from=tiny_model.onnx_path,
+        progress=False,
+        evals_per_epoch=1,
+    )
+    # starts from the tiny model, so it is already far above chance after one short epoch
+    assert r.val_char_accuracy > 0.4
+
+
+def test_variable_length_network_shapes():
+    from gradewatch.captcha.model import CaptchaNet
+
+    spec = CaptchaSpec(
+        "kaptcha",
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        length=5,
+        width=200,
+        height=50,
+        min_length=4,
+    )
+    out = CaptchaNet(spec)(torch.zeros(2, 1, 50, 200))
+    assert out.shape == (2, 5, 63)
