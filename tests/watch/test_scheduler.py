@@ -1,0 +1,135 @@
+"""Politeness: jittered intervals, per-school backoff, per-school concurrency caps, one check per account."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+
+from gradewatch.app import open_app
+from gradewatch.config import config_from_dict
+from gradewatch.store.db import utcnow
+from gradewatch.watch.scheduler import Scheduler, next_regular, school_backoff
+
+HOUR = timedelta(minutes=30)
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    rng = random.Random(1)
+    delays = [school_backoff(n, HOUR, rng) for n in range(1, 12)]
+    base = [min(timedelta(minutes=2) * 2 ** (n - 1), HOUR * 4) for n in range(1, 12)]
+    for d, b in zip(delays, base, strict=True):
+        assert b * 0.75 <= d <= b * 1.25
+    assert delays[3] > delays[0] * 4 and max(delays) <= HOUR * 4 * 1.25
+
+
+def test_regular_interval_has_jitter_in_both_directions():
+    rng = random.Random(2)
+    now = utcnow()
+    got = [next_regular(now, HOUR, timedelta(minutes=5), rng) - now for _ in range(200)]
+    assert all(timedelta(minutes=25) <= g <= timedelta(minutes=35) for g in got)
+    assert min(got) < timedelta(minutes=28) and max(got) > timedelta(minutes=32)
+
+
+def _multi_account_config(tmp_path, base_url, accounts, *, cap, extra_school=None):
+    schools = {"uni": {"system": "ssfw", "base_url": base_url, "max_concurrency": cap}}
+    if extra_school:
+        schools["down"] = extra_school
+    return config_from_dict({
+        "database": "sqlite:///gw.db",
+        "schools": schools,
+        "accounts": {name: {"school": school, "username": user, "password": pw}
+                     for name, (school, user, pw) in accounts.items()},
+    }, base_dir=tmp_path)
+
+
+def test_per_school_cap_keeps_checks_of_one_school_apart(ssfw_sim, tmp_path):
+    accounts = {}
+    for i in range(4):
+        user = f"20219900{i:02d}"
+        ssfw_sim.admin.add_student(user, f"pw-{i}-long")
+        accounts[f"s{i}"] = ("uni", user, f"pw-{i}-long")
+    app = open_app(_multi_account_config(tmp_path, ssfw_sim.base_url, accounts, cap=1), logging=False)
+    reports = app.watcher.check_all()
+    assert [r.outcome for r in reports] == ["ok"] * 4
+    spans = sorted((c.started_at, c.finished_at) for c in app.store.checks())
+    assert len(spans) == 4
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end, "two checks of a school capped at 1 ran at the same time"
+    app.close()
+
+
+def test_one_check_per_account_at_a_time(ssfw_sim, tmp_path):
+    accounts = {"me": ("uni", ssfw_sim.username, ssfw_sim.password)}
+    app = open_app(_multi_account_config(tmp_path, ssfw_sim.base_url, accounts, cap=4), logging=False)
+    barrier = threading.Barrier(3)
+    results = []
+
+    def go():
+        barrier.wait()
+        results.append(app.watcher.check_account("me"))
+
+    threads = [threading.Thread(target=go) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes.count("ok") >= 1 and set(outcomes) <= {"ok", "skipped"}
+    assert ssfw_sim.admin.stats(ssfw_sim.username)["successful_logins"] == 1
+    app.close()
+
+
+def test_scheduler_backs_off_a_down_school_only(ssfw_sim, tmp_path):
+    # "down" points at a port nobody listens on: every check there is `unavailable`.
+    from .helpers import free_port
+
+    dead = {"system": "ssfw", "base_url": f"http://127.0.0.1:{free_port()}", "timeout": 2}
+    accounts = {"ok1": ("uni", ssfw_sim.username, ssfw_sim.password), "d1": ("down", "x1", "p"),
+                "d2": ("down", "x2", "p")}
+    app = open_app(_multi_account_config(tmp_path, ssfw_sim.base_url, accounts, cap=2, extra_school=dead),
+                   logging=False)
+    now = [utcnow()]
+    sched = Scheduler(app.watcher, clock=lambda: now[0], rng=random.Random(3))
+    now[0] += timedelta(seconds=10)
+    reports = {r.account: r.outcome for r in sched.tick()}
+    assert reports == {"ok1": "ok", "d1": "unavailable", "d2": "unavailable"}
+    assert sched.school_failures == {"uni": 0, "down": 2}
+    wait_down = min(sched.due["d1"], sched.due["d2"]) - now[0]
+    wait_ok = sched.due["ok1"] - now[0]
+    assert timedelta(minutes=2) <= wait_down <= timedelta(minutes=2) * 2 * 1.25
+    assert timedelta(minutes=25) <= wait_ok <= timedelta(minutes=35)
+    # Nothing is due in between: a tick then checks nobody.
+    now[0] += timedelta(minutes=1)
+    assert sched.tick() == []
+    app.close()
+
+
+def test_run_checks_mails_and_stops_cleanly_on_sigterm(ssfw_sim, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from gradewatch.notify.sink import SmtpSink
+
+    from .helpers import PASSWORD_ENV, write_config
+
+    with SmtpSink() as sink:
+        cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()])
+        env = {**os.environ, PASSWORD_ENV: ssfw_sim.password}
+        proc = subprocess.Popen([sys.executable, "-m", "gradewatch.cli", "run", "-c", str(cfg)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert len(sink.wait_for(1, timeout=60)) == 1
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert "Watching 1 account" in out and "Traceback" not in err
+        assert ssfw_sim.admin.stats(ssfw_sim.username)["successful_logins"] == 1
+        assert len(sink.mails) == 1
