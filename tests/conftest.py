@@ -8,6 +8,12 @@
     def test_other(make_ssfw_sim):            # more simulators, or other options
         gbk = make_ssfw_sim(encoding="gbk", session_ttl=5)
 
+    def test_any_system(school_sim):          # parametrised over ssfw, zf, qiangzhi
+        write_config(..., school_sim.base_url, ..., system=school_sim.system)
+
+    def test_zf(make_school_sim):             # any system, any simulator options
+        zf = make_school_sim("zf", captcha=False, notice_for=["2021010001"])
+
 Each simulator is a fresh server (own students, sessions and stats), stopped after the test.
 """
 
@@ -15,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pytest
 
 from gradewatch.sim.server import RunningSim, running
 from gradewatch.sim.ssfw import SsfwSimulator
-from gradewatch.sim.transcripts import seeded_students
+from gradewatch.sim.transcripts import DEMO_USERNAME, seeded_students
 
 
 @pytest.fixture
@@ -48,3 +55,53 @@ def ssfw_solver() -> Any:
     from gradewatch.captcha.solver import load_solver
 
     return load_solver("ssfw")
+
+
+@dataclass
+class SchoolSim(RunningSim):
+    """A RunningSim of any system. ``base_url`` is what the config's ``base_url`` must be for that
+    system (ZF lives below ``/jwglxt``); ``root_url`` is the server root (the admin API is there)."""
+
+    system: str = ""
+    root_url: str = ""
+
+
+def _simulator_class(system: str) -> Any:
+    import importlib
+
+    names = {"ssfw": "SsfwSimulator", "zf": "ZfSimulator", "qiangzhi": "QiangzhiSimulator"}
+    return getattr(importlib.import_module(f"gradewatch.sim.{system}"), names[system])
+
+
+#: The adapter's base_url below the server root, per system.
+_CONTEXT = {"ssfw": "", "zf": "/jwglxt", "qiangzhi": ""}
+
+
+@pytest.fixture
+def make_school_sim() -> Iterator[Callable[..., SchoolSim]]:
+    """Start simulators of any system: ``make_school_sim("zf", seed=0, students=5, **simulator options)``."""
+    with ExitStack() as stack:
+
+        def make(system: str, *, seed: int = 0, students: int = 5, **options: Any) -> SchoolSim:
+            sim = _simulator_class(system)(seeded_students(seed, students), seed=seed, **options)
+            run = stack.enter_context(running(sim))
+            base = {f.name: getattr(run, f.name) for f in fields(RunningSim)}
+            base["base_url"] = run.base_url + _CONTEXT[system]
+            return SchoolSim(**base, system=system, root_url=run.base_url)
+
+        yield make
+
+
+# What the watcher suite runs against: the captcha variant of each system, and for ZF a notice page
+# after every login of the demo student (the adapter must get past it).
+WATCH_OPTIONS: dict[str, dict[str, Any]] = {
+    "ssfw": {},
+    "zf": {"captcha": True, "notice_for": [DEMO_USERNAME]},
+    "qiangzhi": {"login": "seed", "captcha": True},
+}
+
+
+@pytest.fixture(params=["ssfw", "zf", "qiangzhi"])
+def school_sim(request: pytest.FixtureRequest, make_school_sim: Callable[..., SchoolSim]) -> SchoolSim:
+    """One simulator per school system (the test runs once for each); ``.system`` is its config id."""
+    return make_school_sim(request.param, **WATCH_OPTIONS[request.param])

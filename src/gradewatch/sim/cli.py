@@ -71,3 +71,108 @@ def ssfw(
     typer.echo(f"  captchas     {'from ' + str(captcha_dir) if captcha_dir else 'rendered'}; seed {seed}")
     config = uvicorn.Config(sim.app(), log_level="info", lifespan="off", timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve(sim: object, lines: list[str], host: str, port: int) -> None:
+    """Bind, print the banner lines (``{base}`` is the listening URL) and serve until interrupted."""
+    import uvicorn
+
+    from gradewatch.sim.base import Simulator
+    from gradewatch.sim.server import bind, url_of
+
+    assert isinstance(sim, Simulator) and sim.demo is not None
+    try:
+        sim.default_captchas()  # fail now, not at the first captcha, if the renderer is missing
+    except (ValueError, ImportError) as err:
+        raise _fail(str(err)) from None
+    try:
+        sock = bind(host, port)
+    except OSError as err:
+        raise _fail(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    base = url_of(sock)
+    for line in lines:
+        typer.echo(line.replace("{base}", base))
+    typer.echo(f"  demo login   {sim.demo.username} / {sim.demo.password}")
+    typer.echo(f"  admin token  {sim.admin_token}")
+    config = uvicorn.Config(sim.app(), log_level="info", lifespan="off", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@app.command()
+def zf(
+    port: int = typer.Option(8081, "--port", help="Port to listen on (0 = any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    captcha: bool = typer.Option(True, "--captcha/--no-captcha", help="Login with the kaptcha image, or without."),
+    notice: list[str] = typer.Option(
+        [], "--notice", help="Username that gets a mandatory notice page after login (repeatable)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random students and captchas."),
+    session_ttl: float = typer.Option(1800.0, "--session-ttl", min=0.1, help="Idle seconds before a session expires."),
+    admin_token: str | None = typer.Option(None, "--admin-token", help="Admin API token (default: a random one)."),
+    students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
+) -> None:
+    """ZF 正方 jwglxt: login_slogin.html (RSA password, kaptcha), cjcx_cxXsgrcj.html grade JSON."""
+    from gradewatch.sim.transcripts import seeded_students
+    from gradewatch.sim.zf import LOGIN, ZfSimulator
+
+    sim = ZfSimulator(seeded_students(seed, students), captcha=captcha, notice_for=notice, admin_token=admin_token,
+                      session_ttl=session_ttl, seed=seed)
+    _serve(sim, [
+        "ZF simulator on {base}" + LOGIN,
+        "  base_url     {base}/jwglxt",
+        f"  captcha      {'kaptcha' if captcha else 'none'}; seed {seed}",
+    ], host, port)
+
+
+@app.command()
+def qiangzhi(
+    port: int = typer.Option(8082, "--port", help="Port to listen on (0 = any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    login: str = typer.Option("seed", "--login", help="seed (Logon.do, server-seed encoded) or direct (LoginToXk)."),
+    captcha: bool = typer.Option(True, "--captcha/--no-captcha", help="Login with the RANDOMCODE image, or without."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random students and captchas."),
+    session_ttl: float = typer.Option(1800.0, "--session-ttl", min=0.1, help="Idle seconds before a session expires."),
+    admin_token: str | None = typer.Option(None, "--admin-token", help="Admin API token (default: a random one)."),
+    students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
+) -> None:
+    """强智 jsxsd: Logon.do or xk/LoginToXk, verifycode.servlet, kscj/cjcx_list grade table."""
+    from gradewatch.sim.qiangzhi import QiangzhiSimulator
+    from gradewatch.sim.transcripts import seeded_students
+
+    try:
+        sim = QiangzhiSimulator(seeded_students(seed, students), login=login, captcha=captcha,
+                                admin_token=admin_token, session_ttl=session_ttl, seed=seed)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    _serve(sim, [
+        "强智 simulator on {base}" + sim.login_url,
+        "  base_url     {base}",
+        f'  options      {{ login = "{login}" }}; captcha {"on" if captcha else "off"}; seed {seed}',
+    ], host, port)
+
+
+@app.command("captchas")
+def captchas(
+    system: str = typer.Argument(..., help="ssfw, zf or qiangzhi."),
+    out: Path = typer.Argument(..., help="Folder to write into (created)."),
+    count: int = typer.Option(1000, "--count", min=1, help="How many captchas."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the simulator's captcha stream."),
+) -> None:
+    """Write captchas exactly as SYSTEM's simulator serves them, as <answer>_<n>.<ext> (for `captcha eval`)."""
+    from gradewatch.sim.qiangzhi import QiangzhiSimulator
+    from gradewatch.sim.ssfw import SsfwSimulator
+    from gradewatch.sim.zf import ZfSimulator
+
+    known = {"ssfw": SsfwSimulator, "zf": ZfSimulator, "qiangzhi": QiangzhiSimulator}
+    if system not in known:
+        raise _fail(f"unknown system {system!r} (known: {', '.join(known)})")
+    try:
+        source = known[system]([], seed=seed).default_captchas()
+        out.mkdir(parents=True, exist_ok=True)
+        for n in range(count):
+            answer, image, media_type = source.next()
+            ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}.get(media_type, "img")
+            (out / f"{answer}_{n:05d}.{ext}").write_bytes(image)
+    except (ValueError, ImportError, OSError) as err:
+        raise _fail(str(err)) from None
+    typer.echo(f"wrote {count} {system} captchas to {out}")
