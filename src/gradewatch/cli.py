@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gradewatch.captcha.cli import app as captcha_app
+from gradewatch.schools.detect import detect_command
 
 app = typer.Typer(
     name="gradewatch",
@@ -209,6 +210,8 @@ def gpa(
     raise typer.Exit(gpa_command(grades_by, scale=scale, term=term, as_json=as_json, settings_by_account=settings,
                                  console=console, err_console=err_console))
 
+
+app.command("detect")(detect_command)
 
 password_app = typer.Typer(no_args_is_help=True, help="Keep an account's password encrypted in the store.")
 app.add_typer(password_app, name="password")
