@@ -188,7 +188,8 @@ def eval_(
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{report.solver} on {report.source}", show_header=False)
+    table = Table(title=f"captcha eval: {report.solver}", show_header=False)
+    table.add_row("data", report.source)
     table.add_row("images", str(report.n))
     table.add_row("accuracy (whole captcha)", f"{report.accuracy:.4%}")
     table.add_row("per character", f"{report.char_accuracy:.4%}")

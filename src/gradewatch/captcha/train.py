@@ -23,6 +23,7 @@ import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -251,6 +252,12 @@ def train(
     out = Path(out)
     if out.suffix != ".onnx":
         out = out.with_suffix(".onnx")
+    try:  # fail before training, not after it, when the model cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ModelError(f"{out}: cannot write the model there ({exc.strerror or exc})") from None
     torch.set_num_threads(threads or 1)
     random.seed(seed)
     np.random.seed(seed)
@@ -381,6 +388,9 @@ def train(
         torch.save({"model": net.state_dict(), "spec": spec.to_dict()}, ckpt)
     except OSError as exc:
         raise ModelError(f"{out}: cannot write model ({exc.strerror or exc})") from None
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many error types; report one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"{out}: ONNX export failed ({first[:200]})") from None
     parity = check_parity(net, out, x_val if len(x_val) else x_train)
     onnx_bytes = out.read_bytes()
     meta = {
