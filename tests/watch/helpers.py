@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,4 +79,9 @@ class SilentSmtp:
     def close(self) -> None:
         for c in self.conns:
             c.close()
+        # close() alone leaves the port listening while the accept thread is blocked on it (Linux);
+        # shutdown() wakes that accept, so the port is free for the next server at once.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+        self.thread.join(timeout=5)
