@@ -33,9 +33,10 @@ def sink():
         yield s
 
 
-def test_first_check_mails_everything_then_only_changes(ssfw_sim, sink, tmp_path):
-    app = app_for(write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()]), ssfw_sim.password)
-    published = ssfw_sim.admin.grades(ssfw_sim.username)
+def test_first_check_mails_everything_then_only_changes(school_sim, sink, tmp_path):
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
+    published = school_sim.admin.grades(school_sim.username)
 
     [r] = app.watcher.check_all()
     assert r.outcome == "ok" and r.logged_in and r.grades == len(published) > 10
@@ -53,7 +54,7 @@ def test_first_check_mails_everything_then_only_changes(ssfw_sim, sink, tmp_path
     assert len(sink.mails) == 1
 
     # A published grade: one mail naming it in the subject.
-    ssfw_sim.admin.publish_grade(ssfw_sim.username, NEW)
+    school_sim.admin.publish_grade(school_sim.username, NEW)
     [r] = app.watcher.check_all()
     assert (r.new, r.changed) == (1, 0)
     app.watcher.send_pending()
@@ -62,7 +63,7 @@ def test_first_check_mails_everything_then_only_changes(ssfw_sim, sink, tmp_path
     assert "操作系统" in mails[1].text and "95" in mails[1].html
 
     # A changed score: one mail saying old → new.
-    ssfw_sim.admin.publish_grade(ssfw_sim.username, replace(NEW, score="88"))
+    school_sim.admin.publish_grade(school_sim.username, replace(NEW, score="88"))
     [r] = app.watcher.check_all()
     assert (r.new, r.changed) == (0, 1)
     app.watcher.send_pending()
@@ -74,12 +75,12 @@ def test_first_check_mails_everything_then_only_changes(ssfw_sim, sink, tmp_path
     app.close()
 
 
-def test_new_process_on_same_database_resends_nothing(ssfw_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()])
-    first = cli(cfg, ssfw_sim.password, "check")
+def test_new_process_on_same_database_resends_nothing(school_sim, sink, tmp_path):
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    first = cli(cfg, school_sim.password, "check")
     assert first.returncode == 0, first.stderr
     assert len(sink.wait_for(1)) == 1
-    again = cli(cfg, ssfw_sim.password, "check")
+    again = cli(cfg, school_sim.password, "check")
     assert again.returncode == 0, again.stderr
     time.sleep(0.5)
     assert len(sink.mails) == 1
@@ -95,12 +96,12 @@ def _pending(db: Path) -> int:
             return 0
 
 
-def test_killed_between_outbox_write_and_send_delivers_once_on_next_start(ssfw_sim, tmp_path):
+def test_killed_between_outbox_write_and_send_delivers_once_on_next_start(school_sim, tmp_path):
     port = free_port()
     url = f"mailto://127.0.0.1:{port}?mode=insecure&from=gw@localhost&to=student@example.edu"
-    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [url])
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [url], system=school_sim.system)
     silent = SilentSmtp(port)  # delivery hangs, so the process is surely between commit and "sent"
-    env = {**os.environ, PASSWORD_ENV: ssfw_sim.password}
+    env = {**os.environ, PASSWORD_ENV: school_sim.password}
     proc = subprocess.Popen([sys.executable, "-m", "gradewatch.cli", "check", "-c", str(cfg)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "state" / "gradewatch.db"
@@ -113,20 +114,21 @@ def test_killed_between_outbox_write_and_send_delivers_once_on_next_start(ssfw_s
     silent.close()
 
     with SmtpSink(port) as sink:
-        res = cli(cfg, ssfw_sim.password, "send")
+        res = cli(cfg, school_sim.password, "send")
         assert res.returncode == 0, res.stderr
         assert len(sink.wait_for(1)) == 1
-        cli(cfg, ssfw_sim.password, "check")
-        cli(cfg, ssfw_sim.password, "send")
+        cli(cfg, school_sim.password, "check")
+        cli(cfg, school_sim.password, "send")
         time.sleep(0.5)
         assert len(sink.mails) == 1
         assert "共" in sink.mails[0].subject
 
 
-def test_smtp_down_keeps_grades_and_delivers_once_later(ssfw_sim, tmp_path):
+def test_smtp_down_keeps_grades_and_delivers_once_later(school_sim, tmp_path):
     port = free_port()  # nothing listens there yet
     url = f"mailto://127.0.0.1:{port}?mode=insecure&from=gw@localhost&to=student@example.edu"
-    app = app_for(write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [url]), ssfw_sim.password)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [url], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "ok"
     res = app.watcher.send_pending()
@@ -145,81 +147,84 @@ def test_smtp_down_keeps_grades_and_delivers_once_later(ssfw_sim, tmp_path):
     app.close()
 
 
-def test_wrong_password_is_submitted_exactly_once(ssfw_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()])
+def test_wrong_password_is_submitted_exactly_once(school_sim, sink, tmp_path):
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
     app = app_for(cfg, "not-the-password")
     reports = [app.watcher.check_all()[0] for _ in range(4)]
     assert reports[0].outcome == "wrong_password"
     assert all(r.outcome == "skipped" and "needs attention" in r.message for r in reports[1:])
-    stats = ssfw_sim.admin.stats(ssfw_sim.username)
+    stats = school_sim.admin.stats(school_sim.username)
     assert stats["outcomes"].get("wrong_password") == 1 and not stats["locked"]
     assert app.store.account_state("student").status == "needs_attention"
 
     # A new process with the same wrong password does not try either.
     res = cli(cfg, "not-the-password", "check")
     assert "needs attention" in res.stdout
-    assert ssfw_sim.admin.stats(ssfw_sim.username)["outcomes"].get("wrong_password") == 1
+    assert school_sim.admin.stats(school_sim.username)["outcomes"].get("wrong_password") == 1
 
     # The user fixes the password: one new try, which works.
-    os.environ[PASSWORD_ENV] = ssfw_sim.password
+    os.environ[PASSWORD_ENV] = school_sim.password
     [r] = app.watcher.check_all()
     assert r.outcome == "ok"
     assert app.store.account_state("student").status == "ok"
     app.close()
 
 
-def test_locked_account_is_paused(ssfw_sim, sink, tmp_path):
+def test_locked_account_is_paused(school_sim, sink, tmp_path):
     # Someone else locked the account with five wrong passwords.
     for _ in range(5):
-        with adapter_class("ssfw")(ssfw_sim.base_url) as ad, pytest.raises(WrongPassword):
-            ad.login(Credentials(ssfw_sim.username, "guess"))
-    app = app_for(write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()]), ssfw_sim.password)
+        with adapter_class(school_sim.system)(school_sim.base_url) as ad, pytest.raises(WrongPassword):
+            ad.login(Credentials(school_sim.username, "guess"))
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "locked"
     state = app.store.account_state("student")
     assert state.status == "paused" and state.paused_until > utcnow() + timedelta(hours=20)
-    posts = ssfw_sim.admin.stats(ssfw_sim.username)["login_posts"]
+    posts = school_sim.admin.stats(school_sim.username)["login_posts"]
     [r] = app.watcher.check_all()
     assert r.outcome == "skipped" and "paused" in r.message
-    assert ssfw_sim.admin.stats(ssfw_sim.username)["login_posts"] == posts
+    assert school_sim.admin.stats(school_sim.username)["login_posts"] == posts
     app.close()
 
 
-def test_wrong_captcha_at_most_three_tries(ssfw_sim, sink, tmp_path):
-    ssfw_sim.admin.control(reject_captcha=True)
-    app = app_for(write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()]), ssfw_sim.password)
+def test_wrong_captcha_at_most_three_tries(school_sim, sink, tmp_path):
+    school_sim.admin.control(reject_captcha=True)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "wrong_captcha"
-    stats = ssfw_sim.admin.stats(ssfw_sim.username)
+    stats = school_sim.admin.stats(school_sim.username)
     assert stats["login_posts"] == 3 and stats["outcomes"].get("wrong_captcha") == 3
     assert app.store.account_state("student").status == "ok"  # a captcha problem is no reason to hold
     app.close()
 
 
-def test_session_reuse_ten_checks_one_login(ssfw_sim, sink, tmp_path):
-    ssfw_sim.admin.control(session_ttl=3600)
-    app = app_for(write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()]), ssfw_sim.password)
+def test_session_reuse_ten_checks_one_login(school_sim, sink, tmp_path):
+    school_sim.admin.control(session_ttl=3600)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
     reports = [app.watcher.check_all()[0] for _ in range(10)]
     assert all(r.outcome == "ok" for r in reports)
     assert [r.logged_in for r in reports] == [True] + [False] * 9
-    assert ssfw_sim.admin.stats(ssfw_sim.username)["successful_logins"] == 1
+    assert school_sim.admin.stats(school_sim.username)["successful_logins"] == 1
 
     # Once the school forgets the session, the next check logs in again (once).
-    ssfw_sim.admin.expire_sessions()
+    school_sim.admin.expire_sessions()
     [r] = app.watcher.check_all()
     assert r.outcome == "ok" and r.logged_in
-    assert ssfw_sim.admin.stats(ssfw_sim.username)["successful_logins"] == 2
+    assert school_sim.admin.stats(school_sim.username)["successful_logins"] == 2
     app.close()
 
 
-def test_broken_page_is_a_typed_error_and_corrupts_nothing(ssfw_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()])
-    assert cli(cfg, ssfw_sim.password, "check").returncode == 0
+def test_broken_page_is_a_typed_error_and_corrupts_nothing(school_sim, sink, tmp_path):
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    assert cli(cfg, school_sim.password, "check").returncode == 0
     db = tmp_path / "state" / "gradewatch.db"
     with sqlite3.connect(db) as conn:
         before = conn.execute("select key, data from grades order by key").fetchall()
-    ssfw_sim.admin.control(broken_grades=True)
-    res = cli(cfg, ssfw_sim.password, "check")
+    school_sim.admin.control(broken_grades=True)
+    res = cli(cfg, school_sim.password, "check")
     assert res.returncode == 1
     assert "unexpected_page" in res.stdout and "Traceback" not in res.stdout + res.stderr
     with sqlite3.connect(db) as conn:
@@ -227,27 +232,28 @@ def test_broken_page_is_a_typed_error_and_corrupts_nothing(ssfw_sim, sink, tmp_p
         assert conn.execute("select outcome from checks order by id desc limit 1").fetchone()[0] == "unexpected_page"
 
 
-def test_school_down_is_unavailable_not_a_crash(ssfw_sim, sink, tmp_path):
-    ssfw_sim.admin.control(down=True)
-    app = app_for(write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()]), ssfw_sim.password)
+def test_school_down_is_unavailable_not_a_crash(school_sim, sink, tmp_path):
+    school_sim.admin.control(down=True)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "unavailable" and "503" in r.message
     assert app.store.grades("student") == []
     app.close()
 
 
-def test_password_never_in_logs_or_database(ssfw_sim, sink, tmp_path, caplog):
+def test_password_never_in_logs_or_database(school_sim, sink, tmp_path, caplog):
     caplog.set_level("DEBUG")
-    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()])
-    app = app_for(cfg, ssfw_sim.password)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    app = app_for(cfg, school_sim.password)
     app.watcher.check_all()
     app.watcher.send_pending()
-    ssfw_sim.admin.expire_sessions()
+    school_sim.admin.expire_sessions()
     app.watcher.check_all()
-    app.store.set_password("student", ssfw_sim.password)  # the encrypted copy, too
+    app.store.set_password("student", school_sim.password)  # the encrypted copy, too
     app.close()
-    outputs = [cli(cfg, ssfw_sim.password, "check", "-vv"), cli(cfg, ssfw_sim.password, "status")]
-    secret = ssfw_sim.password
+    outputs = [cli(cfg, school_sim.password, "check", "-vv"), cli(cfg, school_sim.password, "status")]
+    secret = school_sim.password
     assert secret not in caplog.text
     for out in outputs:
         assert secret not in out.stdout + out.stderr
