@@ -3,7 +3,8 @@
 A compact CNN: four 3x3 conv + batch-norm + ReLU blocks with max-pooling, a 1x1
 conv that narrows the channels, and one linear layer that outputs `length`
 groups of `num_classes` logits (one softmax per character position). For the
-68x22 SSFW input that is about 170k parameters (~0.7 MB as ONNX float32).
+68x22 SSFW input (widths 16-32-64-96) that is about 156k parameters (~0.63 MB as
+ONNX float32).
 """
 
 from __future__ import annotations
@@ -24,11 +25,35 @@ def _pooled(size: int, times: int) -> int:
     return size
 
 
+DEFAULT_WIDTHS: tuple[int, int, int, int] = (24, 48, 64, 96)
+DEFAULT_NECK = 32
+
+# Per-spec channel widths where the default is more than needed. SSFW: (16, 32, ...) reads the real
+# captchas just as well and halves the solve time (≈0.09 ms instead of ≈0.17 ms per image in ONNX Runtime).
+ARCHITECTURES: dict[str, tuple[tuple[int, int, int, int], int]] = {
+    "ssfw": ((16, 32, 64, 96), 32),
+}
+
+
+def architecture(spec: CaptchaSpec) -> tuple[tuple[int, int, int, int], int]:
+    """(conv widths, neck width) used for `spec` unless given explicitly."""
+    return ARCHITECTURES.get(spec.name, (DEFAULT_WIDTHS, DEFAULT_NECK))
+
+
 class CaptchaNet(nn.Module):
-    def __init__(self, spec: CaptchaSpec, widths: tuple[int, int, int, int] = (24, 48, 64, 96), neck: int = 32):
+    def __init__(
+        self,
+        spec: CaptchaSpec,
+        widths: tuple[int, int, int, int] | None = None,
+        neck: int | None = None,
+    ):
         super().__init__()
         self.length = spec.length
         self.num_classes = spec.num_classes
+        default_widths, default_neck = architecture(spec)
+        widths = tuple(widths or default_widths)
+        neck = neck or default_neck
+        self.widths, self.neck = widths, neck
         c1, c2, c3, c4 = widths
         self.features = nn.Sequential(
             *_block(spec.channels, c1),

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from gradewatch.captcha.errors import CaptchaError, InvalidImage, ModelError
-from gradewatch.captcha.spec import CaptchaSpec, open_image, to_model_input
+from gradewatch.captcha.spec import CaptchaSpec, open_image
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -122,7 +122,7 @@ class Solver:
     def prepare(self, image: ImageSource) -> np.ndarray:
         img = open_image(image)
         try:
-            return to_model_input(self.spec.prepare(img))
+            return self.spec.model_input(img)
         except CaptchaError:
             raise
         except (OSError, ValueError) as exc:

@@ -205,7 +205,12 @@ def _load_init(net: CaptchaNet, init_from: Path) -> None:
         raise ModelError(f"{init_from}: no PyTorch checkpoint ({ckpt.name}) to start from")
     try:
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        widths = state.get("widths") if isinstance(state, dict) else None
+        if widths is not None and tuple(widths) != tuple(net.widths):
+            raise ModelError(f"{ckpt}: network widths {tuple(widths)} differ from this spec's {net.widths}")
         net.load_state_dict(state["model"] if "model" in state else state)
+    except ModelError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure here means an unusable checkpoint
         raise ModelError(f"{ckpt}: cannot use as a starting point ({exc})") from None
 
@@ -385,7 +390,9 @@ def train(
     meta_path = out.with_suffix(".json")
     try:
         export_onnx(net, spec, out)
-        torch.save({"model": net.state_dict(), "spec": spec.to_dict()}, ckpt)
+        torch.save(
+            {"model": net.state_dict(), "spec": spec.to_dict(), "widths": list(net.widths), "neck": net.neck}, ckpt
+        )
     except OSError as exc:
         raise ModelError(f"{out}: cannot write model ({exc.strerror or exc})") from None
     except Exception as exc:  # noqa: BLE001 - the exporter raises many error types; report one line
@@ -427,6 +434,7 @@ def train(
             "seconds": round(train_seconds, 1),
             "torch": torch.__version__,
             "parameters": parameter_count(net),
+            "architecture": {"widths": list(net.widths), "neck": net.neck},
             "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
         "validation": {
