@@ -88,3 +88,24 @@ def test_variable_length_network_shapes():
     )
     out = CaptchaNet(spec)(torch.zeros(2, 1, 50, 200))
     assert out.shape == (2, 5, 63)
+
+
+def test_same_seed_same_model(tmp_path):
+    from gradewatch.captcha.train import train
+
+    for name in ("a", "b"):
+        train(
+            [],
+            tmp_path / name / "m.onnx",
+            SPECS["ssfw"],
+            synthetic=300,
+            epochs=1,
+            minutes=1,
+            target=1.0,
+            seed=11,
+            progress=False,
+            evals_per_epoch=1,
+        )
+    a = torch.load(tmp_path / "a" / "m.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "m.pt", weights_only=True)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
