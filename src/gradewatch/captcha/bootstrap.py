@@ -1,0 +1,327 @@
+"""Bootstrap a school's captcha model with no human labels: harvest → train → switch → harvest more.
+
+Round 1 harvests with the start model (the shipped ``generic`` one); every round then trains a
+model of the school's captcha spec on all verified images so far (fine-tuned from the previous
+round's model; round 1 starts from the generic model's convolution weights where the shapes
+match, when its PyTorch checkpoint is there), optionally mixed with synthetic captchas of the
+spec's renderer, and switches the harvest to it. It stops when the new model's accuracy on the
+held-out part of the verified images (by file-name hash, never trained on) reaches the target,
+or when the login-attempt budget is spent.
+
+Everything lands in one folder::
+
+    OUT/verified/          <text>.png accepted by the school (the dataset)
+    OUT/verified-review/   rejected captchas, named by the wrong prediction (`captcha review`)
+    OUT/models/round-N.*   each round's model (.onnx, .json, .pt)
+    OUT/final.onnx/.json   the last model, its sidecar extended with the learning curve
+    OUT/curve.json/.png    the learning curve
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradewatch.captcha import dataset as ds
+from gradewatch.captcha.errors import DatasetError, ModelError
+from gradewatch.captcha.harvest import STOP_DONE, Harvester, TargetReader
+from gradewatch.captcha.solver import load_solver, resolve_model
+from gradewatch.captcha.spec import CaptchaSpec
+from gradewatch.schools.base import Credentials, SchoolAdapter
+
+HOLDOUT_SALT = "gradewatch-bootstrap-holdout:"
+
+
+@dataclass
+class RoundResult:
+    round: int
+    model: str  # the solver that harvested in this round
+    round_attempts: int
+    round_accepted: int
+    acceptance_rate: float  # of this round's harvest
+    attempts: int  # login attempts so far (all rounds)
+    verified: int  # images in the verified folder
+    val_accuracy: float  # the round's new model on the held-out verified images
+    n_val: int
+    eval_accuracy: float | None  # the round's new model on --eval-data, when given
+    n_eval: int
+    train_seconds: float
+    harvest_seconds: float
+    new_model: str
+
+
+@dataclass
+class BootstrapResult:
+    rounds: list[RoundResult] = field(default_factory=list)
+    reached: bool = False
+    stop: str = STOP_DONE  # a harvest stop reason when a school signal ended it
+    message: str = ""
+    final_model: Path | None = None
+    seconds: float = 0.0
+    attempts: int = 0  # login attempts in all (also those of a round cut short)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reached": self.reached,
+            "stop": self.stop,
+            "message": self.message,
+            "final_model": str(self.final_model) if self.final_model else None,
+            "attempts": self.attempts,
+            "seconds": round(self.seconds, 1),
+            "rounds": [asdict(r) for r in self.rounds],
+        }
+
+
+@dataclass
+class Plan:
+    """How a bootstrap spends its budget."""
+
+    target: float = 0.999
+    max_attempts: int = 3000
+    first_round: int = 250  # login attempts of round 1
+    growth: float = 0.5  # each later round makes this share of the attempts made so far (at least first_round)
+    rate: float = 1.0  # logins per second
+    synthetic: int = 20000  # synthetic captchas mixed into round 1's training, tapering as real data grows
+    minutes: float = 3.0  # training time cap per round
+    epochs: int = 6
+    min_val: int = 200  # held-out verified images needed before the target can count as reached
+    val_fraction: float = 0.1  # share of the verified images held out (never trained on)
+    min_confidence: float = 0.0
+    threads: int = 1
+    seed: int = 0
+
+    def round_size(self, attempts_so_far: int) -> int:
+        if attempts_so_far == 0:
+            size = self.first_round
+        else:
+            size = max(self.first_round, math.ceil(attempts_so_far * self.growth))
+        return max(0, min(size, self.max_attempts - attempts_so_far))
+
+    def synthetic_for(self, verified: int) -> int:
+        return max(self.synthetic // 4, self.synthetic - 6 * verified) if self.synthetic else 0
+
+
+def accuracy_on(model: Path, data: Path, spec: CaptchaSpec, only: set[str] | None = None) -> tuple[float, int]:
+    """Whole-captcha accuracy of an ONNX model on a labelled folder or archive (``only``: these file names)."""
+    from gradewatch.captcha.spec import to_model_input
+
+    solver = load_solver(model)
+    samples = [s for s in ds.load(data, spec).samples if only is None or s.name in only]
+    if not samples:
+        if only is not None:
+            return 0.0, 0
+        raise DatasetError(f"{data}: no usable <label>.png images for spec {spec.name!r}")
+    x, _ = ds.Dataset(str(data), samples).arrays(spec)
+    right = 0
+    for i in range(0, len(x), 512):
+        probs = solver.probabilities(to_model_input(x[i : i + 512]))
+        for s, p in zip(samples[i : i + 512], probs, strict=True):
+            right += spec.decode(p.argmax(axis=-1)) == s.label
+    return right / len(samples), len(samples)
+
+
+def held_out(folder: Path, fraction: float) -> set[str]:
+    """The verified files kept out of training, by a salted hash of the file name.
+
+    Salted so that it is independent of the engine's own validation rule (hash < 0.1 unsalted): a
+    school, or a test simulator, may serve exactly the files that rule puts on one side.
+    """
+    return {p.name for p in folder.iterdir() if p.is_file() and ds.is_validation(p.name, fraction, HOLDOUT_SALT)}
+
+
+def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Path | None:
+    """A checkpoint of ``spec``'s network holding the start model's weights wherever the shapes match.
+
+    Uses the start model's ``.pt`` beside its ``.onnx``; None when there is none (train from scratch).
+    """
+    import torch
+
+    from gradewatch.captcha.model import CaptchaNet
+
+    ckpt = start_model.with_suffix(".pt")
+    if not ckpt.is_file():
+        return None
+    try:
+        src = torch.load(ckpt, map_location="cpu", weights_only=True)
+        src = src.get("model", src)
+    except Exception:  # noqa: BLE001 - an unusable checkpoint only means no transfer
+        return None
+    net = CaptchaNet(spec)
+    state = net.state_dict()
+    copied = {k: v for k, v in src.items() if k in state and state[k].shape == v.shape}
+    if not copied:
+        return None
+    state.update(copied)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": state, "spec": spec.to_dict(), "transferred": sorted(copied)}, dest)
+    return dest
+
+
+def bootstrap(
+    make_adapter: Callable[[], SchoolAdapter],
+    creds: Credentials,
+    spec: CaptchaSpec,
+    out: Path,
+    plan: Plan,
+    *,
+    start_model: str | Path = "generic",
+    eval_data: Path | None = None,
+    on_attempt: Callable[[int, Any], None] | None = None,
+    on_round: Callable[[RoundResult], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> BootstrapResult:
+    """Run rounds until the target is reached or the attempt budget is spent (see the module docstring)."""
+    from gradewatch.captcha.render import RENDERERS
+    from gradewatch.captcha.train import train
+
+    started = time.monotonic()
+    out = Path(out)
+    verified_dir, review_dir, models_dir = out / "verified", out / "verified-review", out / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    current = resolve_model(start_model)
+    current_name = str(start_model)
+    result = BootstrapResult()
+    init_from = transfer_checkpoint(current, spec, models_dir / "start-transfer.pt")
+    attempts = 0
+    say = on_phase or (lambda _msg: None)
+    r = 0
+    while attempts < plan.max_attempts:
+        r += 1
+        size = plan.round_size(attempts)
+        reader = TargetReader(load_solver(current), spec, plan.min_confidence)
+        harvester = Harvester(make_adapter, creds, reader, verified_dir, review_dir, rate=plan.rate)
+        say(f"round {r}: harvesting {size} login attempts with {current_name}")
+        hr = harvester.run(size, _offset(on_attempt, attempts))
+        attempts += hr.stats.attempts
+        result.attempts = attempts
+        if not hr.ok:
+            result.stop, result.message = hr.stop, hr.message
+            break
+        n_verified = sum(1 for p in verified_dir.iterdir() if p.is_file())
+        if n_verified == 0:
+            result.message = "no captcha was accepted yet: nothing to train on"
+            continue
+        new = models_dir / f"round-{r}.onnx"
+        has_renderer = spec.name in RENDERERS
+        synthetic = plan.synthetic_for(n_verified) if has_renderer else 0
+        holdout = held_out(verified_dir, plan.val_fraction)
+        say(f"round {r}: training on {n_verified - len(holdout)} verified + {synthetic} synthetic captchas "
+            f"({len(holdout)} verified held out)")
+        tr = train(
+            [verified_dir],
+            new,
+            spec,
+            synthetic=synthetic,
+            minutes=plan.minutes,
+            target=2.0,  # never stop early: run the schedule
+            epochs=plan.epochs,
+            seed=plan.seed + r,
+            init_from=init_from,
+            progress=False,
+            threads=plan.threads,
+            exclude=sorted(holdout),
+            # With a renderer, checkpoints are chosen on rendered captchas and every verified image that
+            # is not held out is trained on; without one, the engine's own split has to serve.
+            val_fraction=0.0 if has_renderer else 0.1,
+        )
+        val_acc, n_val = accuracy_on(new, verified_dir, spec, holdout)
+        eval_acc, n_eval = accuracy_on(new, eval_data, spec) if eval_data is not None else (None, 0)
+        rr = RoundResult(
+            round=r,
+            model=current_name,
+            round_attempts=hr.stats.attempts,
+            round_accepted=hr.stats.accepted,
+            acceptance_rate=hr.stats.acceptance_rate,
+            attempts=attempts,
+            verified=n_verified,
+            val_accuracy=val_acc,
+            n_val=n_val,
+            eval_accuracy=eval_acc,
+            n_eval=n_eval,
+            train_seconds=round(tr.seconds, 1),
+            harvest_seconds=round(hr.stats.seconds, 1),
+            new_model=str(new),
+        )
+        result.rounds.append(rr)
+        if on_round is not None:
+            on_round(rr)
+        current, current_name, init_from = new, new.name, new.with_suffix(".pt")
+        if rr.n_val >= plan.min_val and rr.val_accuracy >= plan.target:
+            result.reached = True
+            break
+    result.seconds = time.monotonic() - started
+    if result.rounds:
+        result.final_model = _finish(out, Path(result.rounds[-1].new_model), result, plan)
+    write_curve(out, result, plan)
+    return result
+
+
+def _offset(on_attempt: Callable[[int, Any], None] | None, before: int) -> Callable[[Any], None] | None:
+    """Report each attempt of a round as the running total over all rounds."""
+    if on_attempt is None:
+        return None
+    return lambda st: on_attempt(before + st.attempts, st)
+
+
+def _finish(out: Path, last: Path, result: BootstrapResult, plan: Plan) -> Path:
+    final = out / "final.onnx"
+    shutil.copyfile(last, final)
+    if last.with_suffix(".pt").is_file():
+        shutil.copyfile(last.with_suffix(".pt"), final.with_suffix(".pt"))
+    try:
+        meta = json.loads(last.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{last.with_suffix('.json')}: unreadable metadata ({exc})") from None
+    meta["bootstrap"] = {"plan": asdict(plan), **result.to_json()}
+    meta["bootstrap"]["final_model"] = str(final)
+    final.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return final
+
+
+def write_curve(out: Path, result: BootstrapResult, plan: Plan) -> Path | None:
+    """curve.json always; curve.png (matplotlib, Agg) when there is a round to draw."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "curve.json").write_text(json.dumps({"plan": asdict(plan), **result.to_json()}, indent=2) + "\n")
+    if not result.rounds:
+        return None
+    return plot_curve(result.rounds, out / "curve.png", plan.target)
+
+
+def plot_curve(rounds: Sequence[RoundResult], path: Path, target: float) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.array([r.attempts for r in rounds])
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    ax.plot(x, [r.val_accuracy for r in rounds], "o-", label="validation (held-out verified)")
+    if any(r.eval_accuracy is not None for r in rounds):
+        ax.plot(x, [r.eval_accuracy or 0.0 for r in rounds], "s-", label="held-out real labelled set")
+    ax.plot(x, [r.acceptance_rate for r in rounds], "^--", alpha=0.7, label="acceptance rate of the round's harvest")
+    ax.axhline(target, color="grey", lw=0.8, ls=":", label=f"target {target:.1%}")
+    ax.set_xlabel("login attempts")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("captcha bootstrap: learning curve")
+    inset = ax.inset_axes((0.45, 0.42, 0.5, 0.3))
+    inset.plot(x, [r.val_accuracy for r in rounds], "o-")
+    if any(r.eval_accuracy is not None for r in rounds):
+        inset.plot(x, [r.eval_accuracy or 0.0 for r in rounds], "s-")
+    inset.axhline(target, color="grey", lw=0.8, ls=":")
+    inset.set_ylim(0.98, 1.001)
+    inset.tick_params(labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,108 @@
+"""A tiny bootstrap against the SSFW simulator (rendered captchas): harvest → train → switch, curve and model out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gradewatch.captcha.bootstrap import Plan, RoundResult, bootstrap, plot_curve
+from gradewatch.captcha.harvest import STOP_WRONG_PASSWORD
+from gradewatch.captcha.solver import load_solver
+from gradewatch.captcha.spec import SPECS
+from gradewatch.schools.base import Credentials
+from gradewatch.schools.ssfw import SsfwAdapter
+
+GRADEWATCH = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "gradewatch"
+pytest.importorskip("torch", reason="bootstrap trains models: the 'train' extra is not installed")
+
+
+def tiny_plan(**kw) -> Plan:
+    base = dict(
+        target=0.999,
+        max_attempts=60,
+        first_round=30,
+        growth=1.0,
+        rate=1000.0,
+        synthetic=400,
+        minutes=0.3,
+        epochs=1,
+        min_val=1000,
+    )
+    return Plan(**{**base, **kw})
+
+
+def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
+    sim = ssfw_sim
+    out = tmp_path / "boot"
+    seen: list[RoundResult] = []
+    result = bootstrap(
+        lambda: SsfwAdapter(sim.base_url),
+        Credentials(sim.username, sim.password),
+        SPECS["ssfw"],
+        out,
+        tiny_plan(),
+        on_round=seen.append,
+    )
+    assert result.stop == "done" and not result.reached  # min_val 1000 cannot be met by 60 attempts
+    assert result.attempts == 60 == sim.admin.stats(sim.username)["login_posts"]
+    assert [r.round for r in result.rounds] == [r.round for r in seen] and len(result.rounds) == 2
+    first, second = result.rounds
+    assert first.model == "generic" and second.model == "round-1.onnx"  # switched to the new model
+    assert (first.attempts, second.attempts) == (30, 60)
+    accepted = first.round_accepted + second.round_accepted
+    verified = [p for p in (out / "verified").iterdir() if p.is_file()]
+    assert len(verified) <= accepted and second.verified == len(verified)
+    stats = sim.admin.stats(sim.username)
+    assert stats["outcomes"]["ok"] == accepted
+    final = load_solver(result.final_model)
+    assert final.spec.name == "ssfw"
+    meta = json.loads(result.final_model.with_suffix(".json").read_text())
+    assert meta["bootstrap"]["attempts"] == 60 and len(meta["bootstrap"]["rounds"]) == 2
+    assert (out / "curve.png").stat().st_size > 1000
+    assert json.loads((out / "curve.json").read_text())["rounds"][1]["attempts"] == 60
+
+
+def test_bootstrap_stops_at_once_on_a_wrong_password(ssfw_sim, tmp_path):
+    sim = ssfw_sim
+    result = bootstrap(
+        lambda: SsfwAdapter(sim.base_url),
+        Credentials(sim.username, "wrong"),
+        SPECS["ssfw"],
+        tmp_path / "b",
+        tiny_plan(),
+    )
+    assert result.stop == STOP_WRONG_PASSWORD and not result.rounds and result.final_model is None
+    assert sim.admin.stats(sim.username)["outcomes"]["wrong_password"] == 1
+
+
+def test_round_sizes_respect_the_budget():
+    plan = Plan(max_attempts=3000, first_round=250, growth=0.5)
+    done, sizes = 0, []
+    while done < plan.max_attempts:
+        sizes.append(plan.round_size(done))
+        done += sizes[-1]
+    assert sizes[0] == 250 and sum(sizes) == 3000 and all(s > 0 for s in sizes)
+    assert plan.synthetic_for(0) == 20000 and plan.synthetic_for(10**6) == 5000
+
+
+def test_curve_plot(tmp_path):
+    rounds = [
+        RoundResult(i, "m", 10, 5, 0.5, 10 * i, 5 * i, 0.9 + i / 100, 50, None, 0, 1.0, 1.0, "x") for i in (1, 2, 3)
+    ]
+    assert plot_curve(rounds, tmp_path / "c.png", 0.999).stat().st_size > 1000
+
+
+def test_cli_bootstrap_unknown_account(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[schools.u]\nsystem = "ssfw"\nbase_url = "http://127.0.0.1:9"\n', encoding="utf-8")
+    proc = subprocess.run(
+        [str(GRADEWATCH), "captcha", "bootstrap", "-c", str(cfg), "-a", "me"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"gradewatch: error: {cfg}: no account named 'me' (configured: none)"]
