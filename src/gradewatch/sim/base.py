@@ -112,6 +112,10 @@ class Simulator:
     #: Consecutive wrong passwords that lock an account.
     lock_after: ClassVar[int] = 5
     captcha_case_sensitive: ClassVar[bool] = False
+    #: The system's own login error texts (``locked_text`` may use ``{n}``, the lock threshold).
+    wrong_captcha_text: ClassVar[str] = "wrong captcha"
+    bad_credentials_text: ClassVar[str] = "wrong username or password"
+    locked_text: ClassVar[str] = "account locked after {n} wrong passwords"
 
     def __init__(
         self,
@@ -206,10 +210,22 @@ class Simulator:
 
     def student_of(self, request: Request) -> Student | None:
         """The logged-in student of this request, or None (no session, expired, not logged in)."""
+        return self.logged_in(request)[1]
+
+    def logged_in(self, request: Request) -> tuple[Session | None, Student | None]:
+        """This request's session (if any) and its logged-in student (if any)."""
         sess = self.session(request)
         if sess is None or sess.username is None:
-            return None
-        return self.students.get(sess.username)
+            return sess, None
+        return sess, self.students.get(sess.username)
+
+    def error_text(self, result: LoginResult) -> str:
+        """What the login page says after a failed login."""
+        if result.outcome is Outcome.WRONG_CAPTCHA:
+            return self.wrong_captcha_text
+        if result.outcome is Outcome.LOCKED:
+            return self.locked_text.format(n=self.lock_after)
+        return self.bad_credentials_text
 
     # ---- captcha and login -----------------------------------------------------------------
     def issue_captcha(self, sess: Session) -> tuple[bytes, str]:

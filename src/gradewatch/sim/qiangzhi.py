@@ -46,7 +46,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
+from gradewatch.sim.base import Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -179,6 +179,9 @@ def grade_cells(g: Grade, n: int) -> dict[str, str]:
 
 
 class QiangzhiSimulator(Simulator):
+    wrong_captcha_text = WRONG_CAPTCHA
+    bad_credentials_text = BAD_CREDENTIALS
+    locked_text = LOCKED
     system: ClassVar[str] = "qiangzhi"
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = "/"
@@ -362,29 +365,17 @@ class QiangzhiSimulator(Simulator):
         self.set_cookie(resp, fresh)
         return resp
 
-    def error_text(self, result: LoginResult) -> str:
-        if result.outcome is Outcome.WRONG_CAPTCHA:
-            return WRONG_CAPTCHA
-        if result.outcome is Outcome.LOCKED:
-            return LOCKED.format(n=self.lock_after)
-        return BAD_CREDENTIALS
-
     # ---- logged-in pages -----------------------------------------------------------------------
-    def _logged_in(self, request: Request) -> tuple[Session | None, Student | None]:
-        sess = self.session(request)
-        if sess is None or sess.username is None:
-            return sess, None
-        return sess, self.students.get(sess.username)
 
     async def main(self, request: Request) -> Response:
-        _, student = self._logged_in(request)
+        _, student = self.logged_in(request)
         if student is None:
             return self.not_logged_in()
         body = f'<div class="middletopttxlr">欢迎您，{html.escape(student.name)}同学</div>'
         return self.frame(student, "学生个人中心", body)
 
     async def grade_form(self, request: Request) -> Response:
-        sess, student = self._logged_in(request)
+        sess, student = self.logged_in(request)
         if sess is None or student is None:
             return self.not_logged_in()
         if len(self._frm) > 1000:  # forget sessions long gone (a live one just opens the form again)
@@ -395,7 +386,7 @@ class QiangzhiSimulator(Simulator):
         return self.frame(student, "学生个人中心", _GRADE_FORM_BODY.format(terms=options))
 
     async def grade_list(self, request: Request) -> Response:
-        sess, student = self._logged_in(request)
+        sess, student = self.logged_in(request)
         if sess is None or student is None:
             return self.not_logged_in()
         if sess.id not in self._frm:  # the list needs the query page's state

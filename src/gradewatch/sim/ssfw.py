@@ -162,6 +162,9 @@ _FORBIDDEN_PAGE = """<html><head><meta http-equiv="Content-Type" content="text/h
 
 
 class SsfwSimulator(Simulator):
+    wrong_captcha_text = WRONG_CAPTCHA
+    bad_credentials_text = BAD_CREDENTIALS
+    locked_text = LOCKED
     system: ClassVar[str] = "ssfw"
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = "/ssfw"
@@ -263,13 +266,11 @@ class SsfwSimulator(Simulator):
         return self.login_page(self.error_text(result), username)
 
     def error_text(self, result: LoginResult) -> str:
-        if result.outcome is Outcome.WRONG_CAPTCHA:
-            return WRONG_CAPTCHA
-        if result.outcome is Outcome.LOCKED:
-            return LOCKED.format(n=self.lock_after)
-        if not result.tries_left:  # unknown user, or the wrong password that just locked the account
-            return BAD_CREDENTIALS
-        return WRONG_PASSWORD.format(n=result.tries_left)
+        # A wrong password that leaves tries says how many; an unknown user, or the wrong password
+        # that just locked the account, gets the plain credentials text.
+        if result.outcome not in (Outcome.WRONG_CAPTCHA, Outcome.LOCKED) and result.tries_left:
+            return WRONG_PASSWORD.format(n=result.tries_left)
+        return super().error_text(result)
 
     async def index(self, request: Request) -> Response:
         student = self.student_of(request)

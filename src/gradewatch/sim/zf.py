@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
+from gradewatch.sim.base import Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -202,6 +202,9 @@ def grade_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
 
 
 class ZfSimulator(Simulator):
+    wrong_captcha_text = WRONG_CAPTCHA
+    bad_credentials_text = BAD_CREDENTIALS
+    locked_text = LOCKED
     system: ClassVar[str] = "zf"
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = CTX
@@ -349,24 +352,12 @@ class ZfSimulator(Simulator):
             return resp
         return self.login_page(sess, self.error_text(result), username)
 
-    def error_text(self, result: LoginResult) -> str:
-        if result.outcome is Outcome.WRONG_CAPTCHA:
-            return WRONG_CAPTCHA
-        if result.outcome is Outcome.LOCKED:
-            return LOCKED.format(n=self.lock_after)
-        return BAD_CREDENTIALS
-
-    def _logged_in(self, request: Request) -> tuple[Session | None, Student | None]:
-        sess = self.session(request)
-        if sess is None or sess.username is None:
-            return sess, None
-        return sess, self.students.get(sess.username)
 
     def _notice_page(self, sess: Session, student: Student) -> Response:
         return self.frame(student, "重要通知", _NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
 
     async def menu(self, request: Request) -> Response:
-        sess, student = self._logged_in(request)
+        sess, student = self.logged_in(request)
         if sess is None or student is None:
             return RedirectResponse(LOGIN, 302)
         if sess.id in self._unread:
@@ -374,7 +365,7 @@ class ZfSimulator(Simulator):
         return self.frame(student, "教学管理信息服务平台", _MENU_BODY.format(ctx=CTX))
 
     async def notice(self, request: Request) -> Response:
-        sess, student = self._logged_in(request)
+        sess, student = self.logged_in(request)
         if sess is None or student is None:
             return RedirectResponse(LOGIN, 302)
         if sess.id not in self._unread:
@@ -382,7 +373,7 @@ class ZfSimulator(Simulator):
         return self._notice_page(sess, student)
 
     async def notice_read(self, request: Request) -> Response:
-        sess, student = self._logged_in(request)
+        sess, student = self.logged_in(request)
         if sess is None or student is None:
             return RedirectResponse(LOGIN, 302)
         form = await self.form(request)
@@ -391,7 +382,7 @@ class ZfSimulator(Simulator):
         return RedirectResponse(MENU, 302)
 
     async def grades(self, request: Request) -> Response:
-        sess, student = self._logged_in(request)
+        sess, student = self.logged_in(request)
         if sess is None or student is None:
             # Not JSON: the session filter answers with the login page itself.
             fresh, new = self.session_or_new(request)
