@@ -21,8 +21,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/pytest -q
 
+# mypy covers the core: the parts every check runs through.
+CORE := src/gradewatch/watch src/gradewatch/store src/gradewatch/notify src/gradewatch/schools src/gradewatch/gpa \
+        src/gradewatch/config.py src/gradewatch/secrets.py src/gradewatch/diff.py src/gradewatch/grades.py src/gradewatch/app.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy --ignore-missing-imports $(CORE)
 
 bench: $(STAMP)
 	$(BIN)/python bench/captcha.py

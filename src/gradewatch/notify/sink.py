@@ -40,11 +40,11 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        raw = envelope.original_content or envelope.content
+        raw = envelope.original_content or envelope.content or b""
         msg = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode(), policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         with self.sink.lock:
-            self.sink.mails.append(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), msg))
+            self.sink.mails.append(ReceivedMail(envelope.mail_from or "", tuple(envelope.rcpt_tos), msg))
             self.sink.arrived.notify_all()
         return "250 Message accepted for delivery"
 

@@ -41,8 +41,11 @@ class Credentials:
 
 
 class Prediction(Protocol):
-    text: str
-    confidence: float
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
 
 
 class CaptchaSolver(Protocol):
@@ -219,7 +222,9 @@ class SchoolAdapter:
                 raise RuntimeError(f"{self.system} has no captcha model")
             from gradewatch.captcha.solver import load_solver
 
-            self._solver = load_solver(self.captcha_model)
+            solver: CaptchaSolver = load_solver(self.captcha_model)
+            self._solver = solver
+            return solver
         return self._solver
 
     # ---- HTTP helpers ----------------------------------------------------------------------
