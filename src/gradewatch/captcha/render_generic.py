@@ -6,8 +6,8 @@ oracle (``gradewatch captcha harvest``) can label real captchas for a school-spe
 
 Styles drawn at random per captcha:
 
-- fonts: eleven DejaVu faces (sans, serif, mono, condensed; regular, bold, oblique/italic,
-  extra-light), shipped as alphanumeric subsets in ``fonts/*.alnum.ttf`` under the DejaVu
+- fonts: ten DejaVu faces (sans, serif, mono, condensed; regular, bold, oblique/italic),
+  shipped as alphanumeric subsets in ``fonts/*.alnum.ttf`` under the DejaVu
   licence (``fonts/LICENSE-DejaVu.txt``), plus the shipped DejaVu Sans Oblique and Pillow's
   built-in font;
 - letter case (the model is case-insensitive: the label is lower case, the image may show either);
@@ -120,7 +120,7 @@ def _text_layer(text: str, rng: random.Random) -> Image.Image:
     fonts = font_files()
     one_font = rng.choice(fonts) if rng.random() < 0.85 else None
     upper = rng.choice((0.0, 0.0, 0.0, 0.5, 1.0))
-    max_rot = rng.choice((0.0, 5.0, 12.0, 25.0))
+    max_rot = rng.choice((0.0, 5.0, 10.0, 18.0))
     spacing = rng.uniform(-0.12, 0.3) * _GLYPH_PX
     jitter = rng.choice((0, 2, 5))
     ink = _dark(rng)
@@ -175,7 +175,7 @@ def _noise(img: Image.Image, rng: random.Random, count: int, width_max: int) -> 
 def _dots(img: Image.Image, rng: random.Random) -> None:
     w, h = img.size
     draw = ImageDraw.Draw(img)
-    for _ in range(int(w * h * rng.uniform(0.0, 0.05))):
+    for _ in range(int(w * h * rng.uniform(0.0, 0.03))):
         x, y = rng.randrange(w), rng.randrange(h)
         draw.point((x, y), fill=_dark(rng) if rng.random() < 0.5 else _light(rng, 100))
 
@@ -184,7 +184,7 @@ def _ripple(img: Image.Image, rng: random.Random) -> Image.Image:
     arr = np.asarray(img, np.float32)
     h, w = arr.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    ax, ay = rng.uniform(0.5, 0.06 * h + 0.5), rng.uniform(0.5, 0.05 * h + 0.5)
+    ax, ay = rng.uniform(0.3, 0.04 * h + 0.5), rng.uniform(0.3, 0.03 * h + 0.5)
     lx, ly = rng.uniform(0.4, 1.2) * h, rng.uniform(0.2, 0.6) * w
     px, py = rng.uniform(0, 6.3), rng.uniform(0, 6.3)
     sx = np.clip(xs + ax * np.sin(2 * math.pi * ys / lx + px), 0, w - 1.001)
@@ -201,19 +201,19 @@ def render_generic(text: str, rng: random.Random) -> Image.Image:
     w = rng.randint(60, 200)
     h = max(20, min(64, round(w / rng.uniform(2.3, 4.2))))
     layer = _slant(_text_layer(text, rng), rng)
-    fill_w = rng.uniform(0.55, 0.95) * w
-    fill_h = rng.uniform(0.5, 0.9) * h
+    fill_w = rng.uniform(0.65, 0.95) * w
+    fill_h = rng.uniform(0.6, 0.9) * h
     scale = min(fill_w / layer.width, fill_h / layer.height)
     tw, th = max(1, round(layer.width * scale)), max(1, round(layer.height * scale))
     layer = layer.resize((tw, th), Image.LANCZOS)
     img = _background(rng, w, h)
-    _noise(img, rng, rng.choice((0, 0, 1, 2, 4)), max(1, h // 16))
+    _noise(img, rng, rng.choice((0, 0, 1, 2, 3)), max(1, h // 20))
     x = rng.randint(0, max(0, w - tw))
     y = rng.randint(0, max(0, h - th))
     base = img.convert("RGBA")
     base.alpha_composite(layer, (x, y))
     img = base.convert("RGB")
-    _noise(img, rng, rng.choice((0, 0, 0, 1, 2, 3)), max(1, h // 20))
+    _noise(img, rng, rng.choice((0, 0, 0, 1, 2)), max(1, h // 24))
     if rng.random() < 0.3:
         _dots(img, rng)
     if rng.random() < 0.35:
