@@ -4,7 +4,8 @@ Round 1 harvests with the start model (the shipped ``generic`` one); every round
 model of the school's captcha spec on all verified images so far (fine-tuned from the previous
 round's model; round 1 starts from the generic model's convolution weights where the shapes
 match, when its PyTorch checkpoint is there), optionally mixed with synthetic captchas of the
-spec's renderer, and switches the harvest to it. It stops when the new model's accuracy on the
+spec's renderer, and switches the harvest to it when it reads the held-out verified images at
+least as well as the harvesting model's acceptance rate. It stops when the new model's accuracy on the
 held-out part of the verified images (by file-name hash, never trained on) reaches the target,
 or when the login-attempt budget is spent.
 
@@ -56,6 +57,7 @@ class RoundResult:
     train_seconds: float
     harvest_seconds: float
     new_model: str
+    switched: bool = True  # whether the next round harvests with the new model
 
 
 @dataclass
@@ -250,10 +252,15 @@ def bootstrap(
             harvest_seconds=round(hr.stats.seconds, 1),
             new_model=str(new),
         )
+        # Switch only to a model that reads at least as well as the one harvesting now: a model trained
+        # on a few dozen labels can be worse than the generic one, and would waste login attempts.
+        rr.switched = rr.n_val > 0 and rr.val_accuracy >= hr.stats.acceptance_rate
         result.rounds.append(rr)
         if on_round is not None:
             on_round(rr)
-        current, current_name, init_from = new, new.name, new.with_suffix(".pt")
+        if rr.switched:
+            current, current_name = new, new.name
+        init_from = new.with_suffix(".pt")  # training goes on from the newest weights either way
         if rr.n_val >= plan.min_val and rr.val_accuracy >= plan.target:
             result.reached = True
             break

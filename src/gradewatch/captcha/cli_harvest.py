@@ -131,7 +131,7 @@ def bootstrap(
     synthetic: int = typer.Option(20000, min=0, help="Rendered captchas mixed into training (tapering)."),
     minutes: float = typer.Option(3.0, min=0.05, help="Training time cap per round."),
     epochs: int = typer.Option(6, min=1, help="Training epochs per round."),
-    min_val: int = typer.Option(100, min=1, help="Held-out verified images needed before the target counts."),
+    min_val: int = typer.Option(200, min=1, help="Held-out verified images needed before the target counts."),
     eval_data: Path | None = typer.Option(None, help="Also measure each round on this labelled folder/.tar.gz."),
     threads: int = typer.Option(1, min=1, max=8, help="Torch threads."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -187,6 +187,7 @@ def bootstrap(
             bar.console.print(
                 f"round {r.round}: {r.attempts} attempts, {r.verified} verified, acceptance {r.acceptance_rate:.1%}, "
                 f"validation {r.val_accuracy:.3%} (n={r.n_val}){extra}, trained {r.train_seconds:.0f} s"
+                + ("" if r.switched else "; not switching: no better than the harvesting model")
             )
 
         result = _guard(
