@@ -152,9 +152,22 @@ def start_sim(served: Path, seed: int, log: Path) -> tuple[subprocess.Popen, str
     """`gradewatch sim ssfw` serving ``served``; its output goes to ``log`` (a pipe nobody reads would stall it)."""
     out = log.open("w")
     proc = subprocess.Popen(
-        [str(GRADEWATCH), "sim", "ssfw", "--port", "0", "--captcha-dir", str(served), "--students", "0",
-         "--seed", str(seed)],
-        stdout=out, stderr=subprocess.STDOUT, text=True,
+        [
+            str(GRADEWATCH),
+            "sim",
+            "ssfw",
+            "--port",
+            "0",
+            "--captcha-dir",
+            str(served),
+            "--students",
+            "0",
+            "--seed",
+            str(seed),
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base_url = user = password = ""
     deadline = time.monotonic() + 120

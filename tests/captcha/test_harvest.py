@@ -82,12 +82,14 @@ def sim(make_ssfw_sim, served) -> RunningSim:
     return make_ssfw_sim(captchas=FileCaptchas.load(served[0], seed=5))
 
 
-def harvester(sim: RunningSim, solver, tmp_path: Path, *, password: str | None = None, rate: float = 1000.0,
-              **kw) -> Harvester:
+def harvester(
+    sim: RunningSim, solver, tmp_path: Path, *, password: str | None = None, rate: float = 1000.0, **kw
+) -> Harvester:
     creds = Credentials(sim.username, sim.password if password is None else password)
     reader = TargetReader(solver, SPECS["ssfw"])
-    return Harvester(lambda: SsfwAdapter(sim.base_url), creds, reader, tmp_path / "out", tmp_path / "out-review",
-                     rate=rate, **kw)
+    return Harvester(
+        lambda: SsfwAdapter(sim.base_url), creds, reader, tmp_path / "out", tmp_path / "out-review", rate=rate, **kw
+    )
 
 
 def test_accepted_saved_verbatim_under_their_text_and_rejected_queued(sim, served, tmp_path):
@@ -143,8 +145,13 @@ def test_stops_at_the_first_lock_signal(sim, served, tmp_path):
 
 def test_unreachable_school_stops_with_a_reason(tmp_path):
     reader = TargetReader(OracleSolver({}), SPECS["ssfw"])
-    h = Harvester(lambda: SsfwAdapter("http://127.0.0.1:9", backoff=0.0), Credentials("u", "p"), reader,
-                  tmp_path / "out", tmp_path / "out-review")
+    h = Harvester(
+        lambda: SsfwAdapter("http://127.0.0.1:9", backoff=0.0),
+        Credentials("u", "p"),
+        reader,
+        tmp_path / "out",
+        tmp_path / "out-review",
+    )
     result = h.run(3)
     assert result.stop == STOP_UNAVAILABLE and "cannot reach" in result.message
 
@@ -266,8 +273,9 @@ def test_cli_unknown_account_is_one_clean_line(tmp_path):
 
 def test_cli_unreachable_school_exits_non_zero(tmp_path):
     cfg = write_config(tmp_path / "c.toml", "http://127.0.0.1:9", "u", "p")
-    proc = run_cli("harvest", "-c", str(cfg), "-a", "me", "--out", str(tmp_path / "o"), "--count", "2",
-                   "--model", "generic")
+    proc = run_cli(
+        "harvest", "-c", str(cfg), "-a", "me", "--out", str(tmp_path / "o"), "--count", "2", "--model", "generic"
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "cannot reach" in proc.stderr.strip().splitlines()[-1]
 
@@ -275,8 +283,21 @@ def test_cli_unreachable_school_exits_non_zero(tmp_path):
 def test_cli_harvest_with_the_generic_model_stops_on_wrong_password(ssfw_sim, tmp_path):
     sim = ssfw_sim  # rendered SSFW captchas
     cfg = write_config(tmp_path / "c.toml", sim.base_url, sim.username, "wrong-password")
-    proc = run_cli("harvest", "-c", str(cfg), "-a", "me", "--out", str(tmp_path / "o"), "--count", "200",
-                   "--rate", "200", "--model", "generic")
+    proc = run_cli(
+        "harvest",
+        "-c",
+        str(cfg),
+        "-a",
+        "me",
+        "--out",
+        str(tmp_path / "o"),
+        "--count",
+        "200",
+        "--rate",
+        "200",
+        "--model",
+        "generic",
+    )
     assert proc.returncode == 1, proc.stderr
     assert "username or password is wrong" in proc.stderr
     stats = sim.admin.stats(sim.username)

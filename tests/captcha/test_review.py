@@ -59,8 +59,11 @@ def test_web_page_round_trip(queue_dirs):
         page = client.get("/").text
         assert "3 image(s)" in page and 'value="ab3x"' in page  # the prediction is prefilled
         assert client.get("/image", params={"name": "ab3x.png"}).content == before
-        resp = client.post("/label", data={"name": "ab3x.png", "label": "AB3K", "token": form_token(page),
-                                           "action": "save"}, follow_redirects=False)
+        resp = client.post(
+            "/label",
+            data={"name": "ab3x.png", "label": "AB3K", "token": form_token(page), "action": "save"},
+            follow_redirects=False,
+        )
         assert resp.status_code == 303
         assert not (queue_dir / "ab3x.png").exists()  # left the queue
         assert (dataset / "ab3k_2.png").read_bytes() == before  # under its label, the old ab3k.png kept
@@ -118,7 +121,10 @@ def test_cli_terminal_round_trip(queue_dirs):
     queue_dir, dataset = queue_dirs
     proc = subprocess.run(
         [str(GRADEWATCH), "captcha", "review", str(queue_dir), "--terminal", "--spec", "ssfw"],
-        input="ab3k\nbad!\nmm11\nq\n", capture_output=True, text=True, timeout=60,
+        input="ab3k\nbad!\nmm11\nq\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )  # ab3x.png → ab3k; mm1l.png: an invalid answer is asked again, then mm11; q stops before q7z2.png
     assert proc.returncode == 0, proc.stderr
     assert (dataset / "ab3k_2.png").exists() and (dataset / "mm11.png").exists()
@@ -127,8 +133,12 @@ def test_cli_terminal_round_trip(queue_dirs):
 
 
 def test_cli_review_bad_folder_is_one_clean_line(tmp_path):
-    proc = subprocess.run([str(GRADEWATCH), "captcha", "review", str(tmp_path / "nope-review"), "--terminal"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(GRADEWATCH), "captcha", "review", str(tmp_path / "nope-review"), "--terminal"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("gradewatch: error:") and "no such folder" in proc.stderr
 

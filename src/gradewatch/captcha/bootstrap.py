@@ -215,8 +215,10 @@ def bootstrap(
         has_renderer = spec.name in RENDERERS
         synthetic = plan.synthetic_for(n_verified) if has_renderer else 0
         holdout = held_out(verified_dir, plan.val_fraction)
-        say(f"round {r}: training on {n_verified - len(holdout)} verified + {synthetic} synthetic captchas "
-            f"({len(holdout)} verified held out)")
+        say(
+            f"round {r}: training on {n_verified - len(holdout)} verified + {synthetic} synthetic captchas "
+            f"({len(holdout)} verified held out)"
+        )
         tr = train(
             [verified_dir],
             new,

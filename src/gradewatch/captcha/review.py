@@ -221,6 +221,7 @@ def terminal_picture(data: bytes, width: int = 68 * 2) -> list[str]:
     if img.height % 2:
         img = img.crop((0, 0, img.width, img.height + 1))
     px = img.load()
+    assert px is not None
     lines = []
     for y in range(0, img.height, 2):
         cells = []
