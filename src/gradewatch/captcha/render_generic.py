@@ -130,7 +130,7 @@ def _text_layer(text: str, rng: random.Random) -> Image.Image:
         shown = ch.upper() if ch.isalpha() and rng.random() < upper else ch
         g = _glyph(one_font or rng.choice(fonts), shown)
         if max_rot:
-            g = g.rotate(rng.uniform(-max_rot, max_rot), resample=Image.BILINEAR, expand=True)
+            g = g.rotate(rng.uniform(-max_rot, max_rot), resample=Image.Resampling.BILINEAR, expand=True)
         glyphs.append((g, _dark(rng) if per_char_colour else ink))
     height = max(g.height for g, _ in glyphs) + 2 * jitter
     width = int(sum(g.width for g, _ in glyphs) + spacing * (len(glyphs) - 1)) + 8
@@ -153,7 +153,9 @@ def _slant(layer: Image.Image, rng: random.Random) -> Image.Image:
     extra = abs(s) * layer.height
     w = int(layer.width + extra) + 1
     offset = -extra if s > 0 else 0.0
-    return layer.transform((w, layer.height), Image.AFFINE, (1, s, offset, 0, 1, 0), resample=Image.BILINEAR)
+    return layer.transform(
+        (w, layer.height), Image.Transform.AFFINE, (1, s, offset, 0, 1, 0), resample=Image.Resampling.BILINEAR
+    )
 
 
 def _noise(img: Image.Image, rng: random.Random, count: int, width_max: int) -> None:
@@ -205,7 +207,7 @@ def render_generic(text: str, rng: random.Random) -> Image.Image:
     fill_h = rng.uniform(0.6, 0.9) * h
     scale = min(fill_w / layer.width, fill_h / layer.height)
     tw, th = max(1, round(layer.width * scale)), max(1, round(layer.height * scale))
-    layer = layer.resize((tw, th), Image.LANCZOS)
+    layer = layer.resize((tw, th), Image.Resampling.LANCZOS)
     img = _background(rng, w, h)
     _noise(img, rng, rng.choice((0, 0, 1, 2, 3)), max(1, h // 20))
     x = rng.randint(0, max(0, w - tw))
