@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -157,6 +157,27 @@ class Store:
         if acc is None:
             raise StoreError(f"no account {account_id!r} in the store")
         return acc
+
+    # ---- leases -----------------------------------------------------------------------------
+    def acquire_lease(self, account_id: str, owner: str, ttl: timedelta) -> bool:
+        """Take the account's check lease unless another live holder has it (one atomic UPDATE)."""
+        now = utcnow()
+        with self.session() as s:
+            res = s.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .where(or_(Account.lease_until.is_(None), Account.lease_until < now, Account.lease_owner == owner))
+                .values(lease_owner=owner, lease_until=now + ttl)
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def release_lease(self, account_id: str, owner: str) -> None:
+        with self.session() as s:
+            s.execute(
+                update(Account)
+                .where(Account.id == account_id, Account.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     # ---- secrets ----------------------------------------------------------------------------
     def load_cookies(self, account_id: str) -> list[dict[str, Any]]:

@@ -49,6 +49,10 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column()
     last_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_ok_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # A lease held by the process checking this account, so two workers on one database never
+    # log in as the same student at once. Expires by itself if its holder dies.
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CurrentGrade(Base):

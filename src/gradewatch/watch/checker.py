@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from gradewatch.config import AccountConfig, Config, ConfigError, resolve_password
+from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
 from gradewatch.notify.outbox import DrainResult, drain
@@ -19,11 +22,13 @@ from gradewatch.schools import adapter_class
 from gradewatch.schools.base import CaptchaSolver, Credentials
 from gradewatch.schools.errors import AccountLocked, SchoolError, WrongPassword
 from gradewatch.secrets import SecretsError
-from gradewatch.store.db import Store, utcnow
+from gradewatch.store.db import AccountState, Store, utcnow
 
 log = logging.getLogger(__name__)
 
 LOCK_PAUSE = timedelta(hours=24)
+#: Longest a check may hold an account's lease; a crashed holder's lease lapses after this.
+LEASE_TTL = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Watcher:
         self._clock = clock
         self._school_caps = {n: threading.BoundedSemaphore(s.max_concurrency) for n, s in config.schools.items()}
         self._account_locks = {n: threading.Lock() for n in config.accounts}
+        # Identifies this process's leases in a database shared with other workers.
+        self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.targets = {store.vault.fingerprint(url): url for acc in config.accounts.values() for url in acc.notify}
 
     # ---- one account ------------------------------------------------------------------------
@@ -74,8 +81,18 @@ class Watcher:
 
     def _check(self, name: str, acc: AccountConfig) -> CheckReport:
         school = self.config.schools[acc.school]
-        state = self.store.ensure_account(name, school=acc.school, system=school.system, username=acc.username)
+        self.store.ensure_account(name, school=acc.school, system=school.system, username=acc.username)
         report = partial(CheckReport, name, acc.school)
+        if not self.store.acquire_lease(name, self._lease_owner, LEASE_TTL):
+            return report("skipped", "another gradewatch process is checking this account right now")
+        try:
+            # Read the state again under the lease: another worker may have just changed it.
+            return self._check_leased(name, acc, school, self.store.account_state(name), report)
+        finally:
+            self.store.release_lease(name, self._lease_owner)
+
+    def _check_leased(self, name: str, acc: AccountConfig, school: SchoolConfig, state: AccountState,
+                      report: partial[CheckReport]) -> CheckReport:
         now = self._clock()
         if state.status == "paused" and state.paused_until and state.paused_until > now:
             return report("skipped", f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC: {state.status_reason}")
