@@ -18,9 +18,12 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from gradewatch.grades import Grade
 from gradewatch.schools.errors import (
+    AccountLocked,
+    SchoolError,
     SchoolUnavailable,
     UnexpectedPage,
     WrongCaptcha,
+    WrongPassword,
 )
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,9 @@ class SchoolAdapter:
     max_captcha_fetches: ClassVar[int] = 8
     #: GET retries on network errors / 5xx, with exponential backoff and jitter.
     get_retries: ClassVar[int] = 2
+    #: How a failed login's message is read: (error, words) pairs tried in order, first match wins
+    #: (order matters: a lock text may also mention the password).
+    login_errors: ClassVar[tuple[tuple[type[SchoolError], tuple[str, ...]], ...]] = ()
 
     def __init__(
         self,
@@ -226,6 +232,19 @@ class SchoolAdapter:
             self._solver = solver
             return solver
         return self._solver
+
+    def login_error(self, message: str, detail: str = "") -> SchoolError | None:
+        """The typed error a failed login's message means, per ``login_errors``; None if none matches."""
+        for error, words in self.login_errors:
+            if any(w in message for w in words):
+                if error is WrongCaptcha:
+                    return WrongCaptcha("the school rejected the captcha")
+                if error is WrongPassword:
+                    return WrongPassword("the school says the username or password is wrong")
+                if error is AccountLocked:
+                    return AccountLocked(f"the school locked the account: {(detail or message).strip()[:120]}")
+                return error(message.strip()[:120])
+        return None
 
     # ---- HTTP helpers ----------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

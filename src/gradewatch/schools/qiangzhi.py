@@ -61,6 +61,7 @@ class QiangzhiAdapter(SchoolAdapter):
     title = "强智 Qiangzhi (jsxsd)"
     login_path = "/jsxsd/"
     captcha_model = "qiangzhi"
+    login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
 
     _login_url: str = ""
     _captcha_url: str = ""
@@ -128,13 +129,9 @@ class QiangzhiAdapter(SchoolAdapter):
         tree = self.html(self.text_of(resp))
         if resp.status_code == 200 and resp.url.path.endswith(MAIN) and tree.css_first("#userAccount") is None:
             return
-        message = _message(tree)
-        if any(w in message for w in _WRONG_CAPTCHA):
-            raise WrongCaptcha("the school rejected the captcha")
-        if any(w in message for w in _LOCKED):
-            raise AccountLocked(f"the school locked the account: {message[:120]}")
-        if any(w in message for w in _WRONG_PASSWORD):
-            raise WrongPassword("the school says the username or password is wrong")
+        err = self.login_error(_message(tree))
+        if err is not None:
+            raise err
         raise self.unexpected("the 强智 login answer is neither the student home nor a known error", resp, tree)
 
     # ---- grades ----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class SsfwAdapter(SchoolAdapter):
     title = "Wisedu SSFW (师生服务)"
     login_path = LOGIN
     captcha_model = "ssfw"
+    login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
 
     # Set by start_login: the login page URL (the Referer of the POST) and its hidden fields (e.g. mode).
     _login_url: str = ""
@@ -91,12 +92,9 @@ class SsfwAdapter(SchoolAdapter):
         if _landed_logged_in(resp, tree):
             return
         message = _visible_text(tree)
-        if any(w in message for w in _WRONG_CAPTCHA):
-            raise WrongCaptcha("the school rejected the captcha")
-        if any(w in message for w in _LOCKED):
-            raise AccountLocked(f"the school locked the account: {_error_line(tree, message)}")
-        if any(w in message for w in _WRONG_PASSWORD):
-            raise WrongPassword("the school says the username or password is wrong")
+        err = self.login_error(message, _error_line(tree, message))
+        if err is not None:
+            raise err
         raise self.unexpected("the SSFW login answer is neither a success nor a known error", resp, tree)
 
     # ---- grades ----------------------------------------------------------------------------

@@ -49,6 +49,8 @@ class ZfAdapter(SchoolAdapter):
     title = "ZF 正方教务 (new Java edition, jwglxt)"
     login_path = LOGIN
     captcha_model = "zf"
+    # 验证码 alone marks a captcha verdict here, so the lock words must be tried first.
+    login_errors = ((AccountLocked, _LOCKED), (WrongCaptcha, _WRONG_CAPTCHA), (WrongPassword, _WRONG_PASSWORD))
 
     _login_url: str = ""
     _csrftoken: str = ""
@@ -108,12 +110,9 @@ class ZfAdapter(SchoolAdapter):
             raise self.unexpected("the ZF login led neither to the menu nor to a known error", resp, tree)
         tips_node = tree.css_first("#tips")
         tips = tips_node.text(strip=True) if tips_node is not None else ""
-        if any(w in tips for w in _LOCKED):
-            raise AccountLocked(f"the school locked the account: {tips[:120]}")
-        if any(w in tips for w in _WRONG_CAPTCHA):
-            raise WrongCaptcha("the school rejected the captcha")
-        if any(w in tips for w in _WRONG_PASSWORD):
-            raise WrongPassword("the school says the username or password is wrong")
+        err = self.login_error(tips)
+        if err is not None:
+            raise err
         if tips:  # any other verdict is a stop condition the user must see (§1: lockout wording varies)
             raise AccountLocked(f"the school refused the login: {tips[:120]}")
         raise self.unexpected("the ZF login answer is neither a success nor a known error", resp, tree)

@@ -34,43 +34,22 @@ def ssfw(
     students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
 ) -> None:
     """Wisedu SSFW (师生服务): login.jsp, jwcaptcha.do, j_spring_ids_security_check, jwnavmenu.do."""
-    import uvicorn
-
     from gradewatch.sim.captchas import FileCaptchas
-    from gradewatch.sim.server import bind, url_of
     from gradewatch.sim.ssfw import GRADES_MENU_WID, SsfwSimulator
     from gradewatch.sim.transcripts import seeded_students
 
     try:
         captchas = FileCaptchas.load(captcha_dir, seed=seed) if captcha_dir is not None else None
-        sim = SsfwSimulator(
-            seeded_students(seed, students),
-            captchas=captchas,
-            admin_token=admin_token,
-            session_ttl=session_ttl,
-            seed=seed,
-            encoding=encoding,
-        )
-        if captchas is None:
-            sim.default_captchas()  # fail now, not at the first captcha, if the renderer is missing
+        sim = SsfwSimulator(seeded_students(seed, students), captchas=captchas, admin_token=admin_token,
+                            session_ttl=session_ttl, seed=seed, encoding=encoding)
     except (ValueError, ImportError) as err:
         raise _fail(str(err)) from None
-    try:
-        sock = bind(host, port)
-    except OSError as err:
-        raise _fail(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-
-    base = url_of(sock)
-    demo = sim.demo
-    assert demo is not None
-    typer.echo(f"SSFW simulator on {base}/ssfw/login.jsp")
-    typer.echo(f"  base_url     {base}")
-    typer.echo(f"  grade page   {base}/ssfw/jwnavmenu.do?menuItemWid={GRADES_MENU_WID}")
-    typer.echo(f"  demo login   {demo.username} / {demo.password}")
-    typer.echo(f"  admin token  {sim.admin_token}")
-    typer.echo(f"  captchas     {'from ' + str(captcha_dir) if captcha_dir else 'rendered'}; seed {seed}")
-    config = uvicorn.Config(sim.app(), log_level="info", lifespan="off", timeout_graceful_shutdown=3)
-    uvicorn.Server(config).run(sockets=[sock])
+    _serve(sim, [
+        "SSFW simulator on {base}/ssfw/login.jsp",
+        "  base_url     {base}",
+        "  grade page   {base}/ssfw/jwnavmenu.do?menuItemWid=" + GRADES_MENU_WID,
+        f"  captchas     {'from ' + str(captcha_dir) if captcha_dir else 'rendered'}; seed {seed}",
+    ], host, port)
 
 
 def _serve(sim: object, lines: list[str], host: str, port: int) -> None:
