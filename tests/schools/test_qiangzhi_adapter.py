@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -11,7 +12,6 @@ from selectolax.lexbor import LexborHTMLParser
 
 from gradewatch.grades import Grade
 from gradewatch.schools import adapter_class
-from gradewatch.schools.base import Credentials
 from gradewatch.schools.errors import (
     AccountLocked,
     SchoolError,
@@ -23,6 +23,8 @@ from gradewatch.schools.errors import (
 )
 from gradewatch.schools.qiangzhi import QiangzhiAdapter, encode_seed, parse_grades
 from gradewatch.sim.qiangzhi import decode_seed
+
+from .helpers import creds, same_grades
 
 SchoolSim = Any  # tests/conftest.py's SchoolSim
 NEW = Grade(term="2022-2023-2", course_code="0801021", course_name="计算机组成原理", score="87", credits=4.0,
@@ -37,17 +39,9 @@ def qz_solver() -> Any:
 
 
 @pytest.fixture
-def connect(qz_solver: Any) -> Iterator[Callable[..., QiangzhiAdapter]]:
-    made: list[QiangzhiAdapter] = []
-
-    def make(sim: SchoolSim, **kwargs: Any) -> QiangzhiAdapter:
-        adapter = QiangzhiAdapter(sim.base_url, solver=qz_solver, sleep=lambda _s: None, **kwargs)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for a in made:
-        a.close()
+def connect(adapters: Callable[..., Any], qz_solver: Any) -> Callable[..., QiangzhiAdapter]:
+    """An adapter with the shipped solver and no back-off sleeps."""
+    return partial(adapters, QiangzhiAdapter, solver=qz_solver)
 
 
 @pytest.fixture
@@ -55,15 +49,6 @@ def qz(make_school_sim: Callable[..., SchoolSim]) -> SchoolSim:
     return make_school_sim("qiangzhi")
 
 
-def creds(sim: SchoolSim, password: str | None = None) -> Credentials:
-    return Credentials(sim.username, sim.password if password is None else password)
-
-
-def same_grades(got: list[Grade], published: list[Grade]) -> bool:
-    """The adapter adds the 绩点 the table shows; everything else must be what was published."""
-    return sorted((replace(g, grade_point=None) for g in got), key=lambda g: g.key) == sorted(
-        published, key=lambda g: g.key
-    )
 
 
 def test_registered_and_recognised() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +27,16 @@ from gradewatch.sim.server import RunningSim
 from gradewatch.sim.ssfw import grade_rows
 from gradewatch.sim.transcripts import demo_student
 
+from .helpers import creds
+
 REAL_CAPTCHAS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ssfw-captcha" / "train.tar.gz"
 
 
 @pytest.fixture
-def connect(ssfw_solver: Any) -> Iterator[Callable[..., SsfwAdapter]]:
-    """An adapter with the shared solver and no back-off sleeps."""
-    made: list[SsfwAdapter] = []
+def connect(adapters: Callable[..., Any], ssfw_solver: Any) -> Callable[..., SsfwAdapter]:
+    """An adapter with the shipped solver and no back-off sleeps."""
+    return partial(adapters, SsfwAdapter, solver=ssfw_solver)
 
-    def make(sim: RunningSim, **kwargs: Any) -> SsfwAdapter:
-        adapter = SsfwAdapter(sim.base_url, solver=ssfw_solver, sleep=lambda _s: None, **kwargs)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for a in made:
-        a.close()
-
-
-def creds(sim: RunningSim, password: str | None = None) -> Credentials:
-    return Credentials(sim.username, sim.password if password is None else password)
 
 
 def test_registered_and_recognised() -> None:

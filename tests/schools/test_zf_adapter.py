@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from gradewatch.grades import Grade
 from gradewatch.schools import adapter_class
-from gradewatch.schools.base import Credentials
 from gradewatch.schools.errors import (
     AccountLocked,
     SchoolUnavailable,
@@ -23,6 +22,8 @@ from gradewatch.schools.errors import (
 )
 from gradewatch.schools.zf import ZfAdapter, grade_of, parse_page, term_of
 from gradewatch.sim.transcripts import DEMO_USERNAME
+
+from .helpers import creds, same_grades
 
 SchoolSim = Any  # tests/conftest.py's SchoolSim
 NEW = Grade(term="2022-2023-2", course_code="0801021", course_name="计算机组成原理", score="87", credits=4.0,
@@ -37,17 +38,9 @@ def zf_solver() -> Any:
 
 
 @pytest.fixture
-def connect(zf_solver: Any) -> Iterator[Callable[..., ZfAdapter]]:
-    made: list[ZfAdapter] = []
-
-    def make(sim: SchoolSim, **kwargs: Any) -> ZfAdapter:
-        adapter = ZfAdapter(sim.base_url, solver=zf_solver, sleep=lambda _s: None, **kwargs)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for a in made:
-        a.close()
+def connect(adapters: Callable[..., Any], zf_solver: Any) -> Callable[..., ZfAdapter]:
+    """An adapter with the shipped solver and no back-off sleeps."""
+    return partial(adapters, ZfAdapter, solver=zf_solver)
 
 
 @pytest.fixture
@@ -55,15 +48,6 @@ def zf(make_school_sim: Callable[..., SchoolSim]) -> SchoolSim:
     return make_school_sim("zf")
 
 
-def creds(sim: SchoolSim, password: str | None = None) -> Credentials:
-    return Credentials(sim.username, sim.password if password is None else password)
-
-
-def same_grades(got: list[Grade], published: list[Grade]) -> bool:
-    """The adapter adds the grade point ZF reports; everything else must be what was published."""
-    return sorted((replace(g, grade_point=None) for g in got), key=lambda g: g.key) == sorted(
-        published, key=lambda g: g.key
-    )
 
 
 def test_registered_and_recognised() -> None:
