@@ -49,8 +49,6 @@ def qz(make_school_sim: Callable[..., SchoolSim]) -> SchoolSim:
     return make_school_sim("qiangzhi")
 
 
-
-
 def test_registered_and_recognised() -> None:
     assert adapter_class("qiangzhi") is QiangzhiAdapter
     assert QiangzhiAdapter.recognise("http://jwxt.example.edu.cn/jsxsd/xk/LoginToXk", "")

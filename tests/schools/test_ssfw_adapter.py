@@ -38,7 +38,6 @@ def connect(adapters: Callable[..., Any], ssfw_solver: Any) -> Callable[..., Ssf
     return partial(adapters, SsfwAdapter, solver=ssfw_solver)
 
 
-
 def test_registered_and_recognised() -> None:
     assert adapter_class("ssfw") is SsfwAdapter
     assert SsfwAdapter.recognise("http://jw.example.edu.cn/ssfw/login.jsp", "")

@@ -48,8 +48,6 @@ def zf(make_school_sim: Callable[..., SchoolSim]) -> SchoolSim:
     return make_school_sim("zf")
 
 
-
-
 def test_registered_and_recognised() -> None:
     assert adapter_class("zf") is ZfAdapter
     url = "https://jwgl.example.edu.cn/jwglxt/xtgl/login_slogin.html?language=zh_CN"
