@@ -51,8 +51,23 @@ class Account(Base):
     last_ok_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # A lease held by the process checking this account, so two workers on one database never
     # log in as the same student at once. Expires by itself if its holder dies.
-    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(255), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When this account is next due for a check (None: due now). Kept in the database so that N
+    # workers together check each account once per interval.
+    next_check_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    # A password POST whose answer is not known yet (written *before* the POST): the fingerprint of
+    # the password sent and when. Cleared only by a recognised answer; while set, that password is
+    # not sent again (a crash or an unrecognised answer may have been a wrong password).
+    login_attempt_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    login_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Consecutive failed checks (any cause); 0 after a good one. `status` reads it.
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the account is defined: "config" (the TOML file, synchronised in) or "db" (added with
+    # `gradewatch accounts add/import` or the web page).
+    source: Mapped[str] = mapped_column(String(10), default="config")
+    # For accounts defined in the database: their notification URLs, Fernet-encrypted JSON list.
+    notify_urls: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class CurrentGrade(Base):
@@ -88,6 +103,15 @@ class OutboxMessage(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     check_id: Mapped[int | None] = mapped_column(ForeignKey("checks.id"), nullable=True)
     target: Mapped[str] = mapped_column(String(64))
+    # The account's channel this message is for (its position/name among the account's notify
+    # entries), so a message follows the channel when its URL is edited.
+    channel: Mapped[str] = mapped_column(String(100), default="")
+    # A long message split for a channel's size limit: part ``part`` of ``parts``, each its own row.
+    part: Mapped[int] = mapped_column(Integer, default=1)
+    parts: Mapped[int] = mapped_column(Integer, default=1)
+    # A worker's claim on the row while it sends; expires by itself if the worker dies.
+    claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    claim_until: Mapped[datetime | None] = mapped_column(nullable=True)
     kind: Mapped[str] = mapped_column(String(20))  # baseline | update
     subject: Mapped[str] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
@@ -114,3 +138,44 @@ class Check(Base):
     n_new: Mapped[int] = mapped_column(Integer, default=0)
     n_changed: Mapped[int] = mapped_column(Integer, default=0)
     n_removed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SchoolState(Base):
+    """Per-school state shared by every worker on the database: backoff and the request budget."""
+
+    __tablename__ = "school_state"
+
+    school: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive school-side failures
+    backoff_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # Fixed-window request budget across all workers: requests counted since window_start.
+    window_start: Mapped[datetime | None] = mapped_column(nullable=True)
+    window_requests: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Enrolment(Base):
+    """A course an account takes in a term (from the school's timetable/选课 pages or its grades):
+    classmates in the same course are checked soon after one of them gets its grade."""
+
+    __tablename__ = "enrolments"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(40), primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    school: Mapped[str] = mapped_column(String(100), index=True)
+    course_name: Mapped[str] = mapped_column(Text, default="")
+    seen_at: Mapped[datetime] = mapped_column()
+
+
+class ChannelState(Base):
+    """Health of one notification channel of one account (a permanent refusal needs attention)."""
+
+    __tablename__ = "channel_state"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="ok")  # ok | failing | needs_attention
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
