@@ -11,7 +11,7 @@ import shlex
 import subprocess
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -31,6 +31,29 @@ class SchoolConfig(_Strict):
     timeout: float = Field(default=20.0, gt=0)
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
+    #: Sign in through the university's CAS (金智 authserver) instead of the system's own form.
+    front_door: Literal["none", "cas"] = "none"
+    cas_url: str | None = Field(default=None, description="CAS root: https://authserver.example.edu.cn/authserver")
+    cas_service: str | None = Field(default=None, description="the system's SSO entry URL (default: its known one)")
+    #: Reach the school through its WebVPN (for a watcher outside the campus network).
+    transport: Literal["direct", "webvpn"] = "direct"
+    webvpn_url: str | None = Field(default=None, description="the WebVPN's own URL, e.g. https://webvpn.example.edu.cn")
+    webvpn_key: str = Field(default="wrdvpnisthebest!", min_length=16, max_length=16)
+    webvpn_iv: str = Field(default="wrdvpnisthebest!", min_length=16, max_length=16)
+
+    @model_validator(mode="after")
+    def _front_door_settings(self) -> SchoolConfig:
+        if self.front_door == "cas" or self.transport == "webvpn":
+            if not self.cas_url:
+                raise ValueError("cas_url: required with front_door = \"cas\" or transport = \"webvpn\" "
+                                 "(the WebVPN signs in through the school's CAS)")
+        if self.transport == "webvpn" and not self.webvpn_url:
+            raise ValueError("webvpn_url: required with transport = \"webvpn\"")
+        for key in ("cas_url", "cas_service", "webvpn_url"):
+            value = getattr(self, key)
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError(f"{key}: must start with http:// or https://")
+        return self
 
     @field_validator("system")
     @classmethod

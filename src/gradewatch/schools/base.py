@@ -43,6 +43,12 @@ class Credentials:
         return f"Credentials(username={self.username!r}, password=***)"
 
 
+class FrontDoor(Protocol):
+    """See gradewatch.frontdoor.doors: signs the adapter's client in before the system's own login."""
+
+    def sign_in(self, adapter: SchoolAdapter, creds: Credentials, native_login: Callable[[], None]) -> None: ...
+
+
 class Prediction(Protocol):
     @property
     def text(self) -> str: ...
@@ -73,6 +79,8 @@ class SchoolAdapter:
     title: ClassVar[str] = ""
     #: Path of the login page below ``base_url`` (used by ``detect`` and the docs).
     login_path: ClassVar[str] = ""
+    #: Below ``base_url``: the page a CAS front door's ticket lands on (None: the system has none known).
+    sso_entry: ClassVar[str | None] = None
     #: Name of the shipped captcha model, or None when the system has no captcha.
     captcha_model: ClassVar[str | None] = None
     #: Readings below this confidence are not submitted; a fresh captcha is fetched instead.
@@ -97,6 +105,8 @@ class SchoolAdapter:
         timeout: float = 20.0,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+        front_door: FrontDoor | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         #: The school's ``options`` table from the config (system-specific settings).
@@ -105,7 +115,12 @@ class SchoolAdapter:
         self._backoff = backoff
         self._sleep = sleep
         self.stats = LoginStats()
+        #: What signs in before (or instead of) the system's own login form: CAS, WebVPN (frontdoor/).
+        self.front_door = front_door
+        #: Called right before every password POST, by this adapter or its front door.
+        self.on_password_submit: Callable[[], None] | None = None
         self.client = httpx.Client(
+            transport=transport,
             base_url=self.base_url,
             headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
             timeout=timeout,
@@ -181,7 +196,14 @@ class SchoolAdapter:
         return self.fetch_grades(), True
 
     def login(self, creds: Credentials) -> None:
-        """Log in: at most ``max_captcha_tries`` captcha answers, exactly one password verdict.
+        """Log in, through the school's front door when it has one (CAS, WebVPN)."""
+        if self.front_door is not None:
+            self.front_door.sign_in(self, creds, lambda: self.native_login(creds))
+        else:
+            self.native_login(creds)
+
+    def native_login(self, creds: Credentials) -> None:
+        """The system's own login form: at most ``max_captcha_tries`` captcha answers, exactly one password verdict.
 
         Only an explicit wrong-captcha answer leads to another try; every other failure propagates
         at once, so a wrong password is never submitted twice.
@@ -204,6 +226,8 @@ class SchoolAdapter:
         raise WrongCaptcha(f"the school rejected the captcha {self.max_captcha_tries} times") from last
 
     def _submit(self, creds: Credentials, captcha: str | None) -> None:
+        if self.on_password_submit is not None:
+            self.on_password_submit()
         self.stats.password_submissions += 1
         if captcha is not None:
             self.stats.captcha_submissions += 1

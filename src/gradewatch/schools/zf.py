@@ -48,6 +48,7 @@ class ZfAdapter(SchoolAdapter):
     system = "zf"
     title = "ZF 正方教务 (new Java edition, jwglxt)"
     login_path = LOGIN
+    sso_entry = "/xtgl/login_ssologin.html"
     captcha_model = "zf"
     # 验证码 alone marks a captcha verdict here, so the lock words must be tried first.
     login_errors = ((AccountLocked, _LOCKED), (WrongCaptcha, _WRONG_CAPTCHA), (WrongPassword, _WRONG_PASSWORD))

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
+from gradewatch.frontdoor.access import AccessError, build_adapter
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
 from gradewatch.notify.outbox import DrainResult, drain
@@ -111,9 +112,12 @@ class Watcher:
             cookies = self.store.load_cookies(name)
         except SecretsError:
             cookies = []
-        adapter = adapter_class(school.system)(
-            school.base_url, cookies=cookies, solver=self._solver, options=school.options, timeout=school.timeout
-        )
+        try:
+            adapter = build_adapter(school, adapter_class(school.system), cookies=cookies, solver=self._solver,
+                                    options=school.options, timeout=school.timeout)
+        except AccessError as err:
+            self.store.finish_check(check_id, "config_error", str(err))
+            return report("config_error", f"schools.{acc.school}: {err}")
         logged_in = False
         try:
             with adapter:
