@@ -29,13 +29,14 @@ def access_for(
             if adapter_cls.sso_entry is None:
                 raise AccessError(f"{adapter_cls.system} has no known CAS entry; set cas_service to its SSO URL")
             service = school.base_url + adapter_cls.sso_entry
-        door = CasDoor(CasFrontDoor(str(school.cas_url), service))
+        door = CasDoor(CasFrontDoor(str(school.cas_url), service, captcha_model=school.cas_captcha_model))
     if school.transport != "webvpn":
         return None, door
     vpn = WebVpn(str(school.webvpn_url), school.webvpn_key, school.webvpn_iv)
     hosts = {httpx.URL(school.base_url).netloc.decode()}
-    vpn_door = WebVpnDoor(vpn, CasFrontDoor(str(school.cas_url), vpn.base_url.rstrip("/") + "/login?cas_login=true"),
-                          inner=door)
+    vpn_cas = CasFrontDoor(str(school.cas_url), vpn.base_url.rstrip("/") + "/login?cas_login=true",
+                           captcha_model=school.cas_captcha_model)
+    vpn_door = WebVpnDoor(vpn, vpn_cas, inner=door)
     return WebVpnTransport(vpn, hosts), vpn_door
 
 

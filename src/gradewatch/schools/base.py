@@ -146,6 +146,16 @@ class SchoolAdapter:
             for c in self.client.cookies.jar
         ]
 
+    def forget_session(self) -> None:
+        """Drop the system's session cookies. A front door's own (the CAS ticket-granting cookie, the
+        VPN's ticket) stay: they let the next sign-in happen without a password."""
+        if self.front_door is None:
+            self.client.cookies.clear()
+            return
+        host = httpx.URL(self.base_url).host
+        for cookie in [c for c in self.client.cookies.jar if c.domain.lstrip(".") == host]:
+            self.client.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
+
     @property
     def has_session(self) -> bool:
         return len(self.client.cookies.jar) > 0
@@ -191,7 +201,7 @@ class SchoolAdapter:
                 return self.fetch_grades(), False
             except SessionExpired:
                 log.info("%s: stored session expired, logging in again", self.system)
-                self.client.cookies.clear()
+                self.forget_session()
         self.login(creds)
         return self.fetch_grades(), True
 
