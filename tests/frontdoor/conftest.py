@@ -21,10 +21,12 @@ from gradewatch.sim.webvpn import WebVpnSimulator
 
 SIMULATORS = {"ssfw": ("gradewatch.sim.ssfw", "SsfwSimulator", ""),
               "zf": ("gradewatch.sim.zf", "ZfSimulator", "/jwglxt"),
-              "qiangzhi": ("gradewatch.sim.qiangzhi", "QiangzhiSimulator", "")}
+              "qiangzhi": ("gradewatch.sim.qiangzhi", "QiangzhiSimulator", ""),
+              "jwapp": ("gradewatch.sim.jwapp", "JwappSimulator", "")}
 #: Where each system's SSO entry sends a signed-in student (the simulators' home pages).
-HOMES = {"zf": "/jwglxt/xtgl/index_initMenu.html", "qiangzhi": "/jsxsd/framework/xsMain.jsp"}
-ENTRIES = {"zf": "/jwglxt/xtgl/login_ssologin.html", "qiangzhi": "/jsxsd/sso.jsp"}
+HOMES = {"zf": "/jwglxt/xtgl/index_initMenu.html", "qiangzhi": "/jsxsd/framework/xsMain.jsp",
+         "jwapp": "/jwapp/sys/cjcx/*default/index.do"}
+ENTRIES = {"zf": "/jwglxt/xtgl/login_ssologin.html", "qiangzhi": "/jsxsd/sso.jsp", "jwapp": "/appShow"}
 
 
 @dataclass
@@ -57,6 +59,8 @@ def make_fronted() -> Iterator[Callable[..., Fronted]]:
             cas_sim = CasSimulator(records, generation=generation, captcha=cas_captcha)
             cas_url = stack.enter_context(serve(cas_sim.app(), "127.0.0.2"))
             module, cls, ctx = SIMULATORS[system]
+            if system == "jwapp":
+                backend = {**backend, "cas_url": cas_url}
             sim = getattr(importlib.import_module(module), cls)(records, **backend)
             app = with_sso(sim, cas_url=cas_url, entry_path=ENTRIES[system], home_path=HOMES[system]) if cas \
                 else sim.app()

@@ -20,8 +20,8 @@ NEW = Grade(term="2022-2023-2", course_code="0802101", course_name="操作系统
 #: (system, CAS front door, WebVPN): every combination the issue lists.
 COMBOS = [("zf", True, False), ("qiangzhi", True, False),
           ("ssfw", False, True), ("zf", False, True), ("qiangzhi", False, True),
-          ("zf", True, True), ("qiangzhi", True, True)]
-BACKEND = {"ssfw": {}, "zf": {"captcha": True}, "qiangzhi": {"login": "seed", "captcha": True}}
+          ("zf", True, True), ("qiangzhi", True, True), ("jwapp", True, False), ("jwapp", True, True)]
+BACKEND = {"ssfw": {}, "zf": {"captcha": True}, "qiangzhi": {"login": "seed", "captcha": True}, "jwapp": {}}
 
 
 def _id(combo):
@@ -142,6 +142,16 @@ def test_cas_captchas_of_both_generations(make_fronted, sink, tmp_path, generati
     assert r.outcome == "ok", r.message
     stats = fronted.cas_admin.stats(fronted.username)
     assert stats["successful_logins"] == 1 and stats["login_posts"] <= 3
+    app.close()
+
+
+def test_jwapp_without_cas_is_a_config_error(make_fronted, sink, tmp_path):
+    fronted = make_fronted("jwapp", cas=True, vpn=False)
+    cfg = write_config(tmp_path, fronted.base_url, fronted.username, [sink.url()], system="jwapp")
+    app = app_for(cfg, fronted.password)
+    [r] = app.watcher.check_all()
+    assert r.outcome == "config_error" and "front_door" in r.message
+    assert fronted.cas_admin.stats(fronted.username)["login_posts"] == 0
     app.close()
 
 

@@ -23,12 +23,12 @@ def access_for(
     school: SchoolConfig, adapter_cls: type[SchoolAdapter]
 ) -> tuple[WebVpnTransport | None, FrontDoor | None]:
     door: FrontDoor | None = None
+    if adapter_cls.requires_front_door and school.front_door != "cas":
+        raise AccessError(f"{adapter_cls.system} is only reachable through CAS: set front_door = \"cas\" and cas_url")
     if school.front_door == "cas":
-        service = school.cas_service
+        service = school.cas_service or adapter_cls.sso_service(school.base_url, school.options)
         if not service:
-            if adapter_cls.sso_entry is None:
-                raise AccessError(f"{adapter_cls.system} has no known CAS entry; set cas_service to its SSO URL")
-            service = school.base_url + adapter_cls.sso_entry
+            raise AccessError(f"{adapter_cls.system} has no known CAS entry; set cas_service to its SSO URL")
         door = CasDoor(CasFrontDoor(str(school.cas_url), service, captcha_model=school.cas_captcha_model))
     if school.transport != "webvpn":
         return None, door

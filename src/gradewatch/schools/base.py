@@ -81,6 +81,8 @@ class SchoolAdapter:
     login_path: ClassVar[str] = ""
     #: Below ``base_url``: the page a CAS front door's ticket lands on (None: the system has none known).
     sso_entry: ClassVar[str | None] = None
+    #: Systems with no login form of their own (金智 jwapp): only reachable through a front door.
+    requires_front_door: ClassVar[bool] = False
     #: Name of the shipped captcha model, or None when the system has no captcha.
     captcha_model: ClassVar[str | None] = None
     #: Readings below this confidence are not submitted; a fresh captcha is fetched instead.
@@ -180,6 +182,11 @@ class SchoolAdapter:
     def needs_captcha(self) -> bool:
         """Whether this login needs a captcha (after start_login). Systems with optional captchas override."""
         return self.captcha_model is not None
+
+    @classmethod
+    def sso_service(cls, base_url: str, options: Mapping[str, Any]) -> str | None:
+        """The URL a CAS front door sends the student to with a ticket (None: not known)."""
+        return base_url + cls.sso_entry if cls.sso_entry else None
 
     @classmethod
     def recognise(cls, url: str, html: str) -> bool:
