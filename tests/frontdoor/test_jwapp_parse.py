@@ -17,7 +17,8 @@ def test_rows_become_grades():
     rows, total = parse_page(json.loads(FIXTURE.read_text(encoding="utf-8")))
     assert total == 3 and len(rows) == 3
     grades = [g for g in map(grade_of, rows) if g is not None]
-    assert [(g.course_name, g.score, g.credits) for g in grades] == [("高等数学A(1)", "91", 5.0), ("大学英语(1)", "良好", 3.0)]
+    assert [(g.course_name, g.score, g.credits) for g in grades] == [
+        ("高等数学A(1)", "91", 5.0), ("大学英语(1)", "良好", 3.0)]
     assert grades[0].term == "2023-2024-1" and grades[0].exam_type == "正常考试" and grades[0].course_nature == "必修"
 
 
