@@ -34,6 +34,10 @@ with contextlib.suppress(ImportError):  # the simulators land in their own modul
 
     app.add_typer(sim_app, name="sim", help="Run a school-system simulator on loopback (for trying things out).")
 
+from gradewatch.cli_schools import app as schools_app  # noqa: E402
+
+app.add_typer(schools_app, name="schools")
+
 console = Console()
 err_console = Console(stderr=True)
 
