@@ -24,10 +24,12 @@ class App:
 
 
 def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSolver | None = None,
-             logging: bool = True) -> App:
+             logging: bool = True, send_baseline: bool = True) -> App:
     cfg = config if isinstance(config, Config) else load_config(config)
     if logging:
         setup_logging(verbose, cfg.base_dir / cfg.log_file if cfg.log_file else None)
-    vault = Vault.open(cfg.key_path)
+    vault = Vault.from_env() or Vault.open(cfg.key_path)
     store = Store.open(cfg.database_url, vault)
-    return App(cfg, store, Watcher(cfg, store, solver=solver))
+    watcher = Watcher(cfg, store, solver=solver)
+    watcher.send_baseline = send_baseline
+    return App(cfg, store, watcher)

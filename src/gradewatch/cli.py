@@ -36,7 +36,10 @@ with contextlib.suppress(ImportError):  # the simulators land in their own modul
 
 from gradewatch.cli_schools import app as schools_app  # noqa: E402
 
+from gradewatch.cli_runner import app as key_app  # noqa: E402
+
 app.add_typer(schools_app, name="schools")
+app.add_typer(key_app, name="key")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -109,11 +112,26 @@ def init(
     console.print(f"Wrote {path}. Edit the school and account, then run [bold]gradewatch check -c {path}[/].")
 
 
+StateOpt = Annotated[Path | None, typer.Option(
+    "--state", help="Scheduled-runner mode: keep the whole state in this one file (the runner caches it).")]
+BaselineOpt = Annotated[bool | None, typer.Option(
+    "--baseline/--no-baseline", help="Mail the whole grade table on an account's first check "
+    "(default: yes, except when --state names a file that is missing: a runner that lost its cache).")]
+
+
 @app.command()
-def check(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = None, verbose: Verbose = 0) -> None:
+def check(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = None, verbose: Verbose = 0,
+          state: StateOpt = None, baseline: BaselineOpt = None) -> None:
     """Check every configured account once, send what is new, and exit."""
+    from gradewatch.app import open_app
+    from gradewatch.config import load_config
+    from gradewatch.runner import with_state
+
     with user_errors():
-        gw = _open(config, verbose)
+        runner = with_state(load_config(config), state, baseline=baseline)
+        if runner.notice:
+            err_console.print(f"[yellow]gradewatch:[/] {runner.notice}", highlight=False, soft_wrap=True)
+        gw = open_app(runner.config, verbose=verbose, send_baseline=runner.send_baseline)
         names = _select(gw, account)
         with console.status("Checking…", spinner="dots"):
             reports = gw.watcher.check_all(names)
