@@ -35,11 +35,12 @@ with contextlib.suppress(ImportError):  # the simulators land in their own modul
     app.add_typer(sim_app, name="sim", help="Run a school-system simulator on loopback (for trying things out).")
 
 from gradewatch.cli_schools import app as schools_app  # noqa: E402
-
-from gradewatch.cli_runner import app as key_app  # noqa: E402
+from gradewatch.cli_setup import app as key_app  # noqa: E402
+from gradewatch.cli_setup import doctor_command  # noqa: E402
 
 app.add_typer(schools_app, name="schools")
 app.add_typer(key_app, name="key")
+app.command("doctor")(doctor_command)
 
 console = Console()
 err_console = Console(stderr=True)
