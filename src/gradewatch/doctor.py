@@ -127,18 +127,35 @@ def check_schools(cfg: Config, timeout: float) -> Iterator[Finding]:
                 yield Finding(True, f"captcha model {cls.captcha_model!r} for school {name}")
 
 
+def _stored_passwords(cfg: Config) -> set[str]:
+    """Accounts whose password is kept encrypted in the database (read without creating anything)."""
+    url = cfg.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return set()
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("select id from accounts where stored_password is not null")).all()
+        engine.dispose()
+    except SQLAlchemyError:
+        return set()
+    return {str(r[0]) for r in rows}
+
+
 def check_accounts(cfg: Config, send_test: bool, send: Callable[[str, str], str | None] | None) -> Iterator[Finding]:
+    stored = _stored_passwords(cfg)
     for name, acc in cfg.accounts.items():
         try:
-            resolve_password(name, acc)
+            resolve_password(name, acc, "(stored)" if name in stored else None)
         except ConfigError as err:
-            if "gradewatch password set" not in str(err):
-                yield Finding(False, f"account {name} password", str(err))
-            else:
-                yield Finding(True, f"account {name} password", "none in the config; fine if set with "
-                              f"`gradewatch password set {name}`")
+            yield Finding(False, f"account {name} password", str(err))
         else:
-            yield Finding(True, f"account {name} password", "found (not shown)")
+            where = "stored encrypted in the database" if name in stored and not (
+                acc.password or acc.password_env or acc.password_cmd) else "found (not shown)"
+            yield Finding(True, f"account {name} password", where)
         if not acc.notify:
             yield Finding(False, f"account {name} notify", "no channel: add a notify URL, or nobody hears of grades")
         for i, url in enumerate(acc.notify):
