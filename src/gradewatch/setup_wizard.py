@@ -207,6 +207,8 @@ def run(path: Path, flags: Flags, *, ask: Ask, ask_secret: Ask, say: Callable[[s
             code = need(given, f"SMTP authorisation code ({hint}; empty if the server needs none)",
                         secret=True)
             a.notify = mail_url(target, code, server)
+        elif re.fullmatch(r"SCT\w{10,}", target) or re.fullmatch(r"sctp\d+t\w+", target):
+            a.notify = f"https://sctapi.ftqq.com/{target}.send"  # a bare Server酱 SendKey, as users copy it
         else:
             a.notify = target
     return _finish(path, a, cookies, say)
