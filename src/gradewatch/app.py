@@ -9,6 +9,7 @@ from gradewatch.config import Config, load_config
 from gradewatch.logs import setup_logging
 from gradewatch.schools.base import CaptchaSolver
 from gradewatch.secrets import Vault
+from gradewatch.store.accounts import with_db_accounts
 from gradewatch.store.db import Store
 from gradewatch.watch.checker import Watcher
 
@@ -30,4 +31,5 @@ def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSo
         setup_logging(verbose, cfg.base_dir / cfg.log_file if cfg.log_file else None)
     vault = Vault.open(cfg.key_path)
     store = Store.open(cfg.database_url, vault)
+    cfg = with_db_accounts(cfg, store)  # the database's accounts join the TOML ones
     return App(cfg, store, Watcher(cfg, store, solver=solver))

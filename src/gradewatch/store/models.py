@@ -68,6 +68,8 @@ class Account(Base):
     source: Mapped[str] = mapped_column(String(10), default="config")
     # For accounts defined in the database: their notification URLs, Fernet-encrypted JSON list.
     notify_urls: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # When the school's timetable (the term's course list) was last read for this account (0005c).
+    courses_fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CurrentGrade(Base):
