@@ -438,7 +438,8 @@ def timetable_routes(sim: QiangzhiSimulator) -> list[BaseRoute]:
                 brief = _KB_SEPARATOR.join(f"{html.escape(le.name)}<br>" for le in here)
                 full = _KB_SEPARATOR.join(
                     f'{html.escape(le.name)}<br><font title="老师">{html.escape(le.teacher)}</font><br>'
-                    f'<font title="周次(节次)">{le.weeks}(周)</font><br><font title="教室">{html.escape(le.room)}</font><br>'
+                    f'<font title="周次(节次)">{le.weeks}(周)</font><br>'
+                    f'<font title="教室">{html.escape(le.room)}</font><br>'
                     for le in here)
                 cells.append(f'<td width="123" height="28" align="center" valign="top">'
                              f'<div class="kbcontent1">{brief or "&nbsp;"}</div>'

@@ -322,7 +322,8 @@ def timetable_routes(sim: SsfwSimulator) -> list[BaseRoute]:
                 ]
                 cells.append(f'<td align="center">{"".join(items) or "&nbsp;"}</td>')
             rows.append(f"<tr><th>{label}<br/>({first}-{last}节)</th>{''.join(cells)}</tr>")
-        select = f'<select name="xnxqdm" id="xnxqdm"><option value="{term}" selected="selected">{term}</option></select>'
+        option = f'<option value="{term}" selected="selected">{term}</option>'
+        select = f'<select name="xnxqdm" id="xnxqdm">{option}</select>'
         return (f'<div class="kcb_title">学生课表 {select}</div>\n'
                 f'<table id="1" class="CourseFormTab" width="100%" border="1">{head}{"".join(rows)}</table>')
 
