@@ -328,7 +328,8 @@ def parse_timetable(data: Any, term: str | None) -> list[tuple[str, str, str]]:
     if not isinstance(data, dict) or not isinstance(data.get("kbList"), list):
         raise ValueError("no kbList")
     if term is None:
-        info = data.get("xsxx") if isinstance(data.get("xsxx"), dict) else {}
+        found = data.get("xsxx")
+        info: dict[str, Any] = found if isinstance(found, dict) else {}
         item = {"xnmmc": info.get("XNMC"), "xnm": info.get("XNM"), "xqmmc": info.get("XQMMC"), "xqm": info.get("XQM")}
         term = term_of(item)
     seen: dict[str, str] = {}
