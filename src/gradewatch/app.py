@@ -9,6 +9,7 @@ from gradewatch.config import Config, load_config
 from gradewatch.logs import setup_logging
 from gradewatch.schools.base import CaptchaSolver
 from gradewatch.secrets import Vault
+from gradewatch.store.accounts import with_db_accounts
 from gradewatch.store.db import Store
 from gradewatch.watch.checker import Watcher
 
@@ -30,6 +31,7 @@ def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSo
         setup_logging(verbose, cfg.base_dir / cfg.log_file if cfg.log_file else None)
     vault = Vault.from_env() or Vault.open(cfg.key_path)
     store = Store.open(cfg.database_url, vault)
+    cfg = with_db_accounts(cfg, store)  # the database's accounts join the TOML ones
     watcher = Watcher(cfg, store, solver=solver)
     watcher.send_baseline = send_baseline
     return App(cfg, store, watcher)

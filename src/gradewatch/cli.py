@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gradewatch.captcha.cli import app as captcha_app
+from gradewatch.cli_accounts_db import accounts_app
 from gradewatch.schools.detect import detect_command
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve and evaluate models.")
+app.add_typer(accounts_app, name="accounts", help="Accounts kept in the database: add, import CSV, list, pause …")
 
 with contextlib.suppress(ImportError):  # the simulators land in their own module
     from gradewatch.sim.cli import app as sim_app

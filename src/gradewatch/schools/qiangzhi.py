@@ -187,6 +187,23 @@ class QiangzhiAdapter(SchoolAdapter):
             path = path.rsplit("/", 1)[0] if not path.endswith("/") else path.rstrip("/")
         return f"{parts.scheme}://{parts.netloc}{path}"
 
+    # ---- timetable (学期理论课表) -------------------------------------------------------------
+    offers_courses = True
+
+    def fetch_courses(self, term: str | None = None) -> list[tuple[str, str, str]]:
+        params = {"xnxq01id": term} if term else {}
+        resp = self.get(TIMETABLE, params=params, headers={"Referer": self.base_url + MAIN})
+        text = self.text_of(resp)
+        tree = self.html(text)
+        if tree.css_first("#userAccount") is not None or (
+            tree.css_first("table#kbtable") is None and any(w in text for w in _EXPIRED)
+        ):
+            raise SessionExpired("the 强智 session has expired or was ended by another login")
+        try:
+            return parse_timetable(tree, term)
+        except ValueError as err:
+            raise self.unexpected(f"the 强智 timetable is not as expected: {err}", resp, tree) from None
+
 
 def encode_seed(text: str, scode: str, sxh: str) -> str:
     """Variant B's ``encoded``: each of the first 20 characters, then the next ``sxh[i]`` characters of
@@ -288,3 +305,37 @@ def _message(tree: HTMLParser) -> str:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+# ---- timetable (学期理论课表) -------------------------------------------------------------------------
+TIMETABLE = "/jsxsd/xskb/xskb_list.do"
+_LESSON_SPLIT = re.compile(r"-{5,}\s*(?:<br\s*/?>)?", re.IGNORECASE)
+_CODE_LINE = re.compile(r"[A-Za-z0-9]{5,20}")
+
+
+def parse_timetable(tree: HTMLParser, term: str | None) -> list[tuple[str, str, str]]:
+    """(term, code, name) of each course in ``table#kbtable`` (the detailed ``div.kbcontent``), once
+    each. Most schools show no course code there: the code is then "" (matched by name)."""
+    table = tree.css_first("table#kbtable")
+    if table is None:
+        raise ValueError("no table#kbtable")
+    if term is None:
+        option = tree.css_first("#xnxq01id option[selected]")
+        term = normalise_term(str(option.attributes.get("value") or "")) if option is not None else None
+        if term is None:
+            raise ValueError("no selected term")
+    seen: dict[tuple[str, str], None] = {}
+    for div in table.css("div.kbcontent"):
+        for piece in _LESSON_SPLIT.split(div.html or ""):
+            lesson = HTMLParser(piece)
+            for font in lesson.css("font"):
+                font.decompose()
+            body = lesson.body
+            lines = [t.strip() for t in (body.text(separator="\n") if body else "").splitlines()]
+            lines = [t for t in lines if t and t != "\xa0"]
+            if not lines:
+                continue
+            code = lines[0] if len(lines) > 1 and _CODE_LINE.fullmatch(lines[0]) else ""
+            name = lines[1] if code else lines[0]
+            seen.setdefault((code, name), None)
+    return [(term, code, name) for code, name in seen]

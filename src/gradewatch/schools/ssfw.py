@@ -127,6 +127,21 @@ class SsfwAdapter(SchoolAdapter):
         prefix = path[:cut] if cut >= 0 else ""
         return f"{parts.scheme}://{parts.netloc}{prefix}"
 
+    # ---- timetable (课表) -------------------------------------------------------------------
+    offers_courses = True
+
+    def fetch_courses(self, term: str | None = None) -> list[tuple[str, str, str]]:
+        path = f"/ssfw/pkgl/kcbxx/4/{term}.do" if term else TIMETABLE_CURRENT
+        params = {"flag": "4", "xnxqdm": term} if term else {}
+        resp = self.get(path, params=params, headers={"Referer": self.base_url + INDEX})
+        tree = self.html(self.text_of(resp))
+        if resp.url.path.endswith(LOGIN) or _login_form(tree) is not None:
+            raise SessionExpired("the SSFW session has expired")
+        try:
+            return parse_timetable(tree, term)
+        except ValueError as err:
+            raise self.unexpected(f"the SSFW timetable is not as expected: {err}", resp, tree) from None
+
 
 def parse_grades(tree: HTMLParser) -> list[Grade]:
     """The rows of the 有效成绩 table. Raises ValueError on anything but a well-formed table."""
@@ -209,3 +224,26 @@ def _error_line(tree: HTMLParser, message: str) -> str:
     if not text:
         text = next((line.strip() for line in message.splitlines() if any(w in line for w in _LOCKED)), "")
     return text[:120]
+
+
+# ---- timetable (课表) ---------------------------------------------------------------------------
+TIMETABLE_CURRENT = "/ssfw/pkgl/kcbxx/xskcb.do"
+
+
+def parse_timetable(tree: HTMLParser, term: str | None) -> list[tuple[str, str, str]]:
+    """(term, code, name) of each course in the timetable grid (``table#1``), once each."""
+    table = tree.css_first('table[id="1"]')
+    if table is None:
+        raise ValueError("no timetable table")
+    if term is None:
+        option = tree.css_first("#xnxqdm option[selected]")
+        term = normalise_term(str(option.attributes.get("value") or "")) if option is not None else None
+        if term is None:
+            raise ValueError("no selected term")
+    seen: dict[str, str] = {}
+    for item in table.css("div.kcb_item"):
+        lines = [t.strip() for t in item.text(separator="\n").splitlines() if t.strip()]
+        if len(lines) < 2:
+            raise ValueError("a lesson without course name and code")
+        seen.setdefault(lines[1], lines[0])
+    return [(term, code, name) for code, name in seen.items()]

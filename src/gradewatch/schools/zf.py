@@ -199,6 +199,32 @@ class ZfAdapter(SchoolAdapter):
         prefix = path[:cut] if cut >= 0 else path.rstrip("/")
         return f"{parts.scheme}://{parts.netloc}{prefix}"
 
+    # ---- timetable (学生课表查询) ---------------------------------------------------------------
+    offers_courses = True
+
+    def fetch_courses(self, term: str | None = None) -> list[tuple[str, str, str]]:
+        xnm, xqm = "", ""
+        if term:
+            year, _, number = term.rpartition("-")
+            xnm, xqm = year.split("-")[0], {v: k for k, v in _XQM_TERM.items()}.get(number, number)
+        path = str(self.options.get("timetable_path") or TIMETABLE_PATH).lstrip("/")
+        gnmkdm = str(self.options.get("timetable_gnmkdm") or "N2151")
+        headers = {"Referer": f"{self.base_url}/kbcx/xskbcx_cxXsgrkb.html?gnmkdm={gnmkdm}&layout=default",
+                   "X-Requested-With": "XMLHttpRequest"}
+        resp = self.post(path, params={"gnmkdm": gnmkdm}, data={"xnm": xnm, "xqm": xqm, "kzlx": "ck"},
+                         headers=headers)
+        data = _json_of(resp)
+        if data is None:
+            tree = self.html(self.text_of(resp))
+            if tree.css_first("#yhm") is not None or "用户登录" in self.page_title(tree):
+                raise SessionExpired("the ZF session has expired")
+            raise self.unexpected(f"the ZF timetable did not answer JSON (HTTP {resp.status_code})", resp, tree)
+        try:
+            return parse_timetable(data, term)
+        except ValueError as err:
+            raise UnexpectedPage(f"the ZF timetable JSON is not as expected: {err}",
+                                 url=str(resp.url.copy_with(query=None))) from None
+
 
 def parse_page(data: Any) -> tuple[list[dict[str, Any]], int]:
     """(items, total pages) of one answer of the grade query. Raises ValueError on another shape."""
@@ -301,3 +327,27 @@ def _is_logged_in_page(resp: httpx.Response) -> bool:
 
 def _ms() -> str:
     return str(int(time.time() * 1000))
+
+
+# ---- timetable (学生课表查询) -----------------------------------------------------------------------
+TIMETABLE_PATH = "kbcx/xskbcx_cxXsKb.html"
+
+
+def parse_timetable(data: Any, term: str | None) -> list[tuple[str, str, str]]:
+    """(term, code, name) of each course in ``kbList`` (one entry per weekly lesson) and ``sjkList``."""
+    if not isinstance(data, dict) or not isinstance(data.get("kbList"), list):
+        raise ValueError("no kbList")
+    if term is None:
+        found = data.get("xsxx")
+        info: dict[str, Any] = found if isinstance(found, dict) else {}
+        item = {"xnmmc": info.get("XNMC"), "xnm": info.get("XNM"), "xqmmc": info.get("XQMMC"), "xqm": info.get("XQM")}
+        term = term_of(item)
+    seen: dict[str, str] = {}
+    for item in [*data["kbList"], *(data.get("sjkList") or [])]:
+        if not isinstance(item, dict):
+            raise ValueError("a lesson is not an object")
+        name = str(item.get("kcmc") or "").strip()
+        code = str(item.get("kch") or item.get("kch_id") or "").strip()
+        if name:
+            seen.setdefault(code or f"name:{name}", name)
+    return [(term, "" if code.startswith("name:") else code, name) for code, name in seen.items()]

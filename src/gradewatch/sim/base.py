@@ -80,6 +80,7 @@ class Student:
         self._salt = secrets.token_bytes(16)
         self._hash = self._digest(record.password)
         self.grades: dict[str, Grade] = {g.key: g for g in record.grades}
+        self.enrolled: dict[str, dict[str, str]] = {}  # term -> {code: name} taken, graded or not (sim/timetable.py)
         self.wrong_passwords = 0  # consecutive
         self.locked = False
         self.stats = UserStats()

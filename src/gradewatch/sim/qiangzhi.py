@@ -263,6 +263,7 @@ class QiangzhiSimulator(Simulator):
             Route(MAIN, self.main),
             Route(GRADE_FORM, self.grade_form),
             Route(GRADE_LIST, self.grade_list, methods=["POST"]),
+            *timetable_routes(self),
         ]
         if self.login == "seed":
             routes += [
@@ -412,3 +413,51 @@ class QiangzhiSimulator(Simulator):
             f'<div>所修总学分：{credits:g}　平均学分绩点：—</div>\n'
             f'<table id="dataList" class="Nsb_r_list Nsb_table"><tr>{head}</tr>\n' + "\n".join(rows) + "\n</table>"
         )
+
+
+# ---- timetable (学期理论课表): the term's courses, graded or not ------------------------------------
+#   GET|POST /jsxsd/xskb/xskb_list.do[?xnxq01id=2022-2023-2]   without xnxq01id: the current term.
+# As published 强智 clients read it: <select id="xnxq01id">, <table id="kbtable"> with a th per
+# 大节 and 7 td; each td holds a short div.kbcontent1 and the detailed div.kbcontent (name, then
+# <font title="老师">, <font title="周次(节次)">, <font title="教室">), lessons separated by dashes.
+# This variant shows no course code (as most schools do).
+TIMETABLE = "/jsxsd/xskb/xskb_list.do"
+_KB_SEPARATOR = "---------------------<br>"
+
+
+def timetable_routes(sim: QiangzhiSimulator) -> list[BaseRoute]:
+    from gradewatch.sim.timetable import PERIODS, WEEKDAYS, current_term, lessons_of
+
+    def table(student: Student, term: str) -> str:
+        lessons = lessons_of(student, term)
+        rows = ["<tr><th></th>" + "".join(f"<th>{d}</th>" for d in WEEKDAYS) + "</tr>"]
+        for p, (label, _first, _last) in enumerate(PERIODS):
+            cells = []
+            for day in range(1, 8):
+                here = [le for le in lessons if le.weekday == day and le.period == p]
+                brief = _KB_SEPARATOR.join(f"{html.escape(le.name)}<br>" for le in here)
+                full = _KB_SEPARATOR.join(
+                    f'{html.escape(le.name)}<br><font title="老师">{html.escape(le.teacher)}</font><br>'
+                    f'<font title="周次(节次)">{le.weeks}(周)</font><br>'
+                    f'<font title="教室">{html.escape(le.room)}</font><br>'
+                    for le in here)
+                cells.append(f'<td width="123" height="28" align="center" valign="top">'
+                             f'<div class="kbcontent1">{brief or "&nbsp;"}</div>'
+                             f'<div class="kbcontent" style="display: none;">{full or "&nbsp;"}</div></td>')
+            rows.append(f"<tr><th width=\"70\" height=\"28\" align=\"center\">{label}</th>{''.join(cells)}</tr>")
+        terms = sorted({*student.enrolled, *(g.term for g in student.grades.values()), term}, reverse=True)
+        options = "".join(f'<option value="{t}"{" selected" if t == term else ""}>{t}</option>' for t in terms)
+        return (f'<form id="Form1" method="post" action="{TIMETABLE}">学年学期：'
+                f'<select id="xnxq01id" name="xnxq01id">{options}</select></form>\n'
+                f'<table id="kbtable" border="1" width="100%" cellspacing="0" cellpadding="0" class="Nsb_table">'
+                + "\n".join(rows) + "</table>")
+
+    async def timetable(request: Request) -> Response:
+        _, student = sim.logged_in(request)
+        if student is None:
+            return sim.not_logged_in()
+        form = await sim.form(request) if request.method == "POST" else {}
+        term = form.get("xnxq01id") or request.query_params.get("xnxq01id") or current_term(student)
+        return sim.frame(student, "学生个人中心", table(student, term))
+
+    return [Route(TIMETABLE, timetable, methods=["GET", "POST"])]

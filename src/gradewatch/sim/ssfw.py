@@ -225,6 +225,7 @@ class SsfwSimulator(Simulator):
             Route("/ssfw/index.do", self.index),
             Route("/ssfw/jwnavmenu.do", self.navmenu),
             Route("/ssfw/j_spring_security_logout", self.logout),
+            *timetable_routes(self),
         ]
 
     async def root(self, request: Request) -> Response:
@@ -295,3 +296,48 @@ class SsfwSimulator(Simulator):
         if sess is not None:
             self.end_session(sess)
         return self.to_login()
+
+
+# ---- timetable (课表): the term's courses, graded or not --------------------------------------
+#   GET /ssfw/pkgl/kcbxx/4/{term}.do?flag=4&xnxqdm={term}   the student's timetable of a term
+#   GET /ssfw/pkgl/kcbxx/xskcb.do                          the same for the current term
+# Paths as published SSFW clients request them; the cell layout (name, code, teacher, weeks,
+# room, one <div> per lesson) is our reading, not a capture.
+
+
+def timetable_routes(sim: SsfwSimulator) -> list[BaseRoute]:
+    from gradewatch.sim.timetable import PERIODS, WEEKDAYS, current_term, lessons_of
+
+    def page(student: Student, term: str) -> str:
+        lessons = lessons_of(student, term)
+        head = "<tr><th>节次</th>" + "".join(f"<th>{d}</th>" for d in WEEKDAYS) + "</tr>"
+        rows = []
+        for p, (label, first, last) in enumerate(PERIODS):
+            cells = []
+            for day in range(1, 8):
+                items = [
+                    f'<div class="kcb_item">{html.escape(le.name)}<br/>{html.escape(le.code)}<br/>'
+                    f"{html.escape(le.teacher)}<br/>{le.weeks}周<br/>{html.escape(le.room)}</div>"
+                    for le in lessons if le.weekday == day and le.period == p
+                ]
+                cells.append(f'<td align="center">{"".join(items) or "&nbsp;"}</td>')
+            rows.append(f"<tr><th>{label}<br/>({first}-{last}节)</th>{''.join(cells)}</tr>")
+        option = f'<option value="{term}" selected="selected">{term}</option>'
+        select = f'<select name="xnxqdm" id="xnxqdm">{option}</select>'
+        return (f'<div class="kcb_title">学生课表 {select}</div>\n'
+                f'<table id="1" class="CourseFormTab" width="100%" border="1">{head}{"".join(rows)}</table>')
+
+    async def by_term(request: Request) -> Response:
+        student = sim.student_of(request)
+        if student is None:
+            return sim.to_login()
+        term = str(request.path_params["term"])
+        return sim.frame(student, "学生课表", page(student, term))
+
+    async def current(request: Request) -> Response:
+        student = sim.student_of(request)
+        if student is None:
+            return sim.to_login()
+        return sim.frame(student, "学生课表", page(student, current_term(student)))
+
+    return [Route("/ssfw/pkgl/kcbxx/4/{term}.do", by_term), Route("/ssfw/pkgl/kcbxx/xskcb.do", current)]

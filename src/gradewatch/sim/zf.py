@@ -298,6 +298,7 @@ class ZfSimulator(Simulator):
             Route(NOTICE_READ, self.notice_read, methods=["POST"]),
             Route(GRADES, self.grades, methods=["POST"]),
             Route(LOGOUT, self.logout),
+            *timetable_routes(self),
         ]
 
     async def root(self, request: Request) -> Response:
@@ -451,3 +452,42 @@ def _int(text: str | None, default: int) -> int:
         return int(text or "")
     except ValueError:
         return default
+
+
+# ---- timetable (学生课表查询): the term's courses, graded or not ---------------------------------
+#   POST /jwglxt/kbcx/xskbcx_cxXsKb.html?gnmkdm=N2151   form xnm (start year), xqm (3/12/16);
+#        both empty: the current term. JSON {kbList: [one per weekly lesson], sjkList, xsxx},
+#        as published ZF clients read it (kcmc, kch_id, xm, cdmc, xqjmc, jc, zcd, jxbmc).
+TIMETABLE = f"{CTX}/kbcx/xskbcx_cxXsKb.html"
+
+
+def timetable_routes(sim: ZfSimulator) -> list[BaseRoute]:
+    from gradewatch.sim.timetable import PERIODS, WEEKDAYS, current_term, lessons_of
+
+    def term_of(form: dict[str, str], student: Student) -> str:
+        xnm, xqm = form.get("xnm", "").strip(), form.get("xqm", "").strip()
+        if not xnm or not xqm:
+            return current_term(student)
+        number = {v: k for k, v in _TERM_CODE.items()}.get(xqm, xqm)
+        return f"{xnm}-{int(xnm) + 1}-{number}" if xnm.isdigit() else current_term(student)
+
+    async def timetable(request: Request) -> Response:
+        sess, student = sim.logged_in(request)
+        if sess is None or student is None:
+            fresh, new = sim.session_or_new(request)
+            return sim._with_cookie(sim.login_page(fresh), fresh, new)
+        term = term_of(await sim.form(request), student)
+        year, _, number = term.rpartition("-")
+        kb = []
+        for le in lessons_of(student, term):
+            _, first, last = PERIODS[le.period]
+            kb.append({
+                "cdmc": le.room, "jc": f"{first}-{last}节", "jcs": f"{first}-{last}", "jxbmc": f"({term})-{le.code}-01",
+                "kch": le.code, "kch_id": le.code, "kcmc": le.name, "xm": le.teacher, "xqj": str(le.weekday),
+                "xqjmc": WEEKDAYS[le.weekday - 1], "zcd": f"{le.weeks}周",
+            })
+        xsxx = {"XH": student.username, "XM": student.name, "XNM": year.split("-")[0], "XNMC": year,
+                "XQM": _TERM_CODE.get(number, number), "XQMMC": number}
+        return JSONResponse({"kbList": kb, "sjkList": [], "xsxx": xsxx, "xqjmcMap": {}})
+
+    return [Route(TIMETABLE, timetable, methods=["POST"])]

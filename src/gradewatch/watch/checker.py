@@ -24,6 +24,7 @@ from gradewatch.schools.base import CaptchaSolver, Credentials
 from gradewatch.schools.errors import AccountLocked, SchoolError, WrongPassword
 from gradewatch.secrets import SecretsError
 from gradewatch.store.db import AccountState, Store, utcnow
+from gradewatch.watch.expedite import expedite_after_check, refresh_courses
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class Watcher:
         try:
             with adapter:
                 grades, logged_in = adapter.check(Credentials(acc.username, password))
+                refresh_courses(self.store, name, acc.school, adapter, grades, now=self._clock())  # fast detection
                 self.store.save_cookies(name, adapter.export_cookies())
                 return self._record(name, acc, check_id, grades, logged_in, report)
         except WrongPassword as err:
@@ -160,6 +162,7 @@ class Watcher:
                            gpa_line=None if first else gpa(before, after))
 
         diff = self.store.apply_grades(name, check_id, grades, make, targets)
+        expedite_after_check(self.store, self.config, name, diff, baseline=not stored, now=self._clock())
         self.store.finish_check(check_id, "ok", logged_in=logged_in)
         n, c, r = diff.counts
         return report("ok", "", logged_in=logged_in, grades=len(grades), new=n, changed=c, removed=r)
