@@ -43,6 +43,9 @@ from gradewatch.cli_setup import doctor_command  # noqa: E402
 app.add_typer(schools_app, name="schools")
 app.add_typer(key_app, name="key")
 app.command("doctor")(doctor_command)
+from gradewatch.cli_web import web_command  # noqa: E402
+
+app.command("web")(web_command)
 
 console = Console()
 err_console = Console(stderr=True)
