@@ -18,6 +18,7 @@ from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
 from gradewatch.notify.outbox import DrainResult, drain
 from gradewatch.notify.render import compose
+from gradewatch.notify.targets import account_targets, expander
 from gradewatch.schools import adapter_class
 from gradewatch.schools.base import CaptchaSolver, Credentials
 from gradewatch.schools.errors import AccountLocked, SchoolError, WrongPassword
@@ -65,7 +66,8 @@ class Watcher:
         self._account_locks = {n: threading.Lock() for n in config.accounts}
         # Identifies this process's leases in a database shared with other workers.
         self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.targets = {store.vault.fingerprint(url): url for acc in config.accounts.values() for url in acc.notify}
+        self.targets = {t.fingerprint: t.url for acc in config.accounts.values()
+                        for t in account_targets(store.vault.fingerprint, acc.notify)}
 
     # ---- one account ------------------------------------------------------------------------
     def check_account(self, name: str) -> CheckReport:
@@ -144,14 +146,15 @@ class Watcher:
             msg = "the school returned an empty grade table; keeping the stored one"
             self.store.finish_check(check_id, "empty_table", msg, logged_in=logged_in)
             return report("empty_table", msg, logged_in=logged_in)
-        targets = [self.store.vault.fingerprint(u) for u in acc.notify]
+        channels = account_targets(self.store.vault.fingerprint, acc.notify)
         gpa = partial(gpa_line, self.config, name)
 
         def make(diff, before, after, first):  # type: ignore[no-untyped-def]
-            return compose(diff, before, after, first, account=name,
+            return compose(diff, before, after, first, account=name, privacy=acc.privacy,
                            gpa_line=None if first else gpa(before, after))
 
-        diff = self.store.apply_grades(name, check_id, grades, make, targets)
+        diff = self.store.apply_grades(name, check_id, grades, make, [t.fingerprint for t in channels],
+                                       expand=expander(channels))
         self.store.finish_check(check_id, "ok", logged_in=logged_in)
         n, c, r = diff.counts
         return report("ok", "", logged_in=logged_in, grades=len(grades), new=n, changed=c, removed=r)
