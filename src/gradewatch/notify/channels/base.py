@@ -165,9 +165,9 @@ class HttpChannel(Channel):
         where = f"{self.describe()}: HTTP {r.status_code}"
         if r.is_success and code is not _MISSING and code in self.rule.ok:
             return
-        if code is not _MISSING and code not in self.rule.ok:
-            name = self.rule.error_field or self.rule.field
-            err_code = body.get(name, code) if self.rule.error_field and isinstance(body, Mapping) else code
+        name = self.rule.error_field or self.rule.field
+        err_code = body.get(name, _MISSING) if self.rule.error_field and isinstance(body, Mapping) else code
+        if err_code is not _MISSING and (code is not _MISSING or self.rule.error_field):
             text = f"{where}, {name} {err_code}" + (f": {detail}" if detail else "")
             raise DeliveryError(text, permanent=err_code in self.rule.permanent and r.status_code < 500)
         if r.status_code >= 500 or r.status_code in self.temporary_http:

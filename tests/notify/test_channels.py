@@ -1,0 +1,57 @@
+"""Every channel through the real path (outbox row → drain → our channel class → HTTP) against a
+loopback stand-in answering as the service does: only a confirmed message is marked sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+import pytest
+
+from gradewatch.notify.channels import deliver
+from gradewatch.notify.health import channel_health
+from gradewatch.notify.outbox import drain
+from gradewatch.notify.standins import PushStandin
+from gradewatch.store.db import utcnow
+
+from .helpers import SERVICES, first_check, open_store, service_url
+
+SEND = partial(deliver, timeout=0.3)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):  # type: ignore[no-untyped-def]
+    s = open_store(tmp_path_factory.mktemp("channels"))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("mode, outcome", [
+    ("ok", "sent"), ("app_error", "permanent"), ("client_error", "permanent"),
+    ("server_error", "retry"), ("timeout", "retry"),
+])
+@pytest.mark.parametrize("service", SERVICES)
+def test_confirmed_only_by_the_services_answer(store, service, mode, outcome):  # type: ignore[no-untyped-def]
+    account = f"{service}-{mode}"
+    with PushStandin(service, mode=mode, delay=0.6) as standin:
+        targets = first_check(store, account, [service_url(service, standin.base)])
+        result = drain(store, {t.fingerprint: t.url for t in targets}, send=SEND)
+        [row] = store.messages(account)
+        health = {h.channel: h for h in channel_health(store, account)}["notify[0]"]
+        assert len(standin.received) == 1 and standin.received[0].content  # it really got there
+        if outcome == "sent":
+            assert (row.status, result.sent, health.state) == ("sent", 1, "ok")
+            return
+        assert row.status != "sent" and result.failed == 1
+        assert row.last_error and "SCT1a2b" not in row.last_error  # the service's words, not the key
+        later = utcnow() + timedelta(days=1)
+        if outcome == "permanent":
+            assert row.status == "failed" and health.state == "needs_attention"
+            drain(store, {t.fingerprint: t.url for t in targets}, send=SEND, now=later)
+            assert len(standin.received) == 1  # a permanent refusal is not retried
+        else:
+            assert row.status == "pending" and health.state == "failing" and row.next_attempt_at > utcnow()
+            standin.mode = "ok"
+            drain(store, {t.fingerprint: t.url for t in targets}, send=SEND, now=later)
+            assert [m.status for m in store.messages(account)] == ["sent"]
+            assert len(standin.delivered()) == 1
