@@ -81,7 +81,7 @@ def test_each_url_form_is_accepted_and_mapped(url: str, cls: str, endpoint: str 
     ("wxpusher://AT_qHT0cTQfcZNVtAbCdEf", "needs recipients"),
     ("pushplus://x", "not a PushPlus token"),
     ("json://h/p?success=code", "success= must be FIELD:VALUE"),
-    ("mailto://127.0.0.1:25?mode=insecure&from=gw@localhost", "without recipient"),
+    ("mailtos://:@", "not a valid e-mail URL"),
     ("not a url", "not a notification URL"),
 ])
 def test_bad_urls_rejected_naming_account_and_key(url: str, words: str) -> None:
