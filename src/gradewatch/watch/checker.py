@@ -16,6 +16,7 @@ from functools import partial
 from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
+from gradewatch.notify.alerts import alert_on_status_change
 from gradewatch.notify.outbox import DrainResult, drain
 from gradewatch.notify.render import compose
 from gradewatch.notify.targets import account_targets, expander
@@ -121,12 +122,17 @@ class Watcher:
             with adapter:
                 grades, logged_in = adapter.check(Credentials(acc.username, password))
                 self.store.save_cookies(name, adapter.export_cookies())
-                return self._record(name, acc, check_id, grades, logged_in, report)
+                result = self._record(name, acc, check_id, grades, logged_in, report)
+                if result.ok:  # tell the student it works again, if it did not
+                    alert_on_status_change(self.store, name, state.status, "ok", "", urls=acc.notify)
+                return result
         except WrongPassword as err:
             self.store.set_status(name, "needs_attention", str(err), bad_password_fp=fingerprint)
+            alert_on_status_change(self.store, name, state.status, "needs_attention", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except AccountLocked as err:
             self.store.set_status(name, "paused", str(err), paused_until=now + LOCK_PAUSE)
+            alert_on_status_change(self.store, name, state.status, "paused", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except SchoolError as err:
             return self._fail(check_id, report, err, logged_in)
