@@ -96,9 +96,9 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _accounts_name_schools(self) -> Config:
         for name, acc in self.accounts.items():
-            problems = acc.notify_problems(name)
-            if problems:
-                raise ValueError("\n".join(problems))
+            bad_urls = acc.notify_problems(name)
+            if bad_urls:
+                raise ValueError("\n".join(bad_urls))
             if acc.school not in self.schools:
                 raise ValueError(
                     f"accounts.{name}.school: no school named {acc.school!r} "
@@ -136,7 +136,7 @@ class Config(_Strict):
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:
-    lines = []
+    lines: list[str] = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p != "__root__")
         msg = e["msg"].removeprefix("Value error, ")

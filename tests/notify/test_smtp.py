@@ -12,9 +12,9 @@ from aiosmtpd.smtp import SMTP
 
 from gradewatch.notify.channels import deliver
 from gradewatch.notify.outbox import drain
+from gradewatch.notify.sink import _free_port as free_port
 from gradewatch.store.db import utcnow
 
-from gradewatch.notify.sink import _free_port as free_port
 from .helpers import first_check, open_store
 
 SEND = partial(deliver, timeout=5)

@@ -43,14 +43,16 @@ class AppriseChannel(Channel):
         import apprise
 
         self.url = url
-        self._obj = apprise.Apprise.instantiate(url)
-        if self._obj is None:
+        obj = apprise.Apprise.instantiate(url)
+        if obj is None:
             raise UrlError("unknown notification URL (not one of gradewatch's channels, and Apprise does not "
                            "understand it either: see docs/notify.md)")
-        self.label = f"Apprise {getattr(self._obj, 'service_name', '')}".strip()
-        body_max = int(getattr(self._obj, "body_maxlen", 0) or 0)
-        if body_max:
-            self.limits = Limits(body=body_max, unit="chars", title=int(getattr(self._obj, "title_maxlen", 0) or 0))
+        self._obj = obj
+        self.name = f"Apprise {getattr(obj, 'service_name', '')}".strip()
+        body_max = int(getattr(obj, "body_maxlen", 0) or 0)
+        if body_max:  # Apprise knows the service's limit: split to it rather than let Apprise cut
+            self.limits = Limits(body=body_max, unit="chars",  # type: ignore[misc]
+                                 title=int(getattr(obj, "title_maxlen", 0) or 0))
 
     def describe(self) -> str:
         return str(self._obj.url(privacy=True)).split("?", 1)[0]

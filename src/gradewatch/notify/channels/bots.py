@@ -108,7 +108,8 @@ class WeComApp(HttpChannel):
         raise DeliveryError(f"{self.describe()}: access token rejected twice")
 
     def _token(self, timeout: float) -> str:
-        req = Request("GET", f"{self.base}/cgi-bin/gettoken?corpid={quote(self.corpid)}&corpsecret={quote(self.secret)}")
+        query_ = f"corpid={quote(self.corpid)}&corpsecret={quote(self.secret)}"
+        req = Request("GET", f"{self.base}/cgi-bin/gettoken?{query_}")
         answer = self._exchange(req, timeout)
         self.check(answer)
         try:

@@ -58,8 +58,7 @@ class ServerChan3(ServerChan):
         if not m:
             raise UrlError("not a Server酱³ SendKey (expected sctp{uid}t…)")
         self.key, self.uid = key, m.group(1)
-        self.default_base = f"https://{self.uid}.push.ft07.com"
-        HttpChannel.__init__(self, url, base)
+        HttpChannel.__init__(self, url, base or query(url).get("base") or f"https://{self.uid}.push.ft07.com")
 
     def endpoint(self) -> str:
         return f"{self.base}/send/{self.key}.send"
