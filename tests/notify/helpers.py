@@ -36,6 +36,9 @@ def service_url(service: str, base: str) -> str:
     }[service]
 
 
+#: The signing secrets in the URLs above: the stand-ins check the signatures with them.
+SECRETS = {"dingtalk": "SEC" + "b2" * 32, "feishu": "s3cr3t"}
+
 SERVICES = ("serverchan", "serverchan3", "pushplus", "wxpusher", "wecombot", "wecomapp", "dingtalk", "feishu",
             "bark", "telegram", "ntfy", "webhook")
 

@@ -14,7 +14,7 @@ from gradewatch.notify.outbox import drain
 from gradewatch.notify.standins import PushStandin
 from gradewatch.store.db import utcnow
 
-from .helpers import SERVICES, first_check, open_store, service_url
+from .helpers import SECRETS, SERVICES, first_check, open_store, service_url
 
 SEND = partial(deliver, timeout=0.3)
 
@@ -33,7 +33,7 @@ def store(tmp_path_factory):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("service", SERVICES)
 def test_confirmed_only_by_the_services_answer(store, service, mode, outcome):  # type: ignore[no-untyped-def]
     account = f"{service}-{mode}"
-    with PushStandin(service, mode=mode, delay=0.6) as standin:
+    with PushStandin(service, mode=mode, delay=0.6, secret=SECRETS.get(service)) as standin:
         targets = first_check(store, account, [service_url(service, standin.base)])
         result = drain(store, {t.fingerprint: t.url for t in targets}, send=SEND)
         [row] = store.messages(account)
@@ -55,3 +55,15 @@ def test_confirmed_only_by_the_services_answer(store, service, mode, outcome):  
             drain(store, {t.fingerprint: t.url for t in targets}, send=SEND, now=later)
             assert [m.status for m in store.messages(account)] == ["sent"]
             assert len(standin.delivered()) == 1
+
+
+@pytest.mark.parametrize("service", ["dingtalk", "feishu"])
+def test_signed_bots_sign_as_the_service_checks(service):  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    msg = Message("t", "body", "", "<id>")
+    with PushStandin(service, secret=SECRETS[service]) as right, PushStandin(service, secret="SECwrong" * 8) as wrong:
+        deliver(service_url(service, right.base), msg, timeout=5)
+        with pytest.raises(DeliveryError) as err:
+            deliver(service_url(service, wrong.base), msg, timeout=5)
+    assert len(right.delivered()) == 1 and err.value.permanent and ("310000" in str(err.value) or "19021" in str(err.value))

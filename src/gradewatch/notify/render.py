@@ -66,7 +66,8 @@ def subject_for(diff: GradeDiff) -> str:
 
 def _detail(g: Grade) -> str:
     credits = "" if g.credits is None else f"{g.credits:g} 学分"
-    return " · ".join(x for x in (g.term, credits, g.course_nature, g.exam_type) if x)
+    exam = "" if g.exam_type in ("", "正常考试", "正常") else g.exam_type  # only say it when unusual (补考 …)
+    return " · ".join(x for x in (g.term, credits, g.course_nature, exam) if x)
 
 
 def compose(

@@ -9,6 +9,9 @@ service's size limit, and record what arrived. For tests and for trying a config
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -135,6 +138,9 @@ class PushStandin:
     #: Modes for the next requests, in order, before falling back to ``mode``.
     script: list[str] = field(default_factory=list)
     delay: float = 1.0  # how long "timeout" waits before answering
+    #: DingTalk 加签 / Feishu signing secret: a request without the right signature is refused
+    #: as the service refuses it.
+    secret: str | None = None
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -161,7 +167,13 @@ class PushStandin:
         with self.lock:
             return [r for r in self.received if r.answered == "ok"]
 
-    def answer(self, path: str, body: Body) -> Answer:
+    def answer(self, path: str, body: Body, params: dict[str, str] | None = None) -> Answer:
+        if self.secret and not _signed(self.service, self.secret, body, params or {}):
+            with self.lock:
+                self.received.append(Received(path, body, "", "", "bad_sign"))
+            if self.service == "dingtalk":
+                return 200, {"errcode": 310000, "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com/]"}
+            return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
         if path.endswith("/cgi-bin/gettoken"):
             return 200, {"errcode": 0, "errmsg": "ok", "access_token": "ACCESS_TOKEN_1", "expires_in": 7200}
         with self.lock:
@@ -181,6 +193,23 @@ class PushStandin:
                 "too_long": self.profile.too_long}[mode]
 
 
+def _signed(service: str, secret: str, body: Body, params: dict[str, str]) -> bool:
+    """Check a request's signature the way DingTalk (query: timestamp in ms, sign = base64 HMAC-SHA256
+    of "ts\\nsecret" keyed with the secret) and Feishu (body: timestamp in s, sign = base64 HMAC-SHA256
+    of nothing keyed with "ts\\nsecret") do, including the one-hour clock window."""
+    if service == "dingtalk":
+        ts, sign = params.get("timestamp", ""), params.get("sign", "")
+        expect = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+        fresh = ts.isdigit() and abs(time.time() * 1000 - int(ts)) < 3600_000
+    elif service == "feishu":
+        ts, sign = str(body.get("timestamp", "")), str(body.get("sign", ""))
+        expect = hmac.new(f"{ts}\n{secret}".encode(), b"", hashlib.sha256).digest()
+        fresh = ts.isdigit() and abs(time.time() - int(ts)) < 3600
+    else:
+        return True
+    return fresh and hmac.compare_digest(sign, base64.b64encode(expect).decode())
+
+
 def _handler(standin: PushStandin) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -194,7 +223,9 @@ def _handler(standin: PushStandin) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             else:
                 body = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
-            status, payload = standin.answer(urlsplit(self.path).path, body)
+            parts = urlsplit(self.path)
+            params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            status, payload = standin.answer(parts.path, body, params)
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False).encode()
             try:
                 self.send_response(status)
