@@ -68,3 +68,17 @@ def test_signed_bots_sign_as_the_service_checks(service):  # type: ignore[no-unt
             deliver(service_url(service, wrong.base), msg, timeout=5)
     assert len(right.delivered()) == 1 and err.value.permanent
     assert ("310000" if service == "dingtalk" else "19021") in str(err.value)
+
+
+def test_schemes_outside_our_table_still_go_through_apprise():  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message, channel_for
+
+    msg = Message("t", "body", "", "<id>")
+    with PushStandin("webhook") as standin:
+        url = f"xml://{standin.base.removeprefix('http://')}/hook"
+        assert type(channel_for(url)).__name__ == "AppriseChannel"
+        deliver(url, msg, timeout=5)
+        standin.mode = "server_error"
+        with pytest.raises(DeliveryError) as err:
+            deliver(url, msg, timeout=5)
+    assert len(standin.received) == 2 and not err.value.permanent

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from gradewatch.cli import app as cli_app
 from gradewatch.notify.standins import PushStandin
 
 from .helpers import service_url
@@ -41,7 +44,7 @@ notify = ["{service_url('serverchan', good.base)}", "{service_url('dingtalk', ba
         assert "errcode 310000: keywords not in content" in out.stdout
         assert "SCT1a2b3c4d5e6f7g8h9" not in out.stdout and "b2b2b2" not in out.stdout  # keys masked
         assert [r.title for r in good.delivered()] == ["gradewatch 测试消息"] and len(bad.received) == 1
-        status = _cli(cfg, "status")
-        assert status.returncode == 0, status.stderr
-        assert "needs_attention" in status.stdout and "310000" in status.stdout and "notify[1]" in status.stdout
-        assert "notify[0]" not in status.stdout  # the working channel is not listed
+        status = CliRunner().invoke(cli_app, ["status", "-c", str(cfg)], env={"COLUMNS": "250"})
+        assert status.exit_code == 0, status.output
+        assert "needs_attention" in status.output and "310000" in status.output and "notify[1]" in status.output
+        assert "notify[0]" not in status.output  # the working channel is not listed

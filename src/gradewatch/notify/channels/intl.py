@@ -105,7 +105,7 @@ class Ntfy(HttpChannel):
     default_base = "https://ntfy.sh"
     rule = SuccessRule("event", ok=("message",), error_field="code",
                        permanent=frozenset({40101, 40301, 40003, 40009, 40010}))
-    confirmed_by = "`event` \"message\" with an `id` in the JSON answer"
+    confirmed_by = "`event` \"message\" in the JSON answer"
 
     def __init__(self, url: str, base: str | None = None) -> None:
         segs = _segments(url)
