@@ -82,3 +82,24 @@ def test_schemes_outside_our_table_still_go_through_apprise():  # type: ignore[n
         with pytest.raises(DeliveryError) as err:
             deliver(url, msg, timeout=5)
     assert len(standin.received) == 2 and not err.value.permanent
+
+
+def test_keys_never_reach_the_log(caplog):  # type: ignore[no-untyped-def]
+    import logging
+
+    from gradewatch.logs import RedactingFilter
+    from gradewatch.notify.channels import Message
+
+    caplog.handler.addFilter(RedactingFilter())
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    with PushStandin("serverchan") as standin:
+        deliver(service_url("serverchan", standin.base), Message("t", "b", "", "<id>"), timeout=5)
+    assert "HTTP Request" in caplog.text and "SCT1a2b3c4d5e6f7g8h9" not in caplog.text
+
+
+def test_an_unsplit_message_over_the_limit_is_refused_by_the_standin():  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    with PushStandin("wecombot") as standin, pytest.raises(DeliveryError, match="40058"):
+        deliver(service_url("wecombot", standin.base), Message("t", "成绩" * 1400, "", "<id>"), timeout=5)
+    assert standin.delivered() == []

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from gradewatch.logs import register_secret
+
 BodyFormat = Literal["text", "markdown", "html"]
 LimitUnit = Literal["bytes", "chars"]
 
@@ -149,6 +151,9 @@ class HttpChannel(Channel):
         self.check(answer)
 
     def _exchange(self, req: Request, timeout: float) -> httpx.Response:
+        # Keys sit in URL paths and queries; -vv logs every request URL, so mask them first.
+        for name in ("key", "token", "secret", "access_token"):
+            register_secret(getattr(self, name, None))
         try:
             with httpx.Client(timeout=timeout, follow_redirects=False) as client:
                 return client.request(req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers))

@@ -113,7 +113,8 @@ class WeComApp(HttpChannel):
         answer = self._exchange(req, timeout)
         self.check(answer)
         try:
-            return str(answer.json()["access_token"])
+            self.access_token = str(answer.json()["access_token"])
+            return self.access_token
         except (ValueError, KeyError, TypeError):
             raise DeliveryError(f"{self.describe()}: gettoken answered without access_token") from None
 
