@@ -67,8 +67,10 @@ class Watcher:
         self._account_locks = {n: threading.Lock() for n in config.accounts}
         # Identifies this process's leases in a database shared with other workers.
         self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.targets = {t.fingerprint: t.url for acc in config.accounts.values()
-                        for t in account_targets(store.vault.fingerprint, acc.notify)}
+        # Rows written before a mail URL was split per recipient still name the whole URL.
+        self.targets = {store.vault.fingerprint(u): u for acc in config.accounts.values() for u in acc.notify}
+        self.targets |= {t.fingerprint: t.url for acc in config.accounts.values()
+                         for t in account_targets(store.vault.fingerprint, acc.notify)}
 
     # ---- one account ------------------------------------------------------------------------
     def check_account(self, name: str) -> CheckReport:
