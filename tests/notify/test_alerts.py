@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import partial
 
 from gradewatch.diff import diff_grades, keyed
-from gradewatch.notify.alerts import alert_on_status_change, school_failing_too_long
+from gradewatch.notify.alerts import alert_on_status_change, school_failing_too_long, school_outage_change
 from gradewatch.notify.channels import channel_for, deliver
 from gradewatch.notify.health import record_channel
 from gradewatch.notify.layout import render_parts
@@ -40,6 +40,20 @@ def test_alert_once_on_working_channels_and_again_on_recovery(tmp_path):  # type
     assert "用户名或密码错误" in got[0].content and "密码" in got[0].content
     assert refused.received == []  # the refused channel is not bothered
     assert [m.kind for m in store.messages("me")] == ["alert", "alert"]
+
+
+def test_school_outage_told_once_and_on_recovery():
+    t0 = utcnow()  # the last good check; then a failed check every hour
+    told = []
+    previous = t0
+    for h in range(1, 10):
+        now = t0 + timedelta(hours=h)
+        change = school_outage_change(t0, previous, now, 6, ok=False)
+        told += [(h, change)] if change else []
+        previous = now
+    recovered = school_outage_change(t0, previous, previous + timedelta(hours=1), 6, ok=True)
+    assert told == [(6, "down")] and recovered == "recovered"
+    assert school_outage_change(t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2), 6, ok=True) is None
 
 
 def test_school_failing_threshold():

@@ -5,9 +5,10 @@ failing for longer than ``school_alert_hours``, and told again when it has recov
 Alerts go out on the account's channels that still work (not those a service refused
 permanently) as outbox rows of kind "alert", rendered and split per channel like grade notices.
 
-Call sites (the watcher): after ``store.set_status(...)`` for a wrong password or a lock, after a
-successful check of an account whose status was not ok, and when a school has failed for longer
-than the configured time (``school_failing_too_long``) and again when it answers::
+Call sites (the watcher, src/gradewatch/watch/checker.py): after ``store.set_status(...)`` for a
+wrong password or a lock, after a successful check of an account whose status was not ok, and
+when the school has failed for longer than the configured time and again when it answers
+(``school_outage_change``)::
 
     alert_on_status_change(store, name, old_status, new_status, reason, urls=acc.notify)
 """
@@ -65,6 +66,20 @@ def alert_on_status_change(store: Store, account: str, old_status: str, new_stat
                                     next_attempt_at=now, last_error="", created_at=now))
                 written += 1
     return written
+
+
+def school_outage_change(last_ok_at: datetime | None, previous_check_at: datetime | None, now: datetime,
+                         hours: float, *, ok: bool) -> str | None:
+    """"down" for the first failed check past ``hours`` since the last good one, "recovered" for
+    the first good check after such an outage, else None. Needs no state of its own: the account's
+    last good check and its previous check (read before this one) say where the threshold lies."""
+    if last_ok_at is None or previous_check_at is None:
+        return None
+    limit = timedelta(hours=hours)
+    was_down = previous_check_at - last_ok_at >= limit
+    if ok:
+        return "recovered" if was_down else None
+    return "down" if now - last_ok_at >= limit and not was_down else None
 
 
 def school_failing_too_long(first_failure_at: datetime | None, hours: float, now: datetime | None = None) -> bool:

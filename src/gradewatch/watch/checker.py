@@ -16,13 +16,13 @@ from functools import partial
 from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
-from gradewatch.notify.alerts import alert_on_status_change
+from gradewatch.notify.alerts import alert_on_status_change, school_outage_change
 from gradewatch.notify.outbox import DrainResult, drain
 from gradewatch.notify.render import compose
 from gradewatch.notify.targets import account_targets, expander
 from gradewatch.schools import adapter_class
 from gradewatch.schools.base import CaptchaSolver, Credentials
-from gradewatch.schools.errors import AccountLocked, SchoolError, WrongPassword
+from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongPassword
 from gradewatch.secrets import SecretsError
 from gradewatch.store.db import AccountState, Store, utcnow
 
@@ -127,6 +127,8 @@ class Watcher:
                 result = self._record(name, acc, check_id, grades, logged_in, report)
                 if result.ok:  # tell the student it works again, if it did not
                     alert_on_status_change(self.store, name, state.status, "ok", "", urls=acc.notify)
+                    if self._school_outage(state, now, ok=True) == "recovered":
+                        alert_on_status_change(self.store, name, "school_down", "ok", "", urls=acc.notify)
                 return result
         except WrongPassword as err:
             self.store.set_status(name, "needs_attention", str(err), bad_password_fp=fingerprint)
@@ -137,11 +139,16 @@ class Watcher:
             alert_on_status_change(self.store, name, state.status, "paused", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except SchoolError as err:
+            if isinstance(err, SchoolUnavailable) and self._school_outage(state, now, ok=False) == "down":
+                alert_on_status_change(self.store, name, "ok", "school_down", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except Exception as err:  # a bug must not stop the other accounts; keep the trace in the log
             log.exception("check of %s failed unexpectedly", name)
             self.store.finish_check(check_id, "internal_error", f"{type(err).__name__}: {err}")
             return report("internal_error", f"{type(err).__name__}: {err}")
+
+    def _school_outage(self, state: AccountState, now: datetime, *, ok: bool) -> str | None:
+        return school_outage_change(state.last_ok_at, state.last_check_at, now, self.config.school_alert_hours, ok=ok)
 
     def _fail(self, check_id: int, report: partial[CheckReport], err: SchoolError, logged_in: bool) -> CheckReport:
         self.store.finish_check(check_id, err.kind, str(err), logged_in=logged_in)
