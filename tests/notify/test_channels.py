@@ -103,3 +103,17 @@ def test_an_unsplit_message_over_the_limit_is_refused_by_the_standin():  # type:
     with PushStandin("wecombot") as standin, pytest.raises(DeliveryError, match="40058"):
         deliver(service_url("wecombot", standin.base), Message("t", "成绩" * 1400, "", "<id>"), timeout=5)
     assert standin.delivered() == []
+
+
+def test_wecom_app_reuses_its_token_and_fetches_a_new_one_when_it_expires():  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import Message
+
+    msg = Message("t", "b", "", "<id>")
+    with PushStandin("wecomapp") as standin:
+        url = service_url("wecomapp", standin.base)
+        deliver(url, msg, timeout=5)
+        deliver(url, msg, timeout=5)
+        assert standin.tokens_issued == 1  # cached between messages
+        standin.revoked_tokens.add("ACCESS_TOKEN_1")
+        deliver(url, msg, timeout=5)
+        assert standin.tokens_issued == 2 and len(standin.delivered()) == 3

@@ -141,6 +141,9 @@ class PushStandin:
     #: DingTalk 加签 / Feishu signing secret: a request without the right signature is refused
     #: as the service refuses it.
     secret: str | None = None
+    #: 企业微信 app: access tokens the stand-in has issued, and those it now calls expired.
+    tokens_issued: int = 0
+    revoked_tokens: set[str] = field(default_factory=set)
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -175,7 +178,12 @@ class PushStandin:
                 return 200, {"errcode": 310000, "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com/]"}
             return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
         if path.endswith("/cgi-bin/gettoken"):
-            return 200, {"errcode": 0, "errmsg": "ok", "access_token": "ACCESS_TOKEN_1", "expires_in": 7200}
+            with self.lock:
+                self.tokens_issued += 1
+                return 200, {"errcode": 0, "errmsg": "ok", "access_token": f"ACCESS_TOKEN_{self.tokens_issued}",
+                             "expires_in": 7200}
+        if self.service == "wecomapp" and (params or {}).get("access_token") in self.revoked_tokens:
+            return 200, {"errcode": 42001, "errmsg": "access_token expired"}
         with self.lock:
             mode = self.script.pop(0) if self.script else self.mode
             content, title = self.profile.content(body), self.profile.title(body)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import re
+import threading
 import time
 from urllib.parse import quote, urlsplit
 
@@ -91,8 +92,8 @@ class WeComApp(HttpChannel):
         return f"{self.label} {self.corpid}/{self.agentid}"
 
     def send(self, msg: Message, *, timeout: float) -> None:
-        for _ in range(2):  # a token that went stale between fetch and send: fetch once more
-            token = self._token(timeout)
+        for fresh in (False, True):  # a cached token that went stale: fetch a new one, once
+            token = self._token(timeout, fresh=fresh)
             req = Request("POST", f"{self.base}/cgi-bin/message/send?access_token={token}",
                           json={"touser": self.touser, "msgtype": "text", "agentid": int(self.agentid),
                                 "text": {"content": msg.text}})
@@ -107,16 +108,30 @@ class WeComApp(HttpChannel):
             return
         raise DeliveryError(f"{self.describe()}: access token rejected twice")
 
-    def _token(self, timeout: float) -> str:
+    def _token(self, timeout: float, *, fresh: bool) -> str:
+        """The app's access token; cached for its lifetime (企业微信 limits gettoken calls)."""
+        key = (self.base, self.corpid, self.secret)
+        with _TOKENS_LOCK:
+            cached = _TOKENS.get(key)
+        if cached and not fresh and cached[1] > time.monotonic():
+            self.access_token = cached[0]
+            return cached[0]
         query_ = f"corpid={quote(self.corpid)}&corpsecret={quote(self.secret)}"
-        req = Request("GET", f"{self.base}/cgi-bin/gettoken?{query_}")
-        answer = self._exchange(req, timeout)
+        answer = self._exchange(Request("GET", f"{self.base}/cgi-bin/gettoken?{query_}"), timeout)
         self.check(answer)
         try:
-            self.access_token = str(answer.json()["access_token"])
-            return self.access_token
+            data = answer.json()
+            self.access_token = str(data["access_token"])
+            lifetime = float(data.get("expires_in", 7200))
         except (ValueError, KeyError, TypeError):
             raise DeliveryError(f"{self.describe()}: gettoken answered without access_token") from None
+        with _TOKENS_LOCK:
+            _TOKENS[key] = (self.access_token, time.monotonic() + max(lifetime - 300, 60))
+        return self.access_token
+
+
+_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
+_TOKENS_LOCK = threading.Lock()
 
 
 class DingTalk(HttpChannel):
