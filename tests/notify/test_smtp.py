@@ -26,6 +26,8 @@ class Faults:
         self.quit_answer = "221 Bye"
         self.drop_after_data = False
         self.mails: list[tuple[tuple[str, ...], str]] = []  # (recipients, Message-ID)
+        self.mail_answer = ""  # e.g. "553 5.7.1 sender rejected"
+        self.data_answer = ""  # e.g. "554 5.7.1 spam" instead of accepting
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]  # noqa: N802
         if address in self.refuse:
@@ -33,7 +35,15 @@ class Faults:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]  # noqa: N802
+        if self.mail_answer:
+            return self.mail_answer
+        envelope.mail_from = address
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        if self.data_answer:
+            return self.data_answer
         mid = next((ln.split(":", 1)[1].strip() for ln in envelope.content.decode().splitlines()
                     if ln.lower().startswith("message-id:")), "")
         self.mails.append((tuple(envelope.rcpt_tos), mid))
@@ -100,3 +110,35 @@ def test_refused_recipient_is_retried_alone(tmp_path, smtp):  # type: ignore[no-
     drain(store, urls, send=SEND, now=utcnow() + timedelta(days=1))
     assert [m[0] for m in smtp.mails] == [("a@example.edu",), ("full@example.edu",)]  # a got one copy only
     assert len({m[1] for m in smtp.mails}) == 2 and all(m[1].startswith("<gradewatch-") for m in smtp.mails)
+
+
+@pytest.mark.parametrize("fault, outcome", [
+    ("sender_553", "failed"), ("data_554", "failed"), ("data_451", "retried"),
+    ("connection_refused", "retried"), ("silent_server", "retried"),
+])
+def test_smtp_faults_fail_or_retry_visibly(tmp_path, smtp, fault, outcome):  # type: ignore[no-untyped-def]
+    import socket
+
+    url = smtp.url("s@example.edu")
+    silent = None
+    if fault == "sender_553":
+        smtp.mail_answer = "553 5.7.1 sender rejected"
+    elif fault == "data_554":
+        smtp.data_answer = "554 5.7.1 message refused as spam"
+    elif fault == "data_451":
+        smtp.data_answer = "451 4.3.0 try again later"
+    elif fault == "connection_refused":
+        url = f"mailto://127.0.0.1:{free_port()}?mode=insecure&from=gw@localhost&to=s@example.edu"
+    else:  # accepts the connection, never says a word
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"mailto://127.0.0.1:{silent.getsockname()[1]}?mode=insecure&from=gw@localhost&to=s@example.edu"
+    store = open_store(tmp_path)
+    targets = first_check(store, "me", [url])
+    drain(store, {t.fingerprint: t.url for t in targets}, send=partial(deliver, timeout=0.5))
+    [row] = store.messages("me")
+    if silent:
+        silent.close()
+    assert row.status == ("failed" if outcome == "failed" else "pending") and row.attempts == 1
+    assert row.last_error and "Traceback" not in row.last_error and smtp.mails == []
