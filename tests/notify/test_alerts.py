@@ -19,7 +19,7 @@ from gradewatch.store.db import utcnow
 
 from .helpers import grades, open_store, service_url
 
-SEND = partial(deliver, timeout=5)
+SEND = partial(deliver, timeout=10)
 
 
 def test_alert_once_on_working_channels_and_again_on_recovery(tmp_path):  # type: ignore[no-untyped-def]

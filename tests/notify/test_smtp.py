@@ -17,7 +17,7 @@ from gradewatch.store.db import utcnow
 
 from .helpers import first_check, open_store
 
-SEND = partial(deliver, timeout=5)
+SEND = partial(deliver, timeout=10)
 
 
 class Faults:
@@ -136,7 +136,7 @@ def test_smtp_faults_fail_or_retry_visibly(tmp_path, smtp, fault, outcome):  # t
         url = f"mailto://127.0.0.1:{silent.getsockname()[1]}?mode=insecure&from=gw@localhost&to=s@example.edu"
     store = open_store(tmp_path)
     targets = first_check(store, "me", [url])
-    drain(store, {t.fingerprint: t.url for t in targets}, send=partial(deliver, timeout=0.5))
+    drain(store, {t.fingerprint: t.url for t in targets}, send=partial(deliver, timeout=0.5 if silent else 10))
     [row] = store.messages("me")
     if silent:
         silent.close()
