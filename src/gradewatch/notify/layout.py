@@ -79,7 +79,7 @@ def render_parts(notice: Notice, channel: Channel, *, label: str = "") -> list[N
     """``notice`` rendered for ``channel``: one or more parts, each within the channel's limits."""
     doc = notice.doc if isinstance(notice.doc, Document) else Document(notice.body_text.strip())
     fmt, limits = channel.body_format, channel.limits
-    if channel.label == "e-mail":  # mail has room for the full table the composer made
+    if channel.full_table:  # mail has room for the full table the composer made
         return [replace(notice, channel=label, part=1, parts=1)]
     sep = "\n" if fmt == "html" else "\n\n" if fmt == "markdown" else "\n"
     blocks = [entry_block(e, fmt) for e in doc.entries] + ([_para(doc.footer, fmt)] if doc.footer else [])

@@ -113,6 +113,8 @@ class Channel:
     limits: ClassVar[Limits] = Limits(body=4096)
     #: The chat shows only the body: the renderer puts the subject at the top of it.
     title_in_body: ClassVar[bool] = False
+    #: Room for the composer's full table (e-mail): no per-channel layout, no splitting.
+    full_table: ClassVar[bool] = False
     confirmed_by: ClassVar[str] = ""  # for the docs table
 
     def send(self, msg: Message, *, timeout: float) -> None:

@@ -28,6 +28,7 @@ class Email(Channel):
     label = "e-mail"
     schemes = SCHEMES
     body_format = "html"
+    full_table = True
     limits = Limits(body=10_000_000, unit="bytes", title=998)
     confirmed_by = "SMTP 250 after DATA (QUIT's answer does not matter); refused recipients named"
 
