@@ -11,6 +11,11 @@ when the school has failed for longer than the configured time and again when it
 (``school_outage_change``)::
 
     alert_on_status_change(store, name, old_status, new_status, reason, urls=acc.notify)
+
+The outbox drain (not wired here: it has no per-account URL list yet) should tell the student when
+``health.record_channel(…, "needs_attention", …)`` returns a state other than needs_attention:
+``alert_on_status_change(store, account, "ok", "channel_refused", f"{channel}: {error}", urls=…)``;
+the refused channel itself is skipped.
 """
 
 from __future__ import annotations

@@ -20,17 +20,23 @@ class ChannelHealth:
     updated_at: datetime | None
 
 
-def record_channel(store: Store, account_id: str, channel: str, state: str, error: str) -> None:
+def record_channel(store: Store, account_id: str, channel: str, state: str, error: str) -> str:
+    """Set the channel's state; returns the state it had before ("ok" if none), so the caller can
+    alert once on the change to needs_attention (``alerts.alert_on_status_change(…,
+    "ok", "channel_refused", …)``)."""
     channel = channel[:100]
     with store.session() as s:
         if s.get(Account, account_id) is None:
-            return
+            return "ok"
         row = s.get(ChannelState, (account_id, channel))
         if row is None:
             s.add(ChannelState(account_id=account_id, channel=channel, state=state, last_error=error[:500],
                                updated_at=utcnow()))
-        elif (row.state, row.last_error) != (state, error[:500]):
+            return "ok"
+        before = row.state
+        if (row.state, row.last_error) != (state, error[:500]):
             row.state, row.last_error, row.updated_at = state, error[:500], utcnow()
+        return before
 
 
 def channel_health(store: Store, account_id: str | None = None) -> list[ChannelHealth]:
