@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rich.cells import cell_len
 
 from gradewatch.diff import GradeDiff
 from gradewatch.grades import Grade
+from gradewatch.notify.layout import Document, Entry
 from gradewatch.store.db import Notice
+
+#: Per-account privacy for lock-screen pushes: "hide_scores" keeps course names, "hide_all" says
+#: only that something is out.
+PRIVACY_MODES = ("off", "hide_scores", "hide_all")
 
 COLUMNS = ("学期", "课程代码", "课程名称", "学分", "成绩", "考试性质", "课程性质")
 _SUBJECT_ITEMS = 3
@@ -58,6 +64,12 @@ def subject_for(diff: GradeDiff) -> str:
     return "; ".join(parts)
 
 
+def _detail(g: Grade) -> str:
+    credits = "" if g.credits is None else f"{g.credits:g} 学分"
+    exam = "" if g.exam_type in ("", "正常考试", "正常") else g.exam_type  # only say it when unusual (补考 …)
+    return " · ".join(x for x in (g.term, credits, g.course_nature, exam) if x)
+
+
 def compose(
     diff: GradeDiff,
     before: list[Grade],
@@ -66,8 +78,56 @@ def compose(
     *,
     account: str,
     gpa_line: str | None = None,
+    privacy: str = "off",
 ) -> list[Notice]:
-    """One notice per check that found something: the full table on the first check, the changes later."""
+    """One notice per check that found something: the full table on the first check, the changes later.
+
+    Each notice carries its content as a ``Document`` too, so every channel gets its own layout.
+    """
+    if privacy != "off":
+        return _private(diff, after, first, account=account, hide_names=privacy == "hide_all")
+    notices = _compose_tables(diff, before, after, first, account=account, gpa_line=gpa_line)
+    if not notices:
+        return []
+    n = notices[0]
+    if first:
+        ordered = sorted(after, key=lambda g: (g.term, g.course_code, g.exam_type))
+        entries = tuple(Entry(g.course_name, g.score, _detail(g)) for g in ordered)
+        intro = f"{account} 的全部成绩 (gradewatch 首次检查), 共 {len(ordered)} 门:"
+    else:
+        entries = (tuple(Entry(g.course_name, g.score, _detail(g), "新") for g in diff.new)
+                   + tuple(Entry(nw.course_name, f"{o.score} → {nw.score}", _detail(nw), "变更")
+                           for o, nw in diff.changed)
+                   + tuple(Entry(g.course_name, f"{g.score} → 撤销", _detail(g), "撤销") for g in diff.removed))
+        intro = f"{account} 的成绩有变化:"
+    return [replace(n, doc=Document(intro, entries, gpa_line or ""))]
+
+
+def _private(diff: GradeDiff, after: list[Grade], first: bool, *, account: str, hide_names: bool) -> list[Notice]:
+    """Only that grades are out: no score anywhere (and with ``hide_names`` no course either)."""
+    grades = sorted(after, key=lambda g: (g.term, g.course_code)) if first else [
+        *diff.new, *(nw for _, nw in diff.changed)]
+    if not grades and not diff.removed:
+        return []
+    count = len(grades) or len(diff.removed)
+    subject = f"{account}: {count} 门课程有新成绩" if not first else f"{account}: 已开始监控 {count} 门课程的成绩"
+    intro = "有新成绩发布，请登录教务系统查看。" if not first else "gradewatch 已读到成绩表，之后有新成绩时会通知你。"
+    entries = () if hide_names else tuple(Entry(g.course_name, "", g.term) for g in grades)
+    text = "\n".join([intro, *(f"- {e.name} ({e.detail})" for e in entries)]) + "\n"
+    body = f"<p>{html.escape(intro)}</p>" + "".join(f"<p>{html.escape(e.name)} ({html.escape(e.detail)})</p>"
+                                                   for e in entries)
+    return [Notice("baseline" if first else "update", subject, text, body, doc=Document(intro, entries))]
+
+
+def _compose_tables(
+    diff: GradeDiff,
+    before: list[Grade],
+    after: list[Grade],
+    first: bool,
+    *,
+    account: str,
+    gpa_line: str | None = None,
+) -> list[Notice]:
     ordered = sorted(after, key=lambda g: (g.term, g.course_code, g.exam_type))
     extra_text = f"\n\n{gpa_line}" if gpa_line else ""
     extra_html = f"<p>{html.escape(gpa_line)}</p>" if gpa_line else ""
