@@ -31,7 +31,7 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import Outcome, Session, Simulator, Student
+from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -52,12 +52,24 @@ MENU = f"{CTX}/xtgl/index_initMenu.html"
 NOTICE = f"{CTX}/xtgl/index_cxXsTz.html"
 NOTICE_READ = f"{CTX}/xtgl/index_cxXsTzYd.html"
 GRADES = f"{CTX}/cjcx/cjcx_cxXsgrcj.html"
+GRADES_DG = f"{CTX}/cjcx/cjcx_cxDgXscj.html"
 LOGOUT = f"{CTX}/logout"
 
+# The vendor's own message bundle (field notes): no other login verdict text is shown.
 WRONG_CAPTCHA = "验证码输入错误！"
 BAD_CREDENTIALS = "用户名或密码不正确，请重新输入！"
-LOCKED = "密码连续输入错误{n}次，账号已被锁定，请次日再试或联系管理员解锁！"
+UNKNOWN_USER = "用户名不存在！"
+DISABLED = "用户已被禁用！"
+NO_ROLE = "该用户无所属角色，禁止登录！"
+PORTAL_ONLY = "校内用户请从信息门户登录！"
+#: What ``refuse={username: reason}`` makes the login answer for that student, password right or wrong.
+REFUSALS = {"disabled": DISABLED, "no_role": NO_ROLE, "portal": PORTAL_ONLY}
 STALE_FORM = "页面已过期，请刷新页面后重新登录！"
+#: The vendor framework checks the captcha only after this many failed logins in one session.
+VENDOR_CAPTCHA_AFTER = 3
+#: Stock kaptcha's default alphabet and length (the vendor default).
+KAPTCHA_CHARSET = "abcde2345678gfynmnpwx"
+KAPTCHA_LENGTH = 4
 
 _LOGIN_PAGE = """<!DOCTYPE html>
 <html lang="zh-CN">
@@ -74,7 +86,7 @@ _LOGIN_PAGE = """<!DOCTYPE html>
 <div class="row sl_log_bor4">
 <h5>用户登录</h5>
 <form class="form-horizontal" role="form" action="{ctx}/xtgl/login_slogin.html" method="post">
-<input type="hidden" id="csrftoken" name="csrftoken" value="{csrftoken}"/>
+{csrftoken}
 <p style="display: none;" id="tips" class="bg_danger sl_danger">{tips}</p>
 <div class="form-group"><input type="text" class="form-control" name="yhm" id="yhm" value="{username}"
   placeholder="用户名" autocomplete="off"></div>
@@ -101,7 +113,7 @@ _FRAME = """<!DOCTYPE html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><title>{title}</title></head>
 <body>
-<div class="navbar"><span id="sessionUserKey" style="display:none">{username}</span>
+<div class="navbar"><input type="hidden" id="sessionUserKey" value="{username}"/>
 <a href="#" class="dropdown-toggle">{name} {username} 学生</a>
 <a href="{ctx}/logout">注销</a></div>
 <div class="container">{body}</div>
@@ -129,6 +141,12 @@ _ERROR_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>错误�
 _TERM_CODE = {"1": "3", "2": "12", "3": "16"}  # xqmmc (shown) -> xqm (code)
 _LEVEL_PERCENT = {"优秀": 95, "良好": 85, "中等": 75, "及格": 65, "不及格": 0, "合格": 85, "通过": 85, "不合格": 0}
 _EXAM_CODE = {"正常考试": "01", "补考": "11", "重修": "16"}
+#: What ``cjbz`` (the remark) says for a mark that is not a score.
+_STATUS_REMARK = {"withdrawn": "中期退课", "deferred": "缓考", "exempt": "免修", "cancelled": "取消考试资格",
+                  "misconduct": "违纪", "held": "未评教"}
+#: The 404 page Tomcat serves for an action the school's deployment does not have.
+_NOT_FOUND = """<!doctype html><html lang="en"><head><title>HTTP Status 404 – Not Found</title></head>
+<body><h1>HTTP Status 404 – Not Found</h1></body></html>"""
 
 
 class VariableCaptchas:
@@ -161,8 +179,20 @@ def grade_point(score: str) -> str:
     return f"{max(0.0, (percent - 50) / 10) if percent >= 60 else 0.0:.2f}"
 
 
-def grade_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
-    """One element of ``items`` as the grade JSON carries it (a subset of the real keys)."""
+def grade_item(g: Grade, student: Student, row: int, *, sparse: bool = False) -> dict[str, Any]:
+    """One element of ``items`` as the grade JSON carries it (a subset of the real keys). ``sparse``: the
+    shape some schools answer, without ``ksxz``, ``xnmmc`` and ``jd`` (the exam type only as ``ksxzdm``)."""
+    item = _full_item(g, student, row)
+    if g.status:
+        item["cjbz"] = _STATUS_REMARK.get(g.status, "")
+        item["jd"] = ""
+    if sparse:
+        for name in ("ksxz", "xnmmc", "jd", "xfjd"):
+            item.pop(name, None)
+    return item
+
+
+def _full_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
     year, _, term_no = g.term.rpartition("-")
     xnm = year.split("-")[0]
     credits = "" if g.credits is None else f"{g.credits:g}"
@@ -187,6 +217,7 @@ def grade_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
         "kkbmmc": "教务处",
         "ksxz": g.exam_type,
         "ksxzdm": _EXAM_CODE.get(g.exam_type, "01"),
+        "cjbz": "",
         "row_id": row,
         "tjrxm": "教务员",
         "tjsj": f"{int(xnm) + (1 if term_no != '1' else 0)}-{'01' if term_no == '1' else '07'}-15 10:23:45",
@@ -204,7 +235,7 @@ def grade_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
 class ZfSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
-    locked_text = LOCKED
+    locked_text = DISABLED
     system: ClassVar[str] = "zf"
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = CTX
@@ -216,18 +247,55 @@ class ZfSimulator(Simulator):
         students: Iterable[StudentRecord],
         *,
         captcha: bool = True,
+        captcha_policy: str = "always",
+        captcha_style: str = "classic",
+        modulus: str = "bare",
+        csrftoken: bool = True,
+        grade_endpoints: str = "both",
+        fields: str = "full",
+        route_cookie: bool = False,
+        refuse: Mapping[str, str] | None = None,
         notice_for: Iterable[str] = (),
-        max_show_count: int = 15,
+        max_show_count: int | None = None,
         key_bits: int = 1024,
         **kwargs: Any,
     ) -> None:
-        """``captcha``: the kaptcha variant (True) or the plain one; ``notice_for``: usernames that get a
-        mandatory notice after each login; ``max_show_count``: the page size the server allows at most."""
+        """Variants (each seen at real schools, see the field notes):
+
+        ``captcha``: a kaptcha on the login page at all; ``captcha_policy``: ``"always"`` checked, or
+        ``"after_failures"`` (the vendor framework: shown and checked only after 3 failed logins in the
+        session); ``captcha_style``: ``"classic"`` (our 4–5 mixed-case characters) or ``"kaptcha"`` (stock
+        kaptcha, 4 of ``abcde2345678gfynmnpwx``; needs ``render_kaptcha``); ``modulus``: ``"bare"`` (128 bytes)
+        or ``"signed"`` (Java's 129-byte signed form, base64 starting with ``A``); ``csrftoken``: the login
+        form has one; ``grade_endpoints``: ``"both"`` or ``"dg"`` (only ``cjcx_cxDgXscj``); ``fields``:
+        ``"full"`` or ``"sparse"`` (no ksxz/xnmmc/jd/totalPage, totalResult a string); ``route_cookie``: a
+        load balancer's ``route`` cookie (requests without it reach a node that does not know the session);
+        ``refuse``: username → ``disabled`` / ``no_role`` / ``portal`` (the vendor text that student gets);
+        ``notice_for``: usernames with a mandatory notice after login; ``max_show_count``: a page-size
+        cap (None: none, as no real server is known to cap)."""
         super().__init__(students, **kwargs)
+        _check_choice("captcha_policy", captcha_policy, ("always", "after_failures"))
+        _check_choice("captcha_style", captcha_style, ("classic", "kaptcha"))
+        _check_choice("modulus", modulus, ("bare", "signed"))
+        _check_choice("grade_endpoints", grade_endpoints, ("both", "dg"))
+        _check_choice("fields", fields, ("full", "sparse"))
+        for reason in (refuse or {}).values():
+            _check_choice("refuse reason", reason, tuple(REFUSALS))
+        if captcha_style == "kaptcha":
+            _kaptcha_renderer()  # fail now with a clear message, not at the first image
         self.captcha = captcha
+        self.captcha_policy = captcha_policy
+        self.captcha_style = captcha_style
+        self.modulus = modulus
+        self.csrftoken = csrftoken
+        self.grade_endpoints = grade_endpoints
+        self.fields = fields
+        self.route_cookie = route_cookie
+        self.refuse = dict(refuse or {})
         self.notice_for = set(notice_for)
         self.max_show_count = max_show_count
         self.key_bits = key_bits
+        self._route = secrets.token_hex(6)
         #: Raw bodies of the last login POSTs, for tests (the password must never appear in them).
         self.login_bodies: deque[bytes] = deque(maxlen=50)
         self._csrf: dict[str, str] = {}
@@ -235,6 +303,9 @@ class ZfSimulator(Simulator):
         self._unread: dict[str, str] = {}  # session id -> id of the notice still to acknowledge
 
     def default_captchas(self) -> CaptchaSource:
+        if self.captcha_style == "kaptcha":
+            return VariableCaptchas(_kaptcha_renderer(), charset=KAPTCHA_CHARSET, min_length=KAPTCHA_LENGTH,
+                                    length=KAPTCHA_LENGTH, seed=self.seed)
         from gradewatch.captcha.render_schools import render_zf
         from gradewatch.captcha.spec import SPECS
 
@@ -249,21 +320,30 @@ class ZfSimulator(Simulator):
     def page(text: str, status: int = 200) -> Response:
         return Response(text.encode("utf-8"), status, headers={"Content-Type": "text/html;charset=UTF-8"})
 
+    def asks_captcha(self, sess: Session) -> bool:
+        """Whether this session's next login shows and checks the kaptcha."""
+        if not self.captcha:
+            return False
+        return self.captcha_policy == "always" or sess.failed_logins >= VENDOR_CAPTCHA_AFTER
+
     def login_page(self, sess: Session, tips: str = "", username: str = "") -> Response:
-        token = self._csrf.get(sess.id)
-        if token is None:
-            token = self._csrf[sess.id] = f"{uuid.uuid4()},{uuid.uuid4().hex}".replace("-", "")
-            while len(self._csrf) > 1000:
-                del self._csrf[next(iter(self._csrf))]
+        field = ""
+        if self.csrftoken:
+            token = self._csrf.get(sess.id)
+            if token is None:
+                token = self._csrf[sess.id] = f"{uuid.uuid4()},{uuid.uuid4().hex}".replace("-", "")
+                while len(self._csrf) > 1000:
+                    del self._csrf[next(iter(self._csrf))]
+            field = f'<input type="hidden" id="csrftoken" name="csrftoken" value="{token}"/>'
         script = "$('#tips').show();" if tips else ""
         return self.page(
             _LOGIN_PAGE.format(
                 ctx=CTX,
-                csrftoken=token,
+                csrftoken=field,
                 tips=html.escape(tips),
                 tips_script=script,
                 username=html.escape(username),
-                captcha=_CAPTCHA_ROW.format(ctx=CTX) if self.captcha else "",
+                captcha=_CAPTCHA_ROW.format(ctx=CTX) if self.asks_captcha(sess) else "",
             )
         )
 
@@ -278,6 +358,16 @@ class ZfSimulator(Simulator):
         if new:
             self.set_cookie(resp, sess)
         return resp
+
+    def set_cookie(self, response: Response, sess: Session) -> None:
+        super().set_cookie(response, sess)
+        if self.route_cookie:  # the balancer pins the client to this node
+            response.set_cookie("route", self._route, path="/", httponly=True)
+
+    def session(self, request: Request) -> Session | None:
+        if self.route_cookie and request.cookies.get("route") != self._route:
+            return None  # another node behind the balancer: it has never seen this session
+        return super().session(request)
 
     def _forget(self, sid: str) -> None:
         self._csrf.pop(sid, None)
@@ -296,7 +386,8 @@ class ZfSimulator(Simulator):
             Route(MENU, self.menu),
             Route(NOTICE, self.notice),
             Route(NOTICE_READ, self.notice_read, methods=["POST"]),
-            Route(GRADES, self.grades, methods=["POST"]),
+            Route(GRADES, self.grades if self.grade_endpoints == "both" else self.not_found, methods=["POST"]),
+            Route(GRADES_DG, self.grades, methods=["POST"]),
             Route(LOGOUT, self.logout),
         ]
 
@@ -317,7 +408,7 @@ class ZfSimulator(Simulator):
         while len(self._keys) > 1000:  # sessions that fetched a key and left
             del self._keys[next(iter(self._keys))]
         numbers = key.public_key().public_numbers()
-        body = {"modulus": _b64_int(numbers.n), "exponent": _b64_int(numbers.e)}
+        body = {"modulus": _b64_int(numbers.n, signed=self.modulus == "signed"), "exponent": _b64_int(numbers.e)}
         return self._with_cookie(JSONResponse(body), sess, new)
 
     async def kaptcha(self, request: Request) -> Response:
@@ -333,11 +424,14 @@ class ZfSimulator(Simulator):
         sess, new = self.session_or_new(request)
         username = form.get("yhm", "").strip()
         token = self._csrf.get(sess.id)
-        if new or token is None or not secrets.compare_digest(token, form.get("csrftoken", "")):
+        if new or (self.csrftoken and (token is None or not secrets.compare_digest(token, form.get("csrftoken", "")))):
             return self._with_cookie(self.login_page(sess, STALE_FORM, username), sess, new)
         key = self._keys.pop(sess.id, None)  # one key pair, one attempt
         password = _decrypt(key, form.get("mm", ""))
-        captcha = form.get("yzm", "") if self.captcha else None
+        captcha = form.get("yzm", "") if self.asks_captcha(sess) else None
+        refusal = self.refuse.get(username)
+        if refusal is not None:
+            return self.login_page(sess, REFUSALS[refusal], username)
         # An undecryptable mm is a wrong password (the real server cannot tell either).
         result = self.attempt_login(sess, username, password if password is not None else "", captcha)
         if result.outcome is Outcome.OK and result.student is not None:
@@ -351,6 +445,17 @@ class ZfSimulator(Simulator):
             self.set_cookie(resp, fresh)
             return resp
         return self.login_page(sess, self.error_text(result), username)
+
+    def error_text(self, result: LoginResult) -> str:
+        # Only the vendor's texts: an unknown user is told so; a locked account reads as disabled.
+        if result.outcome is Outcome.WRONG_CAPTCHA:
+            return WRONG_CAPTCHA
+        if result.outcome is Outcome.LOCKED:
+            return DISABLED
+        return BAD_CREDENTIALS if result.student is not None else UNKNOWN_USER
+
+    async def not_found(self, request: Request) -> Response:
+        return self.page(_NOT_FOUND, 404)
 
 
     def _notice_page(self, sess: Session, student: Student) -> Response:
@@ -398,15 +503,17 @@ class ZfSimulator(Simulator):
     def grade_json(self, student: Student, form: dict[str, str]) -> dict[str, Any]:
         year, term = form.get("xnm", ""), form.get("xqm", "")
         grades = sorted(student.grades.values(), key=lambda g: (g.term, g.course_code, g.exam_type))
-        items = [grade_item(g, student, n) for n, g in enumerate(grades, start=1)]
+        sparse = self.fields == "sparse"
+        items = [grade_item(g, student, n, sparse=sparse) for n, g in enumerate(grades, start=1)]
         items = [i for i in items if (not year or i["xnm"] == year) and (not term or i["xqm"] == term)]
-        show = _int(form.get("queryModel.showCount"), 15)
-        show = max(1, min(show, self.max_show_count))
+        show = max(1, _int(form.get("queryModel.showCount"), 15))
+        if self.max_show_count is not None:
+            show = min(show, self.max_show_count)
         total = len(items)
         pages = max(1, -(-total // show))
         page = max(1, _int(form.get("queryModel.currentPage"), 1))
         chunk = items[(page - 1) * show : page * show]
-        return {
+        answer: dict[str, Any] = {
             "currentPage": page,
             "currentResult": (page - 1) * show,
             "entityOrField": False,
@@ -423,6 +530,10 @@ class ZfSimulator(Simulator):
             "totalPage": pages,
             "totalResult": total,
         }
+        if sparse:  # some schools: no totalPage, totalResult as a string
+            del answer["totalPage"]
+            answer["totalResult"] = str(total)
+        return answer
 
     async def logout(self, request: Request) -> Response:
         sess = self.session(request)
@@ -432,18 +543,43 @@ class ZfSimulator(Simulator):
         return RedirectResponse(LOGIN, 302)
 
 
-def _b64_int(value: int) -> str:
-    return base64.b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).decode("ascii")
+def _b64_int(value: int, *, signed: bool = False) -> str:
+    """Big-endian base64 of a positive integer; ``signed`` as Java's BigInteger.toByteArray() gives it
+    (a leading 0x00 when the top bit is set: 129 bytes for a 1024-bit modulus)."""
+    size = value.bit_length() // 8 + 1 if signed else (value.bit_length() + 7) // 8
+    return base64.b64encode(value.to_bytes(size, "big")).decode("ascii")
 
 
 def _decrypt(key: rsa.RSAPrivateKey | None, mm: str) -> str | None:
-    """The password from ``mm`` (base64 of RSA PKCS#1 v1.5), or None when it is not a ciphertext of this key."""
+    """The password from ``mm`` (base64 of RSA PKCS#1 v1.5), or None when it is not a ciphertext of this key.
+
+    Decoded as the vendor's server does: whitespace (a trailing newline) skipped; a ciphertext one or
+    more bytes short (browser RSA drops leading zero bytes) is the same number, so it is left-padded."""
     if key is None:
         return None
     try:
-        return key.decrypt(base64.b64decode(mm, validate=True), padding.PKCS1v15()).decode("utf-8")
+        raw = base64.b64decode("".join(mm.split()), validate=True)
+        size = (key.key_size + 7) // 8
+        if not raw or len(raw) > size:
+            return None
+        return key.decrypt(raw.rjust(size, b"\x00"), padding.PKCS1v15()).decode("utf-8")
     except ValueError:  # bad base64, wrong key or padding, not UTF-8
         return None
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _kaptcha_renderer() -> Any:
+    """The stock-kaptcha renderer of the captcha engine (``render_kaptcha(text, rng)``)."""
+    try:
+        from gradewatch.captcha.render_schools import render_kaptcha  # type: ignore[attr-defined]
+    except ImportError:
+        raise ValueError("captcha_style 'kaptcha' needs gradewatch.captcha.render_schools.render_kaptcha, "
+                         "which this installation does not have") from None
+    return render_kaptcha
 
 
 def _int(text: str | None, default: int) -> int:
