@@ -89,7 +89,13 @@ class QiangzhiAdapter(SchoolAdapter):
     @property
     def ctx(self) -> str:
         chosen = str(self.options.get("context") or "").rstrip("/")
-        return chosen or self._ctx or DEFAULT_CONTEXT
+        return chosen or self._ctx or self._cookie_context() or DEFAULT_CONTEXT
+
+    def _cookie_context(self) -> str:
+        """The app's path as its session cookie is scoped (a stored session of an earlier check)."""
+        paths = {c.path.rstrip("/") for c in self.client.cookies.jar if c.name == "JSESSIONID"}
+        paths.discard("")
+        return paths.pop() if len(paths) == 1 else ""
 
     # ---- login -----------------------------------------------------------------------------
     def start_login(self) -> None:
