@@ -98,6 +98,10 @@ _FRAME = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" \
 </html>
 """
 
+#: 备注 of a mark that is not a score.
+_STATUS_REMARK = {"withdrawn": "中期退课", "deferred": "缓考", "exempt": "免修", "cancelled": "取消",
+                  "misconduct": "违纪", "held": "未评教"}
+
 _HEADER = "序号 学年学期 课程代码 课程名称 课程类别 任选课类别 课程性质 学分 成绩 考试性质 备注".split()
 
 
@@ -109,7 +113,7 @@ def grade_rows(grades: list[Grade]) -> str:
     rows = []
     for n, g in enumerate(sorted(grades, key=lambda g: g.term), start=1):
         elective = "人文社科类" if g.course_nature == "选修" and g.course_category == "通识教育课" else ""
-        remark = g.exam_type if g.exam_type != "正常考试" else ""
+        remark = _STATUS_REMARK.get(g.status, "") or (g.exam_type if g.exam_type != "正常考试" else "")
         credits = "" if g.credits is None else f"{g.credits:.1f}"
         cells = (
             n,
