@@ -8,7 +8,7 @@
     def test_other(make_ssfw_sim):            # more simulators, or other options
         gbk = make_ssfw_sim(encoding="gbk", session_ttl=5)
 
-    def test_any_system(school_sim):          # parametrised over ssfw, zf, qiangzhi
+    def test_any_system(school_sim):          # parametrised over every variant of ssfw, zf, qiangzhi
         write_config(..., school_sim.base_url, ..., system=school_sim.system)
 
     def test_zf(make_school_sim):             # any system, any simulator options
@@ -29,6 +29,7 @@ import pytest
 from gradewatch.sim.server import RunningSim, running
 from gradewatch.sim.ssfw import SsfwSimulator
 from gradewatch.sim.transcripts import DEMO_USERNAME, seeded_students
+from gradewatch.sim.variants import PRESETS
 
 
 @pytest.fixture
@@ -101,32 +102,20 @@ WATCH_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 #: Every simulator variant the watcher suite runs over: id -> (system, simulator options). Each real
-#: variant of the field notes appears in at least one; variants that never meet at one school are
-#: combined so the whole suite runs over each of them (the adapters get no options: they must tell
-#: the variant from the pages).
+#: variant of the field notes appears in at least one; variants that never exclude each other are
+#: combined (the named ones of gradewatch.sim.variants), so the whole suite runs over each of them.
+#: The adapters get no options: they must tell the variant from the pages.
 WATCH_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ssfw": ("ssfw", WATCH_OPTIONS["ssfw"]),
-    # Other SSFW schools: zhcx/cjxx.do, 课程代码 + 期末总评成绩, mode=db, login behind a portal landing.
-    "ssfw-cjxx": ("ssfw", {"grade_page": "cjxx", "code_header": "课程代码", "score_header": "期末总评成绩",
-                           "mode": "db", "landing": "portal", "encoding": "gbk"}),
+    "ssfw-cjxx": ("ssfw", PRESETS["ssfw"]["cjxx"]),
     "zf": ("zf", WATCH_OPTIONS["zf"]),
-    # The vendor framework as it ships: signed modulus, no csrftoken, captcha only after 3 failures,
-    # only cjcx_cxDgXscj, sparse items (ksxzdm only, no xnmmc/jd/totalPage), a balancer's route cookie.
-    "zf-vendor": ("zf", {"captcha_policy": "after_failures", "modulus": "signed", "csrftoken": False,
-                         "grade_endpoints": "dg", "fields": "sparse", "route_cookie": True}),
-    # Stock kaptcha (4 of abcde2345678gfynmnpwx): runs once the zf model reads it (see _kaptcha_ready).
-    "zf-kaptcha": ("zf", {"captcha_style": "kaptcha"}),
+    "zf-vendor": ("zf", PRESETS["zf"]["vendor"]),
+    # Stock kaptcha: runs once the zf model reads it (see _kaptcha_ready).
+    "zf-kaptcha": ("zf", PRESETS["zf"]["kaptcha"]),
     "qiangzhi": ("qiangzhi", WATCH_OPTIONS["qiangzhi"]),
-    # LoginToXkLdap below another context path, the new home, the JSON list, captcha id on a wrapper,
-    # the kdjw error markup.
-    "qiangzhi-ldap": ("qiangzhi", {"login": "ldap", "context": "/njlgdx", "home": "framework/xsMain_new.jsp",
-                                   "grades": "json", "captcha_markup": "wrapper", "error_markup": "errorinfo"}),
-    # Logon.do?method=logonLdap, xsMainV.htmlx, the 16-column table with 总成绩 and components, scores
-    # in links, the header row in its own table.
-    "qiangzhi-logonldap": ("qiangzhi", {"login": "logon_ldap", "home": "framework/xsMainV.htmlx",
-                                        "table": ["wide", "components", "linked", "split_header"]}),
-    # xk/LoginToXk, base64 encoded.
-    "qiangzhi-direct": ("qiangzhi", {"login": "direct"}),
+    "qiangzhi-ldap": ("qiangzhi", PRESETS["qiangzhi"]["ldap"]),
+    "qiangzhi-logonldap": ("qiangzhi", PRESETS["qiangzhi"]["logon-ldap"]),
+    "qiangzhi-direct": ("qiangzhi", PRESETS["qiangzhi"]["direct"]),
 }
 
 
