@@ -154,7 +154,8 @@ def test_table_variants(start: Any) -> None:
     http.get("/jsxsd/kscj/cjcx_frm")
     page = LexborHTMLParser(http.get("/jsxsd/kscj/cjcx_list").text)
     head = [th.text(strip=True) for th in page.css("table.Nsb_table_first th")]
-    assert len(head) == 16 + 4 and "分组名" in head  # the 16 columns, 成绩 split into 4 parts + 总成绩 and head[-1] == "课程类别" and "总成绩" in head
+    # the 16 columns, with 成绩 split into four components + 总成绩
+    assert len(head) == 16 + 4 and "分组名" in head and head[-1] == "课程类别" and "总成绩" in head
     assert head[head.index("总成绩") - 4:head.index("总成绩")] == ["平时成绩", "期中成绩", "实验成绩", "期末成绩"]
     data = page.css_first("table#dataList")
     assert data.css_first("th") is None and data.css_first("td a") is not None
