@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -163,3 +164,5 @@ def test_dg_only_and_sparse_fields(start: Callable[..., tuple[Any, ZfBrowser]]) 
     assert "totalPage" not in answer and isinstance(answer["totalResult"], str)
     item = answer["items"][0]
     assert "ksxz" not in item and "xnmmc" not in item and "jd" not in item and item["ksxzdm"]
+    assert all(re.fullmatch(r"\d+\.\d", i["xf"]) for i in answer["items"])  # "5.0", "0.5"
+    assert len({i["tjsj"] for i in answer["items"]}) > 1  # submitted per course, not all at once

@@ -195,8 +195,10 @@ def grade_item(g: Grade, student: Student, row: int, *, sparse: bool = False) ->
 def _full_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
     year, _, term_no = g.term.rpartition("-")
     xnm = year.split("-")[0]
-    credits = "" if g.credits is None else f"{g.credits:g}"
+    credits = "" if g.credits is None else f"{g.credits:.1f}"  # real answers: "5.0", "0.5"
     jd = grade_point(g.score)
+    # Each course's grade is submitted at its own time (field notes: tjsj differs per course).
+    minute = int(uuid.uuid5(uuid.NAMESPACE_URL, g.course_code).hex[:4], 16) % 600
     # A stable teaching-class id per course and term; a retake sits in another class.
     jxb_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{g.term}/{g.course_code}/{g.exam_type}").hex.upper()
     return {
@@ -220,7 +222,8 @@ def _full_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
         "cjbz": "",
         "row_id": row,
         "tjrxm": "教务员",
-        "tjsj": f"{int(xnm) + (1 if term_no != '1' else 0)}-{'01' if term_no == '1' else '07'}-15 10:23:45",
+        "tjsj": f"{int(xnm) + (1 if term_no != '1' else 0)}-{'01' if term_no == '1' else '07'}-15 "
+                f"{8 + minute // 60:02d}:{minute % 60:02d}:45",
         "xf": credits,
         "xfjd": f"{float(jd) * (g.credits or 0):.2f}",
         "xh": student.username,
