@@ -4,21 +4,26 @@ Everything lives below the context path ``/jwglxt`` (the adapter's ``base_url`` 
 
     GET  /jwglxt/xtgl/login_slogin.html        login page: hidden csrftoken, yhm, mm, (yzm + kaptcha image), p#tips
     GET  /jwglxt/xtgl/login_getPublicKey.html  {"modulus", "exponent"} (base64) of this session's RSA key
-    GET  /jwglxt/kaptcha?time=…                a new kaptcha image (JPEG, 4–5 characters, case sensitive)
+    GET  /jwglxt/kaptcha?time=…                a new kaptcha image (JPEG; ours or stock kaptcha, see captcha_style)
     POST /jwglxt/xtgl/login_slogin.html        csrftoken, yhm, mm = base64(RSA PKCS#1 v1.5(password)), yzm, language
                                                302 → index_initMenu.html (or the notice page) on success; else the
-                                               login page with #tips: 验证码输入错误！ / 用户名或密码不正确… / lock text
+                                               login page with #tips, one of the vendor bundle's texts only:
+                                               验证码输入错误！ / 用户名或密码不正确，请重新输入！ / 用户名不存在！ /
+                                               用户已被禁用！ (also after 5 wrong passwords) / 该用户无所属角色，禁止登录！ /
+                                               校内用户请从信息门户登录！
     GET  /jwglxt/xtgl/index_cxXsTz.html        a mandatory notice (students listed in ``notice_for``), once per login
     POST /jwglxt/xtgl/index_cxXsTzYd.html      "我已阅读" (tzid) → 302 index_initMenu.html
     GET  /jwglxt/xtgl/index_initMenu.html      the main menu naming the student
-    POST /jwglxt/cjcx/cjcx_cxXsgrcj.html?doType=query&gnmkdm=N305005
+    POST /jwglxt/cjcx/cjcx_cxXsgrcj.html?doType=query&gnmkdm=N305005   (and cjcx_cxDgXscj.html, same JSON)
                                                the grade JSON (items, totalPage …), paged by queryModel.*; answered
                                                by the HTML login page without a session, by the notice page while a
                                                notice is unread
     GET  /jwglxt/logout                        ends the session
 
-Each key pair is used for one login POST (the page fetches a new one per attempt). The password is
-decrypted with the private key and never kept; :attr:`ZfSimulator.login_bodies` keeps the raw
+Each key pair is used for one login POST (the page fetches a new one per attempt). ``mm`` is decoded
+as the vendor's server does: whitespace skipped, a ciphertext shorter than the key (browser RSA drops
+leading zero bytes) accepted. Tomcat's session id changes at login. The variants real schools run are
+constructor options (see ZfSimulator). The password is decrypted with the private key and never kept; :attr:`ZfSimulator.login_bodies` keeps the raw
 bodies of the last login POSTs for the tests (in process only, never on the admin API).
 """
 
@@ -39,10 +44,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gradewatch.grades import Grade
 from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
+from gradewatch.sim.zf_pages import (
+    CAPTCHA_ROW,
+    ERROR_PAGE,
+    FRAME,
+    LOGIN_PAGE,
+    MENU_BODY,
+    NOT_FOUND,
+    NOTICE_BODY,
+    grade_item,
+    grade_point,
+    score_percent,
+)
+
+__all__ = ["VariableCaptchas", "ZfSimulator", "grade_item", "grade_point", "score_percent"]
 
 CTX = "/jwglxt"
 LOGIN = f"{CTX}/xtgl/login_slogin.html"
@@ -71,84 +89,6 @@ VENDOR_CAPTCHA_AFTER = 3
 KAPTCHA_CHARSET = "abcde2345678gfynmnpwx"
 KAPTCHA_LENGTH = 4
 
-_LOGIN_PAGE = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="X-UA-Compatible" content="IE=edge">
-<title>教学管理信息服务平台</title>
-<link rel="stylesheet" href="{ctx}/zftal-ui-v5-1.0.2/css/zftal-ui.css">
-<script type="text/javascript" src="{ctx}/js/globalweb/login/login.js?ver=26531486"></script>
-<script type="text/javascript" src="{ctx}/js/rsa/RSA.js"></script>
-</head>
-<body>
-<div class="container container_1170">
-<div class="row sl_log_bor4">
-<h5>用户登录</h5>
-<form class="form-horizontal" role="form" action="{ctx}/xtgl/login_slogin.html" method="post">
-{csrftoken}
-<p style="display: none;" id="tips" class="bg_danger sl_danger">{tips}</p>
-<div class="form-group"><input type="text" class="form-control" name="yhm" id="yhm" value="{username}"
-  placeholder="用户名" autocomplete="off"></div>
-<div class="form-group"><input type="password" class="form-control" name="mm" id="mm" value=""
-  placeholder="密码" autocomplete="off"></div>
-{captcha}
-<div class="form-group"><button type="button" class="btn btn-primary btn-block" id="dl">登 录</button></div>
-</form>
-</div>
-</div>
-<div class="footer">版权所有&copy; Copyright 1999-2023 正方软件股份有限公司</div>
-<script type="text/javascript">
-{tips_script}
-</script>
-</body>
-</html>
-"""
-
-_CAPTCHA_ROW = """<div class="form-group"><input type="text" class="form-control" name="yzm" id="yzm"
-  placeholder="验证码" maxlength="6"><img id="yzmPic" src="{ctx}/kaptcha" alt="验证码"
-  onclick="this.src='{ctx}/kaptcha?time='+new Date().getTime()"></div>"""
-
-_FRAME = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head><meta charset="utf-8"><title>{title}</title></head>
-<body>
-<div class="navbar"><input type="hidden" id="sessionUserKey" value="{username}"/>
-<a href="#" class="dropdown-toggle">{name} {username} 学生</a>
-<a href="{ctx}/logout">注销</a></div>
-<div class="container">{body}</div>
-</body>
-</html>
-"""
-
-_NOTICE_BODY = """<div class="panel panel-default"><div class="panel-heading"><h4>重要通知</h4></div>
-<div class="panel-body"><p>根据学校安排，请认真阅读以下通知：本学期期末考试安排已发布，
-请在规定时间内完成个人信息核对与教学评价。未阅读本通知将无法使用系统其他功能。</p>
-<form id="tzForm" action="{ctx}/xtgl/index_cxXsTzYd.html" method="post">
-<input type="hidden" name="tzid" value="{tzid}"/>
-<button type="submit" class="btn btn-primary" id="btn_yd">我已阅读并知晓</button>
-</form></div></div>"""
-
-_MENU_BODY = """<ul class="nav"><li><a href="#">信息查询</a><ul>
-<li><a href="{ctx}/cjcx/cjcx_cxDgXscj.html?gnmkdm=N305005&layout=default">学生成绩查询</a></li>
-</ul></li></ul><div class="index_welcome">欢迎使用教学管理信息服务平台！</div>"""
-
-_ERROR_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>错误提示</title></head>
-<body><div class="errorpage"><h3>系统运行异常，请联系管理员！</h3>
-<p>java.lang.NullPointerException at com.zfsoft.jwglxt.cjcx.action.CjcxAction.cxXsgrcj(CjcxAction.java:214)</p>
-</div></body></html>"""
-
-_TERM_CODE = {"1": "3", "2": "12", "3": "16"}  # xqmmc (shown) -> xqm (code)
-_LEVEL_PERCENT = {"优秀": 95, "良好": 85, "中等": 75, "及格": 65, "不及格": 0, "合格": 85, "通过": 85, "不合格": 0}
-_EXAM_CODE = {"正常考试": "01", "补考": "11", "重修": "16"}
-#: What ``cjbz`` (the remark) says for a mark that is not a score.
-_STATUS_REMARK = {"withdrawn": "中期退课", "deferred": "缓考", "exempt": "免修", "cancelled": "取消考试资格",
-                  "misconduct": "违纪", "held": "未评教"}
-#: The 404 page Tomcat serves for an action the school's deployment does not have.
-_NOT_FOUND = """<!doctype html><html lang="en"><head><title>HTTP Status 404 – Not Found</title></head>
-<body><h1>HTTP Status 404 – Not Found</h1></body></html>"""
-
-
 class VariableCaptchas:
     """Texts of ``min_length``..``length`` characters drawn by a renderer, served as JPEG (as kaptcha does)."""
 
@@ -165,74 +105,6 @@ class VariableCaptchas:
         buf = io.BytesIO()
         self._render(text, self._rng).save(buf, format="JPEG", quality=95)
         return text, buf.getvalue(), "image/jpeg"
-
-
-def score_percent(score: str) -> str:
-    """The 百分制 value ZF shows as ``bfzcj``: the score itself, or the usual value of a level word."""
-    if score.replace(".", "", 1).isdigit():
-        return score
-    return str(_LEVEL_PERCENT.get(score, 0))
-
-
-def grade_point(score: str) -> str:
-    percent = float(score_percent(score))
-    return f"{max(0.0, (percent - 50) / 10) if percent >= 60 else 0.0:.2f}"
-
-
-def grade_item(g: Grade, student: Student, row: int, *, sparse: bool = False) -> dict[str, Any]:
-    """One element of ``items`` as the grade JSON carries it (a subset of the real keys). ``sparse``: the
-    shape some schools answer, without ``ksxz``, ``xnmmc`` and ``jd`` (the exam type only as ``ksxzdm``)."""
-    item = _full_item(g, student, row)
-    if g.status:
-        item["cjbz"] = _STATUS_REMARK.get(g.status, "")
-        item["jd"] = ""
-    if sparse:
-        for name in ("ksxz", "xnmmc", "jd", "xfjd"):
-            item.pop(name, None)
-    return item
-
-
-def _full_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
-    year, _, term_no = g.term.rpartition("-")
-    xnm = year.split("-")[0]
-    credits = "" if g.credits is None else f"{g.credits:.1f}"  # real answers: "5.0", "0.5"
-    jd = grade_point(g.score)
-    # Each course's grade is submitted at its own time (field notes: tjsj differs per course).
-    minute = int(uuid.uuid5(uuid.NAMESPACE_URL, g.course_code).hex[:4], 16) % 600
-    # A stable teaching-class id per course and term; a retake sits in another class.
-    jxb_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{g.term}/{g.course_code}/{g.exam_type}").hex.upper()
-    return {
-        "bfzcj": score_percent(g.score),
-        "cj": g.score,
-        "cjsfzf": "否",
-        "jd": jd,
-        "jsxm": "",
-        "jxb_id": jxb_id,
-        "jxbmc": f"({g.term})-{g.course_code}-01",
-        "kcbj": "主修",
-        "kch": g.course_code,
-        "kch_id": g.course_code,
-        "kclbmc": g.course_category,
-        "kcmc": g.course_name,
-        "kcxzmc": g.course_nature,
-        "khfsmc": "考试" if g.numeric_score is not None else "考查",
-        "kkbmmc": "教务处",
-        "ksxz": g.exam_type,
-        "ksxzdm": _EXAM_CODE.get(g.exam_type, "01"),
-        "cjbz": "",
-        "row_id": row,
-        "tjrxm": "教务员",
-        "tjsj": f"{int(xnm) + (1 if term_no != '1' else 0)}-{'01' if term_no == '1' else '07'}-15 "
-                f"{8 + minute // 60:02d}:{minute % 60:02d}:45",
-        "xf": credits,
-        "xfjd": f"{float(jd) * (g.credits or 0):.2f}",
-        "xh": student.username,
-        "xm": student.name,
-        "xnm": xnm,
-        "xnmmc": year,
-        "xqm": _TERM_CODE.get(term_no, term_no),
-        "xqmmc": term_no,
-    }
 
 
 class ZfSimulator(Simulator):
@@ -340,19 +212,19 @@ class ZfSimulator(Simulator):
             field = f'<input type="hidden" id="csrftoken" name="csrftoken" value="{token}"/>'
         script = "$('#tips').show();" if tips else ""
         return self.page(
-            _LOGIN_PAGE.format(
+            LOGIN_PAGE.format(
                 ctx=CTX,
                 csrftoken=field,
                 tips=html.escape(tips),
                 tips_script=script,
                 username=html.escape(username),
-                captcha=_CAPTCHA_ROW.format(ctx=CTX) if self.asks_captcha(sess) else "",
+                captcha=CAPTCHA_ROW.format(ctx=CTX) if self.asks_captcha(sess) else "",
             )
         )
 
     def frame(self, student: Student, title: str, body: str) -> Response:
         return self.page(
-            _FRAME.format(
+            FRAME.format(
                 ctx=CTX, title=title, body=body, name=html.escape(student.name), username=html.escape(student.username)
             )
         )
@@ -458,11 +330,11 @@ class ZfSimulator(Simulator):
         return BAD_CREDENTIALS if result.student is not None else UNKNOWN_USER
 
     async def not_found(self, request: Request) -> Response:
-        return self.page(_NOT_FOUND, 404)
+        return self.page(NOT_FOUND, 404)
 
 
     def _notice_page(self, sess: Session, student: Student) -> Response:
-        return self.frame(student, "重要通知", _NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
+        return self.frame(student, "重要通知", NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
 
     async def menu(self, request: Request) -> Response:
         sess, student = self.logged_in(request)
@@ -470,7 +342,7 @@ class ZfSimulator(Simulator):
             return RedirectResponse(LOGIN, 302)
         if sess.id in self._unread:
             return RedirectResponse(NOTICE, 302)
-        return self.frame(student, "教学管理信息服务平台", _MENU_BODY.format(ctx=CTX))
+        return self.frame(student, "教学管理信息服务平台", MENU_BODY.format(ctx=CTX))
 
     async def notice(self, request: Request) -> Response:
         sess, student = self.logged_in(request)
@@ -499,7 +371,7 @@ class ZfSimulator(Simulator):
             return self._notice_page(sess, student)
         student.stats.grade_fetches += 1
         if self.controls.broken_grades:
-            return self.page(_ERROR_PAGE)
+            return self.page(ERROR_PAGE)
         form = await self.form(request)
         return JSONResponse(self.grade_json(student, form))
 
