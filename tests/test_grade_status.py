@@ -54,6 +54,8 @@ def test_components_are_kept_shown_and_not_compared() -> None:
     assert g.to_dict()["components"] == {"平时成绩": "90", "期末成绩": "80"}
     assert Grade.from_dict(g.to_dict()) == g and hash(g) == hash(replace(g, components={}))
     assert not diff_grades(keyed([g]), keyed([replace(g, components={"平时成绩": "91"})]))
+    [notice] = compose(diff_grades({}, keyed([g])), [], [g], False, account="me")
+    assert notice.subject == "新成绩: 大学物理 85" and "85（平时 90，期末 80）" in notice.body_text
 
 
 def test_old_stored_grades_still_load() -> None:

@@ -21,8 +21,13 @@ def describe(g: Grade) -> str:
 
 
 def _shown(g: Grade) -> str:
-    """The score cell: the score, or the status in words (never a bare ``W``)."""
-    return g.status_label if g.status else g.score
+    """The score cell: the score (with its components, 平时/期末 …), or the status in words (never a bare ``W``)."""
+    if g.status:
+        return g.status_label
+    if g.components:
+        parts = "，".join(f"{name.removesuffix('成绩')} {value}" for name, value in g.components.items())
+        return f"{g.score}（{parts}）"
+    return g.score
 
 
 def _row(g: Grade) -> tuple[str, ...]:
@@ -65,7 +70,8 @@ def subject_for(diff: GradeDiff) -> str:
     if scores:
         parts.append("新成绩: " + _items([describe(g) for g in scores]))
     if changed:
-        parts.append("成绩变更: " + _items([f"{n.course_name} {_shown(o)} → {n.score}" for o, n in changed]))
+        parts.append("成绩变更: " + _items([f"{n.course_name} {o.status_label or o.score} → {n.score}"
+                                           for o, n in changed]))
     if marks:
         parts.append("成绩状态: " + _items([describe(g) for g in marks]))
     if diff.removed:
