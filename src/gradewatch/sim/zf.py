@@ -8,8 +8,9 @@ Everything lives below the context path ``/jwglxt`` (the adapter's ``base_url`` 
     POST /jwglxt/xtgl/login_slogin.html        csrftoken, yhm, mm = base64(RSA PKCS#1 v1.5(password)), yzm, language
                                                302 → index_initMenu.html (or the notice page) on success; else the
                                                login page with #tips, one of the vendor bundle's texts only:
-                                               验证码输入错误！ / 用户名或密码不正确，请重新输入！ / 用户名不存在！ /
-                                               用户已被禁用！ (also after 5 wrong passwords) / 该用户无所属角色，禁止登录！ /
+                                               验证码输入错误！ / 用户名或密码不正确，请重新输入！ /
+                                               用户名不存在！ / 用户已被禁用！ (also after 5 wrong
+                                               passwords) / 该用户无所属角色，禁止登录！ /
                                                校内用户请从信息门户登录！
     GET  /jwglxt/xtgl/index_cxXsTz.html        a mandatory notice (students listed in ``notice_for``), once per login
     POST /jwglxt/xtgl/index_cxXsTzYd.html      "我已阅读" (tzid) → 302 index_initMenu.html
@@ -23,7 +24,8 @@ Everything lives below the context path ``/jwglxt`` (the adapter's ``base_url`` 
 Each key pair is used for one login POST (the page fetches a new one per attempt). ``mm`` is decoded
 as the vendor's server does: whitespace skipped, a ciphertext shorter than the key (browser RSA drops
 leading zero bytes) accepted. Tomcat's session id changes at login. The variants real schools run are
-constructor options (see ZfSimulator). The password is decrypted with the private key and never kept; :attr:`ZfSimulator.login_bodies` keeps the raw
+constructor options (see ZfSimulator). The password is decrypted with the private key and never kept;
+:attr:`ZfSimulator.login_bodies` keeps the raw
 bodies of the last login POSTs for the tests (in process only, never on the admin API).
 """
 
