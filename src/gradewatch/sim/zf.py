@@ -25,8 +25,8 @@ Each key pair is used for one login POST (the page fetches a new one per attempt
 as the vendor's server does: whitespace skipped, a ciphertext shorter than the key (browser RSA drops
 leading zero bytes) accepted. Tomcat's session id changes at login. The variants real schools run are
 constructor options (see ZfSimulator). The password is decrypted with the private key and never kept;
-:attr:`ZfSimulator.login_bodies` keeps the raw
-bodies of the last login POSTs for the tests (in process only, never on the admin API).
+:attr:`ZfSimulator.login_bodies` keeps the raw bodies of the last login POSTs for the tests (in
+process only, never on the admin API).
 """
 
 from __future__ import annotations
