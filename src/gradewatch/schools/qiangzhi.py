@@ -25,6 +25,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -70,7 +72,7 @@ class QiangzhiAdapter(SchoolAdapter):
     _captcha_url: str = ""
     #: Where the login form posts (absolute URL) and its hidden fields (loginMethod …).
     _action: str = ""
-    _hidden: dict[str, str] = {}  # noqa: RUF012 - replaced per instance in start_login
+    _hidden: Mapping[str, str] = MappingProxyType({})
     #: The app's context path, once known (option, login form, or the page after login).
     _ctx: str = ""
 

@@ -25,7 +25,14 @@ from selectolax.lexbor import LexborNode as Node
 from gradewatch.grades import Grade, attempt_from_text, status_from_text
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
-from gradewatch.schools.errors import AccountLocked, SessionExpired, UnexpectedPage, WrongCaptcha, WrongPassword
+from gradewatch.schools.errors import (
+    AccountLocked,
+    SchoolError,
+    SessionExpired,
+    UnexpectedPage,
+    WrongCaptcha,
+    WrongPassword,
+)
 
 LOGIN = "/ssfw/login.jsp"
 CAPTCHA = "/ssfw/jwcaptcha.do"
@@ -85,8 +92,6 @@ class SsfwAdapter(SchoolAdapter):
 
     @property
     def grade_page(self) -> str:
-        from gradewatch.schools.errors import SchoolError
-
         value = str(self.options.get("grade_page") or "auto").lower()
         if value not in ("auto", "navmenu", "cjxx"):
             raise SchoolError(f"the ssfw option grade_page must be 'auto', 'navmenu' or 'cjxx', not {value!r}")
