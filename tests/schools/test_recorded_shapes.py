@@ -71,6 +71,13 @@ def test_zf_sparse_answer() -> None:
     assert deferred.term == "2022-2023-2" and deferred.status == "deferred"
 
 
+def test_zf_held_and_ungraded_items() -> None:
+    base = {"kch": "1", "kcmc": "x", "xnm": "2021", "xqm": "3", "ksxzdm": "01"}
+    held = zf.grade_of({**base, "cj": "", "cjbz": "未评教"})
+    assert held is not None and held.status == "held" and held.score == ""
+    assert zf.grade_of({**base, "cj": ""}) is None  # listed, not graded yet: no grade
+
+
 def test_zf_unknown_exam_code_gets_a_key_of_its_own() -> None:
     item = {"cj": "70", "kch": "1", "kcmc": "x", "xnm": "2021", "xqm": "3", "ksxzdm": "99"}
     grade = zf.grade_of(item)

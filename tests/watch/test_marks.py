@@ -23,10 +23,12 @@ CASES = [
     ("zf", {"captcha": False, "fields": "sparse"}, "W", "withdrawn", "退课"),
     ("ssfw", {}, "缓考", "deferred", "缓考"),
     ("qiangzhi", {"login": "direct", "grades": "json"}, "", "held", "待评教后查看"),
+    ("zf", {"captcha": False}, "", "held", "待评教后查看"),
 ]
 
 
-@pytest.mark.parametrize(("system", "options", "shown", "status", "label"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("system", "options", "shown", "status", "label"), CASES,
+                         ids=[f"{c[0]}-{c[3]}" for c in CASES])
 def test_a_mark_is_one_status_notice_then_a_change_to_the_score(
         make_school_sim: Callable[..., Any], tmp_path: Any, system: str, options: dict[str, Any], shown: str,
         status: str, label: str) -> None:

@@ -83,7 +83,7 @@ def _grade_of(row: dict[str, str], n: int) -> Grade | None:
         raise ValueError(f"row {n}: unreadable term {fields['term'][:20]!r}")
     if not fields["course_code"] or not fields["course_name"]:
         raise ValueError(f"row {n}: no course code or name")
-    if not fields["score"]:
+    if not fields["score"] and status_from_text("", fields["remark"]) != "held":  # not graded yet
         return None
     exam_type = fields["exam_type"] or "正常考试"
     status = status_from_text(fields["score"], fields["remark"])

@@ -219,7 +219,7 @@ def _grade_of(cells: list[str], n: int) -> Grade | None:
         raise ValueError(f"row {n}: unreadable term {term_text[:20]!r}")
     if not code or not name:
         raise ValueError(f"row {n}: no course code or name")
-    if not score:  # listed but not graded yet: not a grade
+    if not score and status_from_text("", remark) != "held":  # listed but not graded yet: not a grade
         return None
     try:
         credits = float(credits_text) if credits_text else None

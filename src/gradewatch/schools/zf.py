@@ -271,7 +271,8 @@ def grade_of(item: dict[str, Any]) -> Grade | None:
     if str(item.get("cjsfzf", "")).strip() in ("是", "1"):
         return None
     score = str(item.get("cj") or "").strip()
-    if not score:
+    remark = str(item.get("cjbz") or "")
+    if not score and status_from_text("", remark) != "held":  # listed, not graded yet (held ones stay)
         return None
     term = term_of(item)
     code = str(item.get("kch") or item.get("kch_id") or "").strip()
@@ -279,7 +280,7 @@ def grade_of(item: dict[str, Any]) -> Grade | None:
     if not code or not name:
         raise ValueError("an item has no course code or name")
     exam_type = exam_type_of(item)
-    status = status_from_text(score, str(item.get("cjbz") or ""))
+    status = status_from_text(score, remark)
     return Grade(
         term=term,
         course_code=code,

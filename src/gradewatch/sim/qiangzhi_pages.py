@@ -32,7 +32,7 @@ TABLE_FEATURES = ("wide", "components", "linked", "split_header")
 
 #: 成绩标识 of a mark that is not a score.
 _STATUS_MARK = {"withdrawn": "退课", "deferred": "缓考", "exempt": "免修", "cancelled": "取消",
-                "misconduct": "违纪"}
+                "misconduct": "违纪", "held": "未评教"}
 
 LOGIN_PAGE = """<!DOCTYPE html>
 <html>
