@@ -21,9 +21,24 @@ COLUMNS = ("学期", "课程代码", "课程名称", "学分", "成绩", "考试
 _SUBJECT_ITEMS = 3
 
 
+def describe(g: Grade) -> str:
+    """What a grade says in a subject line: ``高等数学 95``, or ``高等数学: 缓考`` for a mark that is no score."""
+    return f"{g.course_name}: {g.status_label}" if g.status else f"{g.course_name} {g.score}"
+
+
+def _shown(g: Grade) -> str:
+    """The score cell: the score (with its components, 平时/期末 …), or the status in words (never a bare ``W``)."""
+    if g.status:
+        return g.status_label
+    if g.components:
+        parts = "，".join(f"{name.removesuffix('成绩')} {value}" for name, value in g.components.items())
+        return f"{g.score}（{parts}）"
+    return g.score
+
+
 def _row(g: Grade) -> tuple[str, ...]:
     credits = "" if g.credits is None else f"{g.credits:g}"
-    return (g.term, g.course_code, g.course_name, credits, g.score, g.exam_type, g.course_nature)
+    return (g.term, g.course_code, g.course_name, credits, _shown(g), g.exam_type, g.course_nature)
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -55,10 +70,16 @@ def _items(parts: list[str]) -> str:
 def subject_for(diff: GradeDiff) -> str:
     """`新成绩: 高等数学 95` style subjects, as the original script had them."""
     parts = []
-    if diff.new:
-        parts.append("新成绩: " + _items([f"{g.course_name} {g.score}" for g in diff.new]))
-    if diff.changed:
-        parts.append("成绩变更: " + _items([f"{n.course_name} {o.score} → {n.score}" for o, n in diff.changed]))
+    scores = [g for g in diff.new if not g.status]
+    marks = [g for g in diff.new if g.status] + [n for _, n in diff.changed if n.status]
+    changed = [(o, n) for o, n in diff.changed if not n.status]
+    if scores:
+        parts.append("新成绩: " + _items([describe(g) for g in scores]))
+    if changed:
+        parts.append("成绩变更: " + _items([f"{n.course_name} {o.status_label or o.score} → {n.score}"
+                                           for o, n in changed]))
+    if marks:
+        parts.append("成绩状态: " + _items([describe(g) for g in marks]))
     if diff.removed:
         parts.append("成绩撤销: " + _items([g.course_name for g in diff.removed]))
     return "; ".join(parts)
@@ -144,11 +165,11 @@ def _compose_tables(
     header = ("变化", *COLUMNS[:4], "原成绩", "新成绩")
     rows = []
     for g in diff.new:
-        rows.append(("新", *_row(g)[:4], "", g.score))
+        rows.append(("状态" if g.status else "新", *_row(g)[:4], "", _shown(g)))
     for old, new in diff.changed:
-        rows.append(("变更", *_row(new)[:4], old.score, new.score))
+        rows.append(("状态" if new.status else "变更", *_row(new)[:4], _shown(old), _shown(new)))
     for g in diff.removed:
-        rows.append(("撤销", *_row(g)[:4], g.score, ""))
+        rows.append(("撤销", *_row(g)[:4], _shown(g), ""))
     text = f"{account} 的成绩有变化:\n\n{text_table(header, rows)}{extra_text}\n"
     body = f"<p>{html.escape(account)} 的成绩有变化:</p>{html_table(header, rows)}{extra_html}"
     return [Notice("update", subject_for(diff), text, body)]

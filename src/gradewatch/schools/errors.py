@@ -53,3 +53,20 @@ class UnexpectedPage(SchoolError):
         super().__init__(detail)
         self.url = url
         self.title = title
+
+
+class AccountDisabled(AccountLocked):
+    """The school disabled the account (正方: 用户已被禁用！). Paused like a lock; the message says which."""
+
+
+class NoStudentRole(SchoolError):
+    """The account exists but has no role that may log in (正方: 该用户无所属角色，禁止登录！)."""
+
+    kind = "no_role"
+
+
+class PortalLoginRequired(SchoolError):
+    """The school lets this account in only through its portal / CAS front door (正方: 校内用户请从信息门户登录！),
+    not through the system's own login page. Neither a lock nor a wrong password."""
+
+    kind = "portal_login_required"
