@@ -50,6 +50,7 @@ from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Studen
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
 from gradewatch.sim.zf_pages import (
+    _TERM_CODE,
     CAPTCHA_ROW,
     ERROR_PAGE,
     FRAME,
