@@ -235,14 +235,10 @@ class ZfSimulator(Simulator):
         self._unread: dict[str, str] = {}  # session id -> id of the notice still to acknowledge
 
     def default_captchas(self) -> CaptchaSource:
-        from gradewatch.captcha.render_schools import render_zf
-        from gradewatch.captcha.spec import SPECS
+        from gradewatch.captcha.render_schools import ZF_CHARSET, render_zf
 
-        spec = SPECS["zf"]
-        return VariableCaptchas(
-            render_zf, charset=spec.charset, min_length=spec.min_length or spec.length, length=spec.length,
-            seed=self.seed,
-        )
+        # The school variant's own alphabet (the zf model's charset also holds kaptcha's default one).
+        return VariableCaptchas(render_zf, charset=ZF_CHARSET, min_length=4, length=5, seed=self.seed)
 
     # ---- responses -------------------------------------------------------------------------
     @staticmethod
