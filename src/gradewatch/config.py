@@ -29,6 +29,7 @@ class SchoolConfig(_Strict):
     base_url: str
     max_concurrency: int = Field(default=2, ge=1, le=16)
     timeout: float = Field(default=20.0, gt=0)
+    requests_per_minute: int = Field(default=60, ge=1, le=100_000, description="budget of all workers together")
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
 
@@ -58,6 +59,7 @@ class AccountConfig(_Strict):
     password_cmd: str | None = None
     notify: list[str] = Field(default_factory=list, description="Apprise URLs")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this account")
+    retry_unknown_login_after_hours: float | None = Field(default=None, gt=0, le=24 * 365)
 
     @model_validator(mode="after")
     def _one_password_source(self) -> AccountConfig:
@@ -81,6 +83,8 @@ class Config(_Strict):
     interval_minutes: float = Field(default=30, gt=0)
     jitter_minutes: float = Field(default=5, ge=0)
     log_file: str | None = None
+    #: Opt-in: after a password POST whose answer was never recognised, allow one more try after this long.
+    retry_unknown_login_after_hours: float | None = Field(default=None, gt=0, le=24 * 365)
     schools: dict[str, SchoolConfig] = Field(default_factory=dict)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     #: Directory the relative paths above are resolved against (the config file's folder).
