@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gradewatch.diff import GradeDiff, diff_grades, keyed
 from gradewatch.grades import Grade
 from gradewatch.secrets import Vault
-from gradewatch.store.engine import MIGRATIONS, StoreError, make_engine, migrate
+from gradewatch.store.engine import MIGRATIONS, StoreError, describe, explain, make_engine, migrate
 from gradewatch.store.leases import LeaseMixin
 from gradewatch.store.models import Account, Check, CurrentGrade, GradeChange, OutboxMessage
 from gradewatch.store.outbox import OutboxMixin
@@ -84,8 +85,11 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as s:
-            yield s
+        try:
+            with self._sessions.begin() as s:
+                yield s
+        except OperationalError as err:  # locked, gone, read-only …: one line, not a traceback
+            raise StoreError(f"database {self._safe_url}: {explain(describe(err))}") from None
 
     # ---- accounts ---------------------------------------------------------------------------
     def ensure_account(self, account_id: str, *, school: str, system: str, username: str) -> AccountState:

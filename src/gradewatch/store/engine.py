@@ -18,7 +18,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.util.exc import CommandError
 from filelock import FileLock, Timeout
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,7 +36,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
@@ -76,7 +75,10 @@ def make_engine(raw_url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     path = sqlite_path(url)
     if url.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+        # Wait up to 10 s for another writer (``?timeout=`` in the URL sets another wait).
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if "timeout" not in url.query:
+            kwargs["connect_args"]["timeout"] = 10
         if path is not None:
             _create_private_file(path, safe)
     else:
@@ -104,20 +106,18 @@ def describe(err: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine, conn: Connection, safe: str) -> Iterator[None]:
+def _file_lock(engine: Engine, safe: str) -> Iterator[None]:
+    """SQLite: a lock file next to the database, held until the migration has committed."""
     path = sqlite_path(engine.url)
-    if engine.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})  # until commit
+    if path is None:
         yield
-    elif path is not None:
-        try:
-            with FileLock(str(path) + ".migrate-lock", timeout=MIGRATION_WAIT_S, mode=0o600):
-                yield
-        except Timeout:
-            raise StoreError(f"database {safe}: another process has been migrating it for "
-                             f"{MIGRATION_WAIT_S} s; is one stuck?") from None
-    else:
-        yield
+        return
+    try:
+        with FileLock(str(path) + ".migrate-lock", timeout=MIGRATION_WAIT_S, mode=0o600):
+            yield
+    except Timeout:
+        raise StoreError(f"database {safe}: another process has been migrating it for "
+                         f"{MIGRATION_WAIT_S} s; is one stuck?") from None
 
 
 def migrate(engine: Engine) -> None:
@@ -126,7 +126,9 @@ def migrate(engine: Engine) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with engine.begin() as conn, _migration_lock(engine, conn, safe):
+        with _file_lock(engine, safe), engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # held until this transaction commits
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except CommandError as err:
@@ -135,14 +137,14 @@ def migrate(engine: Engine) -> None:
                              "upgrade gradewatch to use it") from None
         raise StoreError(f"database {safe}: migration failed: {describe(err)}") from None
     except OperationalError as err:
-        raise StoreError(f"cannot open database {safe}: {_explain(describe(err))}") from None
+        raise StoreError(f"cannot open database {safe}: {explain(describe(err))}") from None
     except SQLAlchemyError as err:
         raise StoreError(f"database {safe}: {type(err).__name__}: {describe(err)}") from None
     except OSError as err:  # the lock file next to a SQLite database
         raise StoreError(f"database {safe}: {err.strerror or type(err).__name__}") from None
 
 
-def _explain(message: str) -> str:
+def explain(message: str) -> str:
     hints = {
         "database is locked": "another program holds a write lock on it",
         "readonly database": "the file or its folder is not writable by this user",

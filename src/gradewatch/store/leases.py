@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from gradewatch.store.models import Account
+from gradewatch.store.models import Account, UTCDateTime
 
 
 def _pid_namespace() -> str:
@@ -108,7 +108,7 @@ class LeaseMixin:
         values: dict[str, object] = {"lease_owner": None, "lease_until": None}
         if next_check_at is not None:
             untouched = or_(Account.next_check_at.is_(None), Account.next_check_at <= (claimed_at or next_check_at))
-            values["next_check_at"] = case((untouched, next_check_at), else_=Account.next_check_at)
+            values["next_check_at"] = case((untouched, literal(next_check_at, UTCDateTime())), else_=Account.next_check_at)
         with self.session() as s:
             s.execute(update(Account).where(Account.id == account_id, Account.lease_owner == owner).values(**values))
 

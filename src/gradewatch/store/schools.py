@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gradewatch.store.models import SchoolState
+from gradewatch.store.models import SchoolState, UTCDateTime
 
 WINDOW = timedelta(minutes=1)
 
@@ -88,7 +88,7 @@ class SchoolStateMixin:
                 update(SchoolState)
                 .where(SchoolState.school == school,
                        or_(fresh, SchoolState.window_requests + requests <= per_minute))
-                .values(window_start=case((fresh, now), else_=SchoolState.window_start),
+                .values(window_start=case((fresh, literal(now, UTCDateTime())), else_=SchoolState.window_start),
                         window_requests=case((fresh, requests), else_=SchoolState.window_requests + requests))
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
