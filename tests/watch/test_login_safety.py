@@ -99,3 +99,34 @@ def test_death_right_after_the_login_answer_ten_times(ssfw_sim, db_url, tmp_path
     assert stats["login_posts"] == 1 and not stats["locked"]
     assert app.store.account_state("student").login_attempt_fp is not None
     app.close()
+
+
+def test_status_never_says_ok_for_a_stale_lease_failed_checks_or_a_missing_password(ssfw_sim, tmp_path):
+    from gradewatch.store.models import Account
+
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [])
+    app = app_for(cfg, ssfw_sim.password)
+    assert app.watcher.check_account("student").outcome == "ok"
+    # A worker on another machine died holding the lease: it lapsed a few seconds later.
+    with app.store.session() as s:
+        acc = s.get(Account, "student")
+        acc.lease_owner, acc.lease_until = "other-host:4026531836:4242:deadbeef", utcnow() - timedelta(seconds=3)
+    res = cli(cfg, ssfw_sim.password, "status")
+    assert _status_cell(res.stdout) == "stale_lease" and "other-host" in res.stdout, res.stdout
+    r = app.watcher.check_account("student")  # and it blocks nothing
+    assert r.outcome == "ok", r.message
+    # Failed checks: the school is down.
+    ssfw_sim.admin.control(down=True)
+    ssfw_sim.admin.expire_sessions()
+    assert app.watcher.check_account("student").outcome == "unavailable"
+    res = cli(cfg, ssfw_sim.password, "status")
+    assert _status_cell(res.stdout) == "failing" and "unavailable" in res.stdout, res.stdout
+    # The password cannot be found where the config says.
+    res = cli(cfg, "", "status")
+    assert _status_cell(res.stdout) == "no_password" and "GW_TEST_PASSWORD" in res.stdout, res.stdout
+    app.close()
+
+
+def _status_cell(out: str) -> str:
+    row = next(line for line in out.splitlines() if line.startswith("│ student"))
+    return row.split("│")[2].strip()

@@ -108,7 +108,8 @@ class LeaseMixin:
         values: dict[str, object] = {"lease_owner": None, "lease_until": None}
         if next_check_at is not None:
             untouched = or_(Account.next_check_at.is_(None), Account.next_check_at <= (claimed_at or next_check_at))
-            values["next_check_at"] = case((untouched, literal(next_check_at, UTCDateTime())), else_=Account.next_check_at)
+            at = literal(next_check_at, UTCDateTime())
+            values["next_check_at"] = case((untouched, at), else_=Account.next_check_at)
         with self.session() as s:
             s.execute(update(Account).where(Account.id == account_id, Account.lease_owner == owner).values(**values))
 
