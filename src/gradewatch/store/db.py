@@ -173,9 +173,14 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
             token = self._get(s, account_id).session_cookies
         return list(self.vault.decrypt_json(token)) if token else []
 
-    def save_cookies(self, account_id: str, cookies: Sequence[dict[str, Any]]) -> None:
+    def save_cookies(self, account_id: str, cookies: Sequence[dict[str, Any]], *,
+                     login_answered: bool = False) -> None:
+        """Keep the session; ``login_answered`` also clears the password-attempt record, in the same
+        transaction (a kill cannot leave a new session with the attempt still open)."""
         with self.session() as s:
             acc = self._get(s, account_id)
+            if login_answered:
+                acc.login_attempt_fp, acc.login_attempt_at = None, None
             acc.session_cookies = self.vault.encrypt_json(list(cookies)) if cookies else None
             acc.session_saved_at = utcnow()
 

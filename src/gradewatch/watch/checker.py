@@ -210,7 +210,8 @@ class Watcher:
         )
         counter.attach(adapter)
         gate = LoginGate(self.store, name, fingerprint, state, pause=self._retry_pause(acc), clock=self._clock,
-                         on_accepted=lambda: self.store.save_cookies(name, adapter.export_cookies()))
+                         on_accepted=lambda: self.store.save_cookies(name, adapter.export_cookies(),
+                                                                     login_answered=True))
         adapter.on_password_submit, adapter.on_login_accepted = gate.before_post, gate.accepted
         logged_in = False
         try:
@@ -221,12 +222,12 @@ class Watcher:
                     self.store.set_status(name, "ok")
                 return self._record(name, acc, check_id, grades, logged_in, report)
         except WrongPassword as err:
-            gate.verdict()
             self.store.set_status(name, "needs_attention", str(err), bad_password_fp=fingerprint)
+            gate.verdict()  # only now: the verdict is stored before the attempt record goes
             return self._fail(check_id, report, err, logged_in)
         except AccountLocked as err:
-            gate.verdict()
             self.store.set_status(name, "paused", str(err), paused_until=now + LOCK_PAUSE)
+            gate.verdict()
             return self._fail(check_id, report, err, logged_in)
         except WrongCaptcha as err:
             gate.verdict()

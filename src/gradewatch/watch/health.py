@@ -16,7 +16,7 @@ from gradewatch.store.leases import owner_is_dead
 @dataclass(frozen=True)
 class Health:
     account: str
-    status: str  # ok | checking | stale_lease | failing | no_password | needs_attention | paused | …
+    status: str  # ok | checking | stale_lease | failing | no_password | needs_attention | paused | mail_failed
     detail: str
 
 
@@ -76,6 +76,8 @@ def _one(name: str, st: AccountState | None, acc: AccountConfig | None, store: S
         last = store.checks(name, limit=1)
         why = f"{last[0].outcome}: {last[0].message}" if last else ""
         return Health(name, "failing", "; ".join([f"last {st.failed_checks} check(s) failed ({why[:200]})", *notes]))
-    if notes and st.lease_owner:
+    if st.lease_owner:
         return Health(name, "checking", "; ".join(notes))
-    return Health(name, "ok", "; ".join(notes))
+    if failed_mail:
+        return Health(name, "mail_failed", "; ".join(notes))
+    return Health(name, "ok", "")

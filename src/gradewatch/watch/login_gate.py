@@ -37,6 +37,7 @@ class LoginGate:
     def __init__(self, store: Store, name: str, fingerprint: str, state: AccountState, *,
                  pause: timedelta | None, clock: Callable[[], datetime],
                  on_accepted: Callable[[], None] | None = None) -> None:
+        """``on_accepted`` must store the new session *and* clear the attempt record in one go."""
         self.store, self.name, self.fingerprint = store, name, fingerprint
         self.clock = clock
         self._on_accepted = on_accepted
@@ -63,11 +64,13 @@ class LoginGate:
         self.answered = True
         if self._on_accepted is not None:
             self._on_accepted()  # keep the new session at once: a kill now costs no second login
-        self.store.clear_login_attempt(self.name)
+        else:
+            self.store.clear_login_attempt(self.name)
         self.pending = False
 
     def verdict(self) -> None:
-        """The school's answer was a recognised refusal (wrong password, lock, wrong captcha)."""
+        """The school's answer was a recognised refusal (wrong password, lock, wrong captcha).
+        Call it after the verdict itself is stored: a kill in between then leaves both records."""
         self.answered = True
         if self.posted:
             self.store.clear_login_attempt(self.name)
