@@ -17,6 +17,7 @@ import asyncio
 import collections
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -28,9 +29,11 @@ from typing import Any
 
 from gradewatch.grades import Grade
 from gradewatch.notify.sink import SmtpSink
+from gradewatch.secrets import Vault
 from gradewatch.sim.server import running
 from gradewatch.sim.ssfw import SsfwSimulator
 from gradewatch.sim.transcripts import seeded_students
+from gradewatch.store.db import Store
 
 
 class SlowSink(SmtpSink):
@@ -56,6 +59,7 @@ class WorkersResult:
     expected: int
     delivered: int
     duplicates: int
+    duplicates_from_window: int  # duplicates of mails a kill caught between the server's 250 and "sent"
     lost: int
     checks_per_interval_mean: float
     checks_per_interval_max: float
@@ -64,7 +68,8 @@ class WorkersResult:
 
     def line(self) -> str:
         return (f"{self.workers} workers, {self.accounts} accounts, {self.kills} kill -9: mails expected "
-                f"{self.expected}, delivered {self.delivered}, duplicates {self.duplicates}, lost {self.lost}; "
+                f"{self.expected}, delivered {self.delivered}, duplicates {self.duplicates} (from kills inside "
+                f"the 250→commit window: {self.duplicates_from_window}), lost {self.lost}; "
                 f"checks per account per interval mean {self.checks_per_interval_mean:.2f} "
                 f"max {self.checks_per_interval_max:.2f} (over {self.window_intervals:g} intervals); "
                 f"{self.seconds:.0f} s")
@@ -102,6 +107,7 @@ def run_workers(db: str, *, workers: int, accounts: int, kills: int = 1, interva
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "OMP_WAIT_POLICY": "PASSIVE"}
     procs: list[subprocess.Popen[bytes]] = []
+    window_ids: set[str] = set()
     with running(SsfwSimulator(records, seed=seed, session_ttl=3600)) as sim, SlowSink(smtp_delay) as sink:
         cfg = _config(tmp, db, sim.base_url, sink, records, interval_s / 60)
 
@@ -117,13 +123,20 @@ def run_workers(db: str, *, workers: int, accounts: int, kills: int = 1, interva
             for r in records:
                 sim.admin.publish_grade(r.username, Grade(term="2099-2100-1", course_code=f"N{r.username}",
                                                           course_name="新课程", score="90", credits=2.0))
+            store = Store(db, Vault.open(tmp / "gw.key"))
             for _ in range(kills):
                 time.sleep(rng.uniform(0.2, interval_s))
                 live = [p for p in procs if p.poll() is None]
                 victim = rng.choice(live)
                 victim.send_signal(signal.SIGKILL)
                 victim.wait(10)
+                # Mails the server accepted whose row is still pending: the kill hit the 250→commit window.
+                pending = {m.id for m in store.messages(status="pending")}
+                with sink.lock:
+                    window_ids.update(str(m.message["Message-ID"]) for m in sink.mails
+                                      if _row_id(str(m.message["Message-ID"])) in pending)
                 start()
+            store.close()
             expected = 2 * accounts
             _wait(lambda: len(sink.mails) >= expected, timeout)
             time.sleep(1.0)  # let a late duplicate arrive, if there is one
@@ -142,9 +155,15 @@ def run_workers(db: str, *, workers: int, accounts: int, kills: int = 1, interva
         ids = collections.Counter(str(m.message["Message-ID"]) for m in sink.mails)
         per = [(after[r.username] - before[r.username]) / window_intervals for r in records]
         delivered = len(ids)
-        return WorkersResult(workers, accounts, kills, expected, delivered, sum(n - 1 for n in ids.values()),
-                             max(0, expected - delivered), sum(per) / len(per), max(per), window_intervals,
-                             time.monotonic() - t0)
+        dups = {mid: n - 1 for mid, n in ids.items() if n > 1}
+        return WorkersResult(workers, accounts, kills, expected, delivered, sum(dups.values()),
+                             sum(n for mid, n in dups.items() if mid in window_ids), max(0, expected - delivered),
+                             sum(per) / len(per), max(per), window_intervals, time.monotonic() - t0)
+
+
+def _row_id(message_id: str) -> int:
+    m = re.match(r"<gradewatch-(\d+)-", message_id)
+    return int(m[1]) if m else -1
 
 
 def main() -> None:
@@ -154,10 +173,11 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=200)
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--interval", type=float, default=20.0, help="check interval in seconds")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each batch of mails")
     args = ap.parse_args()
     for n in args.workers:
         print(run_workers(args.db.replace("{n}", str(n)), workers=n, accounts=args.accounts, kills=args.kills,
-                          interval_s=args.interval).line(), flush=True)
+                          interval_s=args.interval, timeout=args.timeout).line(), flush=True)
 
 
 if __name__ == "__main__":

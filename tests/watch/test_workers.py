@@ -22,7 +22,8 @@ def test_workers_share_checks_and_mails(pg_cluster, workers):
                                     interval_s=5.0, window_intervals=2.0, smtp_delay=0.3)
     print(res.line())
     assert res.delivered == res.expected == 16 and res.lost == 0
-    assert res.duplicates == 0
+    # At-least-once: a duplicate only from a kill between the server's 250 and the commit of "sent".
+    assert res.duplicates == res.duplicates_from_window
     # N workers together check each account once per interval, not N times.
     assert 0.4 <= res.checks_per_interval_mean <= 1.4  # (a busy machine checks a little late, never twice)
     assert res.checks_per_interval_max <= 2.0
