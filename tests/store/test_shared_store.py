@@ -242,3 +242,21 @@ def test_a_newer_database_and_a_write_locked_one(tmp_path, vault):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_school_cap_holds_when_workers_race(db_url, vault):
+    stores = _stores(db_url, vault, 8)
+    for i in range(8):
+        stores[0].ensure_account(f"s{i}", school="uni", system="ssfw", username=f"u{i}")
+    now = utcnow()
+    barrier = threading.Barrier(8)
+
+    def claim(i: int) -> bool:
+        barrier.wait()
+        return stores[i].acquire_lease(f"s{i}", f"w{i}", timedelta(seconds=30), now=now, school_cap=2)
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(claim, range(8)))
+    assert sum(got) == 2, got
+    for s in stores:
+        s.close()

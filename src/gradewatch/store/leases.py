@@ -19,7 +19,8 @@ from pathlib import Path
 from sqlalchemy import case, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from gradewatch.store.models import Account, UTCDateTime
+from gradewatch.store.models import Account, SchoolState, UTCDateTime
+from gradewatch.store.schools import insert_ignoring_duplicates
 
 
 def _pid_namespace() -> str:
@@ -82,6 +83,14 @@ class LeaseMixin:
             if due_before is not None:
                 conds.append(or_(Account.next_check_at.is_(None), Account.next_check_at <= due_before))
             if school_cap is not None:
+                school_name = s.scalar(select(Account.school).where(Account.id == account_id))
+                if school_name is None:
+                    return False
+                if s.get_bind().dialect.name == "postgresql":
+                    # Serialise the count-then-claim per school (SQLite serialises all writers anyway).
+                    insert_ignoring_duplicates(s, SchoolState, {"school": school_name, "failures": 0,
+                                                                "last_error": "", "window_requests": 0})
+                    s.execute(select(SchoolState.school).where(SchoolState.school == school_name).with_for_update())
                 other = aliased(Account)
                 school = select(Account.school).where(Account.id == account_id).scalar_subquery()
                 busy = (select(func.count()).select_from(other)
