@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
 	# torch is pinned to the local CPU build (see pyproject's `train` extra); never an unpinned torch.
-	$(BIN)/pip install -e '.[dev,train]'
+	$(BIN)/pip install -e '.[dev,train,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -19,9 +19,11 @@ Each simulator is a fresh server (own students, sessions and stats), stopped aft
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import Any
 
 import pytest
@@ -142,3 +144,96 @@ def school_sim(request: pytest.FixtureRequest, make_school_sim: Callable[..., Sc
     if options.get("captcha_policy") == "after_failures" and request.node.name.startswith("test_wrong_captcha"):
         pytest.skip("the vendor checks no captcha on a fresh session (tests/sim covers its captcha policy)")
     return make_school_sim(system, **options)
+
+
+# ---- databases ---------------------------------------------------------------------------------
+# The store and watcher tests run on SQLite and on a real PostgreSQL: a throwaway cluster started
+# once per test session (Debian's server binaries, as the `postgres` user, on a free loopback port,
+# its socket in the cluster's temp dir), one fresh database per test.
+
+_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+@dataclass
+class PgCluster:
+    host: str
+    port: int
+    _n: int = 0
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self._n += 1
+        name = f"gw_test_{os.getpid()}_{self._n}"
+        with psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+def _pg_unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL tests cannot run in CI: {reason}")
+    pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+def _as_postgres(*cmd: str) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return list(cmd)  # already an unprivileged user: run the server as ourselves
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    import glob
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    bins = sorted(glob.glob(_PG_BIN_GLOB))
+    if not bins or not os.path.exists(os.path.join(bins[-1], "initdb")):
+        _pg_unavailable(f"no initdb under {_PG_BIN_GLOB} (apt-get install postgresql)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _pg_unavailable("the psycopg driver is not installed (pip install '.[postgres]')")
+    bin_dir = bins[-1]
+    root = tempfile.mkdtemp(prefix="gw-pg-")
+    data = os.path.join(root, "data")
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    run = partial(subprocess.run, capture_output=True, text=True, timeout=120, check=False)
+    out = run(_as_postgres(f"{bin_dir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                           "--no-sync"))
+    if out.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        _pg_unavailable(f"initdb failed: {out.stderr.strip()[:300]}")
+    opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB")
+    out = run(_as_postgres(f"{bin_dir}/pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(root, "log"),
+                           "-w", "-t", "60", "start"))
+    if out.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        _pg_unavailable(f"the server did not start: {out.stdout.strip()[-300:]} {out.stderr.strip()[-300:]}")
+    try:
+        yield PgCluster("127.0.0.1", port)
+    finally:
+        run(_as_postgres(f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh, empty database on each backend (the test runs once for each)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gw-state' / 'gradewatch.db'}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database()

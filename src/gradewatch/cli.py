@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gradewatch.captcha.cli import app as captcha_app
+from gradewatch.cli_accounts import accounts_app as lockout_accounts_app
 from gradewatch.cli_accounts_db import accounts_app
 from gradewatch.cli_notify import app as notify_app
 from gradewatch.schools.detect import detect_command
@@ -30,6 +31,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve and evaluate models.")
+# One `accounts` group: the database accounts (campus) and `accounts retry` (lockout-proof login).
+accounts_app.registered_commands.extend(lockout_accounts_app.registered_commands)
 app.add_typer(accounts_app, name="accounts", help="Accounts kept in the database: add, import CSV, list, pause …")
 app.add_typer(notify_app, name="notify", help="Notification channels: `notify test [ACCOUNT]`.")
 
@@ -208,10 +211,14 @@ def run(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0) -> No
 
 
 @app.command()
-def send(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0) -> None:
+def send(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0,
+         retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Queue failed ones again first.")] = False,
+         ) -> None:
     """Deliver the notifications waiting in the outbox (those due for a retry)."""
     with user_errors():
         gw = _open(config, verbose)
+        if retry_failed:
+            console.print(f"{gw.store.retry_failed(list(gw.config.accounts))} failed notification(s) queued again")
         res = gw.watcher.send_pending()
         console.print(f"{res.sent} sent, {res.failed} failed (will retry), {res.dropped} dropped")
         gw.close()
@@ -244,10 +251,14 @@ def status(config: ConfigOpt = Path("gradewatch.toml")) -> None:
         table = Table(title="Accounts", title_justify="left")
         for col in ("account", "status", "last check", "last ok", "session", "detail"):
             table.add_column(col)
+        from gradewatch.watch.health import account_health
+
+        health = {h.account: h for h in account_health(gw.config, gw.store)}
         for st in gw.store.accounts():
-            table.add_row(st.id, st.status, f"{st.last_check_at:%Y-%m-%d %H:%M}" if st.last_check_at else "-",
+            h = health[st.id]
+            table.add_row(st.id, h.status, f"{st.last_check_at:%Y-%m-%d %H:%M}" if st.last_check_at else "-",
                           f"{st.last_ok_at:%Y-%m-%d %H:%M}" if st.last_ok_at else "-",
-                          "stored" if st.has_session else "-", st.status_reason)
+                          "stored" if st.has_session else "-", h.detail)
         console.print(table)
         print_channel_health(gw.store)
         counts = gw.store.outbox_counts()

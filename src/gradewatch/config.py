@@ -29,6 +29,7 @@ class SchoolConfig(_Strict):
     base_url: str
     max_concurrency: int = Field(default=2, ge=1, le=16)
     timeout: float = Field(default=20.0, gt=0)
+    requests_per_minute: int = Field(default=60, ge=1, le=100_000, description="budget of all workers together")
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
     #: Sign in through the university's CAS (金智 authserver) instead of the system's own form.
@@ -84,6 +85,7 @@ class AccountConfig(_Strict):
     privacy: Literal["off", "hide_scores", "hide_all"] = Field(
         default="off", description="hide scores (or also course names) in notifications, for lock screens")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this account")
+    retry_unknown_login_after_hours: float | None = Field(default=None, gt=0, le=24 * 365)
 
     @model_validator(mode="after")
     def _one_password_source(self) -> AccountConfig:
@@ -112,6 +114,8 @@ class Config(_Strict):
     log_file: str | None = None
     #: Tell the student when their school has been failing this long (and again when it is back).
     school_alert_hours: float = Field(default=6, gt=0)
+    #: Opt-in: after a password POST whose answer was never recognised, allow one more try after this long.
+    retry_unknown_login_after_hours: float | None = Field(default=None, gt=0, le=24 * 365)
     schools: dict[str, SchoolConfig] = Field(default_factory=dict)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     #: Directory the relative paths above are resolved against (the config file's folder).

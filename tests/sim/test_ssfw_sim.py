@@ -216,7 +216,8 @@ def test_broken_grades_control(sim: RunningSim, browser: Browser) -> None:
 
 def test_down_control_answers_503_but_admin_still_works(sim: RunningSim, browser: Browser) -> None:
     controls = sim.admin.control(down=True)
-    assert controls == {"session_ttl": 1800.0, "reject_captcha": False, "broken_grades": False, "down": True}
+    assert controls == {"session_ttl": 1800.0, "reject_captcha": False, "broken_grades": False, "down": True,
+                        "wrong_password_text": None}
     for path in ("/ssfw/login.jsp", "/ssfw/jwcaptcha.do", "/ssfw/index.do"):
         assert browser.http.get(path).status_code == 503
     assert sim.admin.stats(sim.username)["login_posts"] == 0

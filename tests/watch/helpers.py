@@ -16,11 +16,13 @@ PASSWORD_ENV = "GW_TEST_PASSWORD"
 
 
 def write_config(tmp: Path, base_url: str, username: str, notify: list[str], *, system: str = "ssfw",
-                 extra_school: str = "") -> Path:
+                 extra_school: str = "", database: str = "sqlite:///state/gradewatch.db", extra_top: str = "",
+                 extra_account: str = "") -> Path:
     urls = ", ".join(f'"{u}"' for u in notify)
     cfg = tmp / "gradewatch.toml"
     cfg.write_text(f"""
-database = "sqlite:///state/gradewatch.db"
+database = "{database}"
+{extra_top}
 key_file = "state/gradewatch.key"
 log_file = "state/gradewatch.log"
 
@@ -34,6 +36,7 @@ school = "uni"
 username = "{username}"
 password_env = "{PASSWORD_ENV}"
 notify = [{urls}]
+{extra_account}
 """, encoding="utf-8")
     return cfg
 

@@ -34,8 +34,8 @@ def test_lease_is_exclusive_and_lapses(tmp_path):
     b.close()
 
 
-def test_check_skips_an_account_another_process_holds(ssfw_sim, tmp_path):
-    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [])
+def test_check_skips_an_account_another_process_holds(ssfw_sim, tmp_path, db_url):
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [], database=db_url)
     app = app_for(cfg, ssfw_sim.password)
     other = Store.open(app.config.database_url, app.store.vault)
     other.ensure_account("student", school="uni", system="ssfw", username=ssfw_sim.username)

@@ -33,8 +33,9 @@ def sink():
         yield s
 
 
-def test_first_check_mails_everything_then_only_changes(school_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+def test_first_check_mails_everything_then_only_changes(school_sim, sink, tmp_path, db_url):
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       database=db_url)
     app = app_for(cfg, school_sim.password)
     published = school_sim.admin.grades(school_sim.username)
 

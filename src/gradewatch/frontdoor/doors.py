@@ -31,6 +31,8 @@ class CasDoor:
     def sign_in(self, adapter: SchoolAdapter, creds: Credentials, native_login: Callable[[], None]) -> None:
         self.cas.on_password_submit = adapter.on_password_submit
         self.cas.sign_in(adapter, creds)
+        if adapter.on_login_accepted is not None:  # a recognised answer: the watcher's login gate clears
+            adapter.on_login_accepted()
 
 
 @dataclass
@@ -47,6 +49,8 @@ class WebVpnDoor:
         if self.cas.on_cas(resp):
             self.cas.on_password_submit = adapter.on_password_submit
             self.cas.sign_in(adapter, creds)
+            if adapter.on_login_accepted is not None:
+                adapter.on_login_accepted()
         if self.inner is not None:
             self.inner.sign_in(adapter, creds, native_login)
         else:

@@ -96,6 +96,10 @@ class SchoolAdapter:
     #: How a failed login's message is read: (error, words) pairs tried in order, first match wins
     #: (order matters: a lock text may also mention the password).
     login_errors: ClassVar[tuple[tuple[type[SchoolError], tuple[str, ...]], ...]] = ()
+    #: Called just before each password POST (the watcher records the attempt; it may raise to stop
+    #: the POST), and after the school's answer was read as a success.
+    on_password_submit: Callable[[], None] | None = None
+    on_login_accepted: Callable[[], None] | None = None
 
     def __init__(
         self,
@@ -119,8 +123,6 @@ class SchoolAdapter:
         self.stats = LoginStats()
         #: What signs in before (or instead of) the system's own login form: CAS, WebVPN (frontdoor/).
         self.front_door = front_door
-        #: Called right before every password POST, by this adapter or its front door.
-        self.on_password_submit: Callable[[], None] | None = None
         self.client = httpx.Client(
             transport=transport,
             base_url=self.base_url,
@@ -252,12 +254,14 @@ class SchoolAdapter:
         raise WrongCaptcha(f"the school rejected the captcha {self.max_captcha_tries} times") from last
 
     def _submit(self, creds: Credentials, captcha: str | None) -> None:
-        if self.on_password_submit is not None:
-            self.on_password_submit()
         self.stats.password_submissions += 1
         if captcha is not None:
             self.stats.captcha_submissions += 1
+        if self.on_password_submit is not None:
+            self.on_password_submit()
         self.submit_login(creds, captcha)
+        if self.on_login_accepted is not None:
+            self.on_login_accepted()
 
     def _read_captcha(self) -> str:
         solver = self.solver
@@ -346,4 +350,8 @@ class SchoolAdapter:
 
     def unexpected(self, message: str, resp: httpx.Response, tree: HTMLParser | None = None) -> UnexpectedPage:
         tree = tree if tree is not None else self.html(self.text_of(resp))
-        return UnexpectedPage(message, url=str(resp.url.copy_with(query=None)), title=self.page_title(tree))
+        err = UnexpectedPage(message, url=str(resp.url.copy_with(query=None)), title=self.page_title(tree))
+        body = tree.body
+        # What the page says (collapsed, cut), so an unknown login answer can be reported and added.
+        err.visible_text = " ".join((body.text(separator=" ") if body is not None else "").split())[:200]
+        return err

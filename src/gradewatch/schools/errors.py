@@ -44,6 +44,8 @@ class UnexpectedPage(SchoolError):
     """The school answered with a page we do not understand. Carries only the page title, never the body."""
 
     kind = "unexpected_page"
+    #: The start of the page's visible text (set by the adapter base), to report unknown answers.
+    visible_text: str = ""
 
     def __init__(self, message: str, *, url: str = "", title: str = "") -> None:
         detail = message

@@ -6,7 +6,7 @@
     POST /_admin/grades      {username, grade: {Grade fields}}   add, or replace the grade with the same key
     PUT  /_admin/grades      {username, grades: [Grade…]}        replace the whole transcript
     GET  /_admin/stats[?username=U]                login POSTs, outcomes, lock state, captcha fetches …
-    POST /_admin/control     {session_ttl?, reject_captcha?, broken_grades?, down?}   → all controls
+    POST /_admin/control     {session_ttl?, reject_captcha?, broken_grades?, down?, wrong_password_text?}
     POST /_admin/expire_sessions  {username?}      → {expired: n}
     POST /_admin/unlock      {username}            clear a lock and the wrong-password count
 
@@ -43,6 +43,7 @@ class ControlIn(_In):
     reject_captcha: StrictBool | None = None
     broken_grades: StrictBool | None = None
     down: StrictBool | None = None
+    wrong_password_text: str | None = Field(default=None, max_length=500)
 
 
 class GradeIn(_In):

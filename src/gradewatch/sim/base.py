@@ -62,6 +62,7 @@ class Controls:
     reject_captcha: bool = False  # answer every captcha as wrong
     broken_grades: bool = False  # the grade page is an unexpected page (HTTP 200)
     down: bool = False  # every page (not the admin API) answers 503
+    wrong_password_text: str | None = None  # answer wrong passwords with this text instead of the system's
 
 
 @dataclass
@@ -253,6 +254,8 @@ class Simulator:
             return self.wrong_captcha_text
         if result.outcome is Outcome.LOCKED:
             return self.locked_text.format(n=self.lock_after)
+        if self.controls.wrong_password_text:
+            return self.controls.wrong_password_text
         return self.bad_credentials_text
 
     # ---- captcha and login -----------------------------------------------------------------

@@ -336,6 +336,8 @@ class SsfwSimulator(Simulator):
     def error_text(self, result: LoginResult) -> str:
         # A wrong password that leaves tries says how many; an unknown user, or the wrong password
         # that just locked the account, gets the plain credentials text.
+        if result.outcome not in (Outcome.WRONG_CAPTCHA, Outcome.LOCKED) and self.controls.wrong_password_text:
+            return self.controls.wrong_password_text  # a wording the adapter does not know
         if result.outcome not in (Outcome.WRONG_CAPTCHA, Outcome.LOCKED) and result.tries_left:
             return WRONG_PASSWORD.format(n=result.tries_left)
         return super().error_text(result)

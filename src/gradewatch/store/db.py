@@ -5,27 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gradewatch.diff import GradeDiff, diff_grades, keyed
 from gradewatch.grades import Grade
 from gradewatch.secrets import Vault
+from gradewatch.store.engine import MIGRATIONS, StoreError, describe, explain, make_engine, migrate
+from gradewatch.store.leases import LeaseMixin
 from gradewatch.store.models import Account, Check, CurrentGrade, GradeChange, OutboxMessage
+from gradewatch.store.outbox import OutboxMixin
+from gradewatch.store.schools import SchoolStateMixin, insert_ignoring_duplicates
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class StoreError(Exception):
-    pass
+__all__ = ["MIGRATIONS", "AccountState", "Notice", "Store", "StoreError", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -59,28 +56,20 @@ class AccountState:
     has_session: bool
     last_check_at: datetime | None
     last_ok_at: datetime | None
+    next_check_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    #: A password POST whose answer was never recognised (crash, unknown page): its fingerprint.
+    login_attempt_fp: str | None = None
+    login_attempt_at: datetime | None = None
+    failed_checks: int = 0
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
-
-
-class Store:
+class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
     def __init__(self, url: str, vault: Vault) -> None:
         self.url = url
         self.vault = vault
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-            if url.startswith("sqlite:///") and ":memory:" not in url:
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -90,16 +79,8 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        try:
-            with self.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-        except OperationalError as err:
-            raise StoreError(f"cannot open database {self._safe_url}: {err.orig}") from None
-        except SQLAlchemyError as err:
-            raise StoreError(f"database {self._safe_url}: {type(err).__name__}") from None
+        """Upgrade the schema (under a database-wide lock: many processes may start at once)."""
+        migrate(self.engine)
 
     @property
     def _safe_url(self) -> str:
@@ -110,18 +91,21 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as s:
-            yield s
+        try:
+            with self._sessions.begin() as s:
+                yield s
+        except OperationalError as err:  # locked, gone, read-only …: one line, not a traceback
+            raise StoreError(f"database {self._safe_url}: {explain(describe(err))}") from None
 
     # ---- accounts ---------------------------------------------------------------------------
     def ensure_account(self, account_id: str, *, school: str, system: str, username: str) -> AccountState:
         with self.session() as s:
-            acc = s.get(Account, account_id)
-            if acc is None:
-                acc = Account(id=account_id, school=school, system=system, username=username, created_at=utcnow(),
-                              status="ok", status_reason="", baseline_done=False)
-                s.add(acc)
-            elif (acc.school, acc.system, acc.username) != (school, system, username):
+            # Idempotent: another process starting at the same moment may insert the same row.
+            insert_ignoring_duplicates(s, Account, {
+                "id": account_id, "school": school, "system": system, "username": username, "created_at": utcnow(),
+                "status": "ok", "status_reason": "", "baseline_done": False, "failed_checks": 0, "source": "config"})
+            acc = self._get(s, account_id)
+            if (acc.school, acc.system, acc.username) != (school, system, username):
                 # A different login behind the same name: its old session and baseline mean nothing.
                 acc.school, acc.system, acc.username = school, system, username
                 acc.session_cookies = None
@@ -146,6 +130,9 @@ class Store:
             id=acc.id, status=acc.status, status_reason=acc.status_reason, paused_until=acc.paused_until,
             bad_password_fp=acc.bad_password_fp, baseline_done=acc.baseline_done,
             has_session=acc.session_cookies is not None, last_check_at=acc.last_check_at, last_ok_at=acc.last_ok_at,
+            next_check_at=acc.next_check_at, lease_owner=acc.lease_owner, lease_until=acc.lease_until,
+            login_attempt_fp=acc.login_attempt_fp, login_attempt_at=acc.login_attempt_at,
+            failed_checks=acc.failed_checks or 0,
         )
 
     def set_status(self, account_id: str, status: str, reason: str = "", *, paused_until: datetime | None = None,
@@ -164,26 +151,27 @@ class Store:
             raise StoreError(f"no account {account_id!r} in the store")
         return acc
 
-    # ---- leases -----------------------------------------------------------------------------
-    def acquire_lease(self, account_id: str, owner: str, ttl: timedelta) -> bool:
-        """Take the account's check lease unless another live holder has it (one atomic UPDATE)."""
-        now = utcnow()
+    # ---- the password-attempt intent (lockout-proof login) --------------------------------------
+    def begin_login_attempt(self, account_id: str, fingerprint: str, at: datetime) -> None:
+        """Written and committed *before* a password POST: until a recognised answer clears it, the
+        attempt counts as a possibly wrong password."""
         with self.session() as s:
-            res = s.execute(
-                update(Account)
-                .where(Account.id == account_id)
-                .where(or_(Account.lease_until.is_(None), Account.lease_until < now, Account.lease_owner == owner))
-                .values(lease_owner=owner, lease_until=now + ttl)
-            )
-            return bool(res.rowcount)  # type: ignore[attr-defined]
+            acc = self._get(s, account_id)
+            acc.login_attempt_fp, acc.login_attempt_at = fingerprint, at
 
-    def release_lease(self, account_id: str, owner: str) -> None:
+    def clear_login_attempt(self, account_id: str) -> None:
         with self.session() as s:
-            s.execute(
-                update(Account)
-                .where(Account.id == account_id, Account.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )
+            acc = self._get(s, account_id)
+            acc.login_attempt_fp, acc.login_attempt_at = None, None
+
+    def allow_retry(self, account_id: str) -> None:
+        """The user confirms (`gradewatch accounts retry`): one more password try, checked soon."""
+        with self.session() as s:
+            acc = self._get(s, account_id)
+            acc.login_attempt_fp, acc.login_attempt_at = None, None
+            if acc.status == "needs_attention":
+                acc.status, acc.status_reason, acc.bad_password_fp = "ok", "", None
+            acc.next_check_at = utcnow()
 
     # ---- secrets ----------------------------------------------------------------------------
     def load_cookies(self, account_id: str) -> list[dict[str, Any]]:
@@ -191,9 +179,14 @@ class Store:
             token = self._get(s, account_id).session_cookies
         return list(self.vault.decrypt_json(token)) if token else []
 
-    def save_cookies(self, account_id: str, cookies: Sequence[dict[str, Any]]) -> None:
+    def save_cookies(self, account_id: str, cookies: Sequence[dict[str, Any]], *,
+                     login_answered: bool = False) -> None:
+        """Keep the session; ``login_answered`` also clears the password-attempt record, in the same
+        transaction (a kill cannot leave a new session with the attempt still open)."""
         with self.session() as s:
             acc = self._get(s, account_id)
+            if login_answered:
+                acc.login_attempt_fp, acc.login_attempt_at = None, None
             acc.session_cookies = self.vault.encrypt_json(list(cookies)) if cookies else None
             acc.session_saved_at = utcnow()
 
@@ -223,6 +216,12 @@ class Store:
                 raise StoreError(f"no check {check_id}")
             chk.outcome, chk.message, chk.logged_in = outcome, message[:500], logged_in
             chk.finished_at = utcnow()
+            acc = s.get(Account, chk.account_id)
+            if acc is not None:  # consecutive failures, for `status`
+                if outcome == "ok":
+                    acc.failed_checks = 0
+                elif outcome != "skipped":
+                    acc.failed_checks = (acc.failed_checks or 0) + 1
 
     def grades(self, account_id: str) -> list[Grade]:
         with self.session() as s:
@@ -237,14 +236,20 @@ class Store:
         compose: Callable[[GradeDiff, list[Grade], list[Grade], bool], list[Notice]],
         targets: Sequence[str],
         expand: Callable[[str, Notice], Sequence[Notice]] | None = None,
+        channels: Sequence[str] | None = None,
     ) -> GradeDiff:
         """Diff ``grades`` against the stored table and write the new table, the history and the
         notifications for every target in ONE transaction: either all of it lands or none does.
 
         ``compose(diff, before, after, first_check)`` turns the diff into notices; ``targets`` are the
-        fingerprints of the account's notification URLs. ``expand(target, notice)``, if given, renders
-        a notice for that target's channel, split into parts that fit it (one outbox row each).
+        fingerprints of the account's notification URLs; ``channels`` (same order) their stable names,
+        by which a message finds its URL when it is sent (so it follows an edited URL).
+        ``expand(target, notice)``, if given, renders a notice for that target's channel, split into
+        parts that fit it (one outbox row each; a part's own channel name wins).
         """
+        names = list(channels) if channels is not None else [""] * len(targets)
+        if len(names) != len(targets):
+            raise ValueError("apply_grades: one channel name per target")
         now = utcnow()
         with self.session() as s:
             acc = self._get(s, account_id)
@@ -273,10 +278,10 @@ class Store:
                                   old=g.to_dict(), new=None, at=now))
             if diff or first:
                 for notice in compose(diff, list(before.values()), list(after.values()), first):
-                    for target in targets:
+                    for target, channel in zip(targets, names, strict=True):
                         for n in expand(target, notice) if expand else [notice]:
                             s.add(OutboxMessage(account_id=account_id, check_id=check_id, target=target,
-                                                channel=n.channel, part=n.part, parts=n.parts,
+                                                channel=n.channel or channel, part=n.part, parts=n.parts,
                                                 kind=n.kind, subject=n.subject, body_text=n.body_text,
                                                 body_html=n.body_html, status="pending", attempts=0,
                                                 next_attempt_at=now, last_error="", created_at=now))
@@ -328,6 +333,7 @@ class Store:
             if msg is not None:
                 msg.status, msg.sent_at, msg.last_error = "sent", utcnow(), ""
                 msg.attempts += 1
+                msg.claimed_by, msg.claim_until = None, None
 
     def mark_attempt_failed(self, message_id: int, error: str, *, retry_at: datetime | None) -> None:
         """Record a failed delivery; ``retry_at=None`` gives up (status failed)."""
@@ -337,6 +343,7 @@ class Store:
                 return
             msg.attempts += 1
             msg.last_error = error[:500]
+            msg.claimed_by, msg.claim_until = None, None
             if retry_at is None:
                 msg.status = "failed"
             else:
@@ -347,3 +354,4 @@ class Store:
             msg = s.get(OutboxMessage, message_id)
             if msg is not None:
                 msg.status, msg.last_error = "dropped", reason
+                msg.claimed_by, msg.claim_until = None, None

@@ -1,17 +1,24 @@
-"""One check of one account, and one pass over all accounts with per-school caps."""
+"""One check of one account, and one pass over all accounts with per-school caps.
+
+Several processes (on several machines) may share one database: a check runs only under the
+account's lease, which is short and renewed by a heartbeat while the check runs, so a killed
+worker blocks its accounts for seconds. The school's concurrency cap and request budget are
+counted in the database and hold for all workers together.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-import socket
+import random
 import threading
-import uuid
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
 from gradewatch.frontdoor.access import AccessError, build_adapter
@@ -23,16 +30,25 @@ from gradewatch.notify.render import compose
 from gradewatch.notify.targets import account_targets, expander
 from gradewatch.schools import adapter_class
 from gradewatch.schools.base import CaptchaSolver, Credentials
-from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongPassword
+from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongCaptcha, WrongPassword
 from gradewatch.secrets import SecretsError
 from gradewatch.store.db import AccountState, Store, utcnow
+from gradewatch.store.leases import new_owner
 from gradewatch.watch.expedite import expedite_after_check, refresh_courses
+from gradewatch.watch.login_gate import LoginGate, held_reason
 
 log = logging.getLogger(__name__)
 
 LOCK_PAUSE = timedelta(hours=24)
-#: Longest a check may hold an account's lease; a crashed holder's lease lapses after this.
-LEASE_TTL = timedelta(minutes=10)
+#: A check's lease on its account; renewed every HEARTBEAT while the check runs, so a dead holder's
+#: lease lapses within LEASE_TTL (at once on the same host: its pid is gone).
+LEASE_TTL = timedelta(seconds=30)
+HEARTBEAT = timedelta(seconds=10)
+#: Requests reserved from the school's budget before a check (corrected afterwards by the real count).
+REQUESTS_WITH_SESSION = 2
+REQUESTS_WITH_LOGIN = 6
+#: How long `gradewatch check` waits for a free slot of a busy school before it skips an account.
+WAIT_FOR_SLOT_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,10 @@ class CheckReport:
         return self.outcome == "ok"
 
 
+class _Busy(Exception):
+    """The school's deployment-wide cap or request budget is used up right now."""
+
+
 class Watcher:
     def __init__(
         self,
@@ -67,41 +87,115 @@ class Watcher:
         self._clock = clock
         self._school_caps = {n: threading.BoundedSemaphore(s.max_concurrency) for n, s in config.schools.items()}
         self._account_locks = {n: threading.Lock() for n in config.accounts}
-        # Identifies this process's leases in a database shared with other workers.
         #: Whether an account's first check mails the whole table (a scheduled runner may say no).
         self.send_baseline = True
-        self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Identifies this process's leases and outbox claims in a database shared with other workers.
+        self._lease_owner = new_owner()
         # Rows written before a mail URL was split per recipient still name the whole URL.
         self.targets = {store.vault.fingerprint(u): u for acc in config.accounts.values() for u in acc.notify}
         self.targets |= {t.fingerprint: t.url for acc in config.accounts.values()
                          for t in account_targets(store.vault.fingerprint, acc.notify)}
+        #: (account, channel name) → URL, resolved when a message is sent (it follows an edited URL).
+        self.channels = {(name, t.channel): t.url for name, acc in config.accounts.items()
+                         for t in account_targets(store.vault.fingerprint, acc.notify)}
+        #: When an account is due again after a check; the scheduler replaces it (backoff).
+        self.reschedule: Callable[[CheckReport], datetime | None] = self._regular_next
+        self._rng = random.Random()
+
+    @property
+    def owner(self) -> str:
+        return self._lease_owner
+
+    def _regular_next(self, r: CheckReport) -> datetime | None:
+        interval = timedelta(minutes=self.config.interval_minutes)
+        jitter = timedelta(minutes=min(self.config.jitter_minutes, self.config.interval_minutes / 2))
+        return self._clock() + interval + jitter * (2 * self._rng.random() - 1)
 
     # ---- one account ------------------------------------------------------------------------
-    def check_account(self, name: str) -> CheckReport:
+    def check_account(self, name: str, *, due_before: datetime | None = None, wait: bool = True) -> CheckReport:
+        """Check one account. With ``due_before`` (the scheduler), only if it is due by then."""
         acc = self.config.accounts[name]
         lock = self._account_locks[name]
         if not lock.acquire(blocking=False):  # at most one login in flight per account
             return CheckReport(name, acc.school, "skipped", "a check of this account is already running")
         try:
-            with self._school_caps[acc.school]:
-                return self._check(name, acc)
+            deadline = time.monotonic() + (WAIT_FOR_SLOT_S if wait else 0)
+            while True:
+                with self._school_caps[acc.school]:
+                    try:
+                        return self._check(name, acc, due_before)
+                    except _Busy as busy:
+                        if time.monotonic() >= deadline:
+                            return CheckReport(name, acc.school, "skipped", str(busy))
+                time.sleep(0.5 + random.random())
         finally:
             lock.release()
 
-    def _check(self, name: str, acc: AccountConfig) -> CheckReport:
+    def _check(self, name: str, acc: AccountConfig, due_before: datetime | None) -> CheckReport:
         school = self.config.schools[acc.school]
         self.store.ensure_account(name, school=acc.school, system=school.system, username=acc.username)
         report = partial(CheckReport, name, acc.school)
-        if not self.store.acquire_lease(name, self._lease_owner, LEASE_TTL):
-            return report("skipped", "another gradewatch process is checking this account right now")
+        claimed_at = self._clock()
+        if not self._claim(name, school, due_before, claimed_at):
+            return report("skipped", "another gradewatch process is checking this account right now"
+                          if due_before is None else "not due, or being checked by another process")
+        result: CheckReport | None = None
         try:
-            # Read the state again under the lease: another worker may have just changed it.
-            return self._check_leased(name, acc, school, self.store.account_state(name), report)
+            state = self.store.account_state(name)  # read again under the lease: another worker may have changed it
+            reserved = REQUESTS_WITH_SESSION if state.has_session else REQUESTS_WITH_LOGIN
+            if not self.store.take_budget(acc.school, reserved, school.requests_per_minute, self._clock()):
+                raise _Busy(f"school {acc.school}: its request budget ({school.requests_per_minute}/min for "
+                            "all workers) is spent for this minute")
+            counter = _RequestCounter()
+            with self._heartbeat(name):
+                result = self._check_leased(name, acc, school, state, report, counter)
+            self.store.correct_budget(acc.school, counter.n - reserved)
+            return result
         finally:
+            when = self.reschedule(result) if result is not None else None
+            self.store.release_lease(name, self._lease_owner, next_check_at=when, claimed_at=claimed_at)
+
+    def _claim(self, name: str, school: SchoolConfig, due_before: datetime | None, now: datetime) -> bool:
+        cap = school.max_concurrency
+        for _ in range(2):
+            if self.store.acquire_lease(name, self._lease_owner, LEASE_TTL, now=now, due_before=due_before,
+                                        school_cap=cap):
+                return True
+            if not self.store.acquire_lease(name, self._lease_owner, timedelta(0), now=now, due_before=due_before):
+                # Held by someone: free it only if its holder is a dead process of this host.
+                if not self.store.reap_dead_leases():
+                    return False
+                continue
+            # The account is free (the probe above took and dropped it): the school's cap is what is full.
             self.store.release_lease(name, self._lease_owner)
+            raise _Busy(f"school {school.system} at {school.base_url}: its {cap} concurrent checks "
+                        "(for all workers) are running")
+        return False
+
+    @contextlib.contextmanager
+    def _heartbeat(self, name: str) -> Iterator[None]:
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT.total_seconds()):
+                if not self.store.renew_lease(name, self._lease_owner, LEASE_TTL):
+                    log.warning("%s: lost the account lease during a check", name)
+                    return
+
+        t = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join(5)
+
+    def _retry_pause(self, acc: AccountConfig) -> timedelta | None:
+        hours = acc.retry_unknown_login_after_hours or self.config.retry_unknown_login_after_hours
+        return timedelta(hours=hours) if hours else None
 
     def _check_leased(self, name: str, acc: AccountConfig, school: SchoolConfig, state: AccountState,
-                      report: partial[CheckReport]) -> CheckReport:
+                      report: partial[CheckReport], counter: _RequestCounter) -> CheckReport:
         now = self._clock()
         if state.status == "paused" and state.paused_until and state.paused_until > now:
             return report("skipped", f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC: {state.status_reason}")
@@ -111,7 +205,7 @@ class Watcher:
             return report("config_error", str(err))
         register_secret(password)
         fingerprint = self.store.vault.fingerprint(password)
-        if state.status == "needs_attention":
+        if state.status == "needs_attention" and state.bad_password_fp is not None:
             if state.bad_password_fp == fingerprint:
                 return report("skipped", "needs attention: the school rejected this password; update it in the config")
             self.store.set_status(name, "ok")  # the password changed: try again, once
@@ -126,12 +220,19 @@ class Watcher:
         except AccessError as err:
             self.store.finish_check(check_id, "config_error", str(err))
             return report("config_error", f"schools.{acc.school}: {err}")
+        counter.attach(adapter)
+        gate = LoginGate(self.store, name, fingerprint, state, pause=self._retry_pause(acc), clock=self._clock,
+                         on_accepted=lambda: self.store.save_cookies(name, adapter.export_cookies(),
+                                                                     login_answered=True))
+        adapter.on_password_submit, adapter.on_login_accepted = gate.before_post, gate.accepted
         logged_in = False
         try:
             with adapter:
                 grades, logged_in = adapter.check(Credentials(acc.username, password))
                 refresh_courses(self.store, name, acc.school, adapter, grades, now=self._clock())  # fast detection
                 self.store.save_cookies(name, adapter.export_cookies())
+                if state.status == "needs_attention" and not gate.pending:
+                    self.store.set_status(name, "ok")
                 result = self._record(name, acc, check_id, grades, logged_in, report)
                 if result.ok:  # tell the student it works again, if it did not
                     alert_on_status_change(self.store, name, state.status, "ok", "", urls=acc.notify)
@@ -140,23 +241,45 @@ class Watcher:
                 return result
         except WrongPassword as err:
             self.store.set_status(name, "needs_attention", str(err), bad_password_fp=fingerprint)
+            gate.verdict()  # only now: the verdict is stored before the attempt record goes
             alert_on_status_change(self.store, name, state.status, "needs_attention", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except AccountLocked as err:
             self.store.set_status(name, "paused", str(err), paused_until=now + LOCK_PAUSE)
+            gate.verdict()
             alert_on_status_change(self.store, name, state.status, "paused", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
+        except WrongCaptcha as err:
+            gate.verdict()
+            return self._fail(check_id, report, err, logged_in)
         except SchoolError as err:
+            if gate.unknown:
+                return self._unknown_answer(name, check_id, report, err, password)
+            if err.kind == "login_held":
+                self.store.finish_check(check_id, "skipped", str(err))
+                return report("skipped", str(err))
             if isinstance(err, SchoolUnavailable) and self._school_outage(state, now, ok=False) == "down":
                 alert_on_status_change(self.store, name, "ok", "school_down", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except Exception as err:  # a bug must not stop the other accounts; keep the trace in the log
             log.exception("check of %s failed unexpectedly", name)
             self.store.finish_check(check_id, "internal_error", f"{type(err).__name__}: {err}")
+            if gate.unknown:
+                self.store.set_status(name, "needs_attention", held_reason(name, now))
             return report("internal_error", f"{type(err).__name__}: {err}")
 
     def _school_outage(self, state: AccountState, now: datetime, *, ok: bool) -> str | None:
         return school_outage_change(state.last_ok_at, state.last_check_at, now, self.config.school_alert_hours, ok=ok)
+
+    def _unknown_answer(self, name: str, check_id: int, report: partial[CheckReport], err: SchoolError,
+                        password: str) -> CheckReport:
+        """A POST went out and its answer was not understood: hold the password, say what the page said."""
+        seen = getattr(err, "visible_text", "").replace(password, "***")
+        detail = f"{err}" + (f"; the page says: «{seen}»" if seen else "")
+        log.warning("%s: login answer not recognised: %s", name, detail)
+        self.store.set_status(name, "needs_attention", f"{held_reason(name, self._clock())}. {detail}"[:1000])
+        self.store.finish_check(check_id, err.kind, detail, logged_in=False)
+        return report(err.kind, detail)
 
     def _fail(self, check_id: int, report: partial[CheckReport], err: SchoolError, logged_in: bool) -> CheckReport:
         self.store.finish_check(check_id, err.kind, str(err), logged_in=logged_in)
@@ -179,23 +302,43 @@ class Watcher:
                            gpa_line=None if first else gpa(before, after))
 
         diff = self.store.apply_grades(name, check_id, grades, make, [t.fingerprint for t in channels],
-                                       expand=expander(channels))
+                                       [t.channel for t in channels], expand=expander(channels))
         expedite_after_check(self.store, self.config, name, diff, baseline=not stored, now=self._clock())
         self.store.finish_check(check_id, "ok", logged_in=logged_in)
         n, c, r = diff.counts
         return report("ok", "", logged_in=logged_in, grades=len(grades), new=n, changed=c, removed=r)
 
     # ---- all accounts -----------------------------------------------------------------------
-    def check_all(self, names: Iterable[str] | None = None) -> list[CheckReport]:
+    def check_all(self, names: Iterable[str] | None = None, *, due_before: datetime | None = None,
+                  wait: bool = True) -> list[CheckReport]:
         names = list(names if names is not None else self.config.accounts)
+        check = partial(self.check_account, due_before=due_before, wait=wait)
         if len(names) <= 1:
-            return [self.check_account(n) for n in names]
+            return [check(n) for n in names]
         workers = min(len(names), sum(s.max_concurrency for s in self.config.schools.values()))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
-            return list(pool.map(self.check_account, names))
+            return list(pool.map(check, names))
 
-    def send_pending(self) -> DrainResult:
-        return drain(self.store, self.targets, now=self._clock())
+    def send_pending(self, *, stop: threading.Event | None = None) -> DrainResult:
+        return drain(self.store, self.targets, now=self._clock(), channels=self.channels,
+                     owner=self._lease_owner, accounts=list(self.config.accounts), stop=stop)
+
+
+class _RequestCounter:
+    """Counts the HTTP requests of one check, for the school's shared budget."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def _count(self, _request: Any) -> None:
+        self.n += 1
+
+    def attach(self, adapter: Any) -> None:
+        client = getattr(adapter, "client", None)
+        if client is not None:
+            hooks = dict(client.event_hooks)
+            hooks["request"] = [*hooks.get("request", []), self._count]
+            client.event_hooks = hooks
 
 
 def gpa_line(config: Config, name: str, before: list[Grade], after: list[Grade]) -> str | None:

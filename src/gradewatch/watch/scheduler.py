@@ -1,8 +1,11 @@
-"""`gradewatch run`: keep checking, politely.
+"""`gradewatch run`: keep checking, politely, as one of any number of workers on one database.
 
-Each account is checked every ``interval`` with random jitter; failures that are the school's
-fault (unreachable, 5xx, unexpected pages) back off exponentially *per school*, so one school
-being down slows nothing else and is not hammered.
+Each account's next check time lives in the database (``accounts.next_check_at``); a worker claims
+due accounts with a conditional UPDATE, so N workers together check each account once per interval
+(every ``interval`` with random jitter), and a check moved earlier by anyone (a classmate's new
+grade) is honoured. Failures that are the school's fault back off exponentially *per school*, in
+the shared ``school_state`` table, so one school being down slows nothing else and no worker
+hammers it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SCHOOL_FAULTS = {"unavailable", "unexpected_page", "empty_table", "session_expired"}
 FIRST_BACKOFF = timedelta(minutes=2)
+#: A worker looks for due work at least this often (others may have moved a check earlier).
+POLL = timedelta(seconds=15)
 
 
 def school_backoff(failures: int, interval: timedelta, rng: random.Random) -> timedelta:
@@ -34,57 +39,76 @@ def next_regular(now: datetime, interval: timedelta, jitter: timedelta, rng: ran
 
 class Scheduler:
     def __init__(self, watcher: Watcher, *, clock: Callable[[], datetime] = utcnow,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, poll: timedelta = POLL) -> None:
         self.watcher = watcher
         cfg = watcher.config
         self.interval = timedelta(minutes=cfg.interval_minutes)
         self.jitter = timedelta(minutes=min(cfg.jitter_minutes, cfg.interval_minutes / 2))
         self.clock = clock
         self.rng = rng or random.Random()
-        now = clock()
-        # Spread the first checks over a few seconds instead of a burst at start.
-        self.due = {name: now + timedelta(seconds=self.rng.uniform(0, 5) if i else 0)
-                    for i, name in enumerate(cfg.accounts)}
-        self.school_failures = {name: 0 for name in cfg.schools}
+        self.poll = poll
+        watcher.reschedule = self._next_check
+        store = watcher.store
+        for name, acc in cfg.accounts.items():
+            school = cfg.schools[acc.school]
+            store.ensure_account(name, school=acc.school, system=school.system, username=acc.username)
 
-    def tick(self) -> list[CheckReport]:
-        """Check every due account once, reschedule, drain the outbox."""
+    def due(self) -> list[str]:
+        """Accounts due now whose school is not backing off."""
         now = self.clock()
-        due = [n for n, t in self.due.items() if t <= now]
-        reports = self.watcher.check_all(due) if due else []
-        for r in reports:
-            self._reschedule(r)
-        self.watcher.send_pending()
+        cfg = self.watcher.config
+        resting = {s for s in cfg.schools if (self.watcher.store.school_status(s).backoff_until or now) > now}
+        names = [n for n, a in cfg.accounts.items() if a.school not in resting]
+        return self.watcher.store.due_accounts(names, now)
+
+    def tick(self, stop: threading.Event | None = None) -> list[CheckReport]:
+        """Check every due account this worker can claim, then drain the outbox."""
+        self.watcher.store.reap_dead_leases()
+        due = self.due()
+        reports = self.watcher.check_all(due, due_before=self.clock(), wait=False) if due else []
+        reports = [r for r in reports if not (r.outcome == "skipped" and _not_ours(r))]
+        self.watcher.send_pending(stop=stop)
         return reports
 
-    def _reschedule(self, r: CheckReport) -> None:
+    def _next_check(self, r: CheckReport) -> datetime | None:
+        """When the account of ``r`` is due again (written with its lease's release)."""
         now = self.clock()
-        school = r.school
+        store = self.watcher.store
         if r.outcome in SCHOOL_FAULTS:
-            self.school_failures[school] += 1
-            delay = school_backoff(self.school_failures[school], self.interval, self.rng)
-            log.warning("%s: %s; school %s backs off %s", r.account, r.outcome, school, delay)
-            # Every account of that school waits at least as long.
-            for name, acc in self.watcher.config.accounts.items():
-                if acc.school == school:
-                    self.due[name] = max(self.due[name], now + delay)
-            return
+            st = store.school_failed(r.school, r.message, now,
+                                     lambda n: school_backoff(n, self.interval, self.rng))
+            log.warning("%s: %s; school %s backs off until %s", r.account, r.outcome, r.school,
+                        f"{st.backoff_until:%H:%M:%S}" if st.backoff_until else "-")
+            return st.backoff_until or now + FIRST_BACKOFF
         if r.ok:
-            self.school_failures[school] = 0
-        self.due[r.account] = next_regular(now, self.interval, self.jitter, self.rng)
+            store.school_ok(r.school, now)
+        return next_regular(now, self.interval, self.jitter, self.rng)
 
     def seconds_to_next(self) -> float:
-        return max(0.0, (min(self.due.values()) - self.clock()).total_seconds()) if self.due else 60.0
+        """Until the next account is due (its school's backoff included), at most ``poll``."""
+        now = self.clock()
+        cfg = self.watcher.config
+        store = self.watcher.store
+        rest = {s: store.school_status(s).backoff_until or now for s in cfg.schools}
+        times = [max(t or now, rest[cfg.accounts[n].school]) for n, t in store.schedule(cfg.accounts).items()]
+        if not times:
+            return self.poll.total_seconds()
+        return max(0.0, min((min(times) - now).total_seconds(), self.poll.total_seconds()))
 
     def run(self, stop: threading.Event, on_tick: Callable[[list[CheckReport]], None] | None = None,
             max_ticks: int | None = None) -> None:
         ticks = 0
         while not stop.is_set():
-            reports = self.tick()
+            reports = self.tick(stop)
             if on_tick and reports:
                 on_tick(reports)
             ticks += 1
             if max_ticks is not None and ticks >= max_ticks:
                 return
-            # Wake at the next due check, but at least every minute to retry the outbox.
-            stop.wait(min(self.seconds_to_next(), 60.0))
+            # Wake at the next due check, at least every POLL (and at least every minute for the outbox).
+            stop.wait(max(self.seconds_to_next(), 1.0))
+
+
+def _not_ours(r: CheckReport) -> bool:
+    """A skip that only means another worker got there first (not worth printing)."""
+    return "another process" in r.message or "concurrent checks" in r.message or "budget" in r.message

@@ -1,0 +1,106 @@
+"""Outbox rows claimed one at a time before sending, so N workers never deliver the same message.
+
+A claim expires by itself: a worker killed while sending leaves the row to the next worker after
+``claim_until``. Delivery stays at-least-once; the only way to a duplicate is a kill between the
+channel's confirmation and the commit of "sent".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from gradewatch.store.models import ChannelState, OutboxMessage
+from gradewatch.store.schools import insert_ignoring_duplicates
+
+
+class OutboxMixin:
+    def session(self) -> contextlib.AbstractContextManager[Session]:  # provided by Store
+        raise NotImplementedError
+
+    def claim_message(self, owner: str, now: datetime, ttl: timedelta,
+                      account_ids: Iterable[str] | None = None) -> OutboxMessage | None:
+        """Claim the oldest due, unclaimed pending message (of ``account_ids``), or None."""
+        accounts = list(account_ids) if account_ids is not None else None
+        free = or_(OutboxMessage.claim_until.is_(None), OutboxMessage.claim_until < now)
+        for _ in range(20):  # bounded: each round either claims or sees another worker take a row
+            with self.session() as s:
+                q = (select(OutboxMessage.id)
+                     .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, free)
+                     .order_by(OutboxMessage.id).limit(1)
+                     .with_for_update(skip_locked=True))  # PostgreSQL: skip rows another worker is claiming
+                if accounts is not None:
+                    q = q.where(OutboxMessage.account_id.in_(accounts))
+                row_id = s.scalar(q)
+                if row_id is None:
+                    return None
+                res = s.execute(update(OutboxMessage)
+                                .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending", free)
+                                .values(claimed_by=owner, claim_until=now + ttl))
+                if res.rowcount:  # type: ignore[attr-defined]
+                    msg = s.get(OutboxMessage, row_id)
+                    if msg is not None:
+                        s.refresh(msg)
+                        return msg
+        return None
+
+    def reap_dead_claims(self) -> int:
+        """Free the claims of processes of this host that died while sending (kill -9)."""
+        from gradewatch.store.leases import owner_is_dead
+
+        with self.session() as s:
+            owners = set(s.scalars(select(OutboxMessage.claimed_by)
+                                   .where(OutboxMessage.status == "pending", OutboxMessage.claimed_by.is_not(None))))
+            dead = [o for o in owners if o and owner_is_dead(o)]
+            if not dead:
+                return 0
+            res = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.status == "pending", OutboxMessage.claimed_by.in_(dead))
+                            .values(claimed_by=None, claim_until=None))
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
+    def release_claim(self, message_id: int, owner: str) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner)
+                      .values(claimed_by=None, claim_until=None))
+
+    def retry_failed(self, account_ids: Iterable[str] | None = None, now: datetime | None = None) -> int:
+        """Put failed messages back in the queue (``gradewatch send --retry-failed``)."""
+        from gradewatch.store.db import utcnow
+
+        now = now or utcnow()
+        with self.session() as s:
+            q = update(OutboxMessage).where(OutboxMessage.status == "failed")
+            if account_ids is not None:
+                q = q.where(OutboxMessage.account_id.in_(list(account_ids)))
+            res = s.execute(q.values(status="pending", attempts=0, next_attempt_at=now, claimed_by=None,
+                                     claim_until=None))
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
+    # ---- channel health -----------------------------------------------------------------------
+    def set_channel_state(self, account_id: str, channel: str, state: str, error: str = "",
+                          now: datetime | None = None) -> None:
+        from gradewatch.store.db import utcnow
+
+        now = now or utcnow()
+        with self.session() as s:
+            insert_ignoring_duplicates(s, ChannelState, {"account_id": account_id, "channel": channel,
+                                                         "state": "ok", "last_error": ""})
+            s.execute(update(ChannelState)
+                      .where(ChannelState.account_id == account_id, ChannelState.channel == channel)
+                      .values(state=state, last_error=error[:500], updated_at=now))
+
+    def channel_states(self) -> list[ChannelState]:
+        with self.session() as s:
+            return list(s.scalars(select(ChannelState).order_by(ChannelState.account_id, ChannelState.channel)))
+
+    def failed_counts(self) -> dict[str, int]:
+        """Failed messages per account (shown by `status`)."""
+        with self.session() as s:
+            q = (select(OutboxMessage.account_id, func.count()).where(OutboxMessage.status == "failed")
+                 .group_by(OutboxMessage.account_id))
+            return {a: n for a, n in s.execute(q)}

@@ -1,0 +1,132 @@
+"""Never a locked-out student: a password POST whose answer we could not read is not repeated.
+
+On SQLite and PostgreSQL, against the SSFW simulator: a wrong-password page worded in a way the
+adapter does not know, and deaths right after the school's answer (before we noted it).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+
+from gradewatch.store.db import utcnow
+from gradewatch.watch.health import account_health
+from gradewatch.watch.login_gate import LoginGate
+
+from .helpers import PASSWORD_ENV, app_for, cli, write_config
+
+UNKNOWN_WORDING = "认证失败，请重新输入"  # no word of the adapter's wrong-password list
+
+
+def _posts(sim) -> int:
+    return int(sim.admin.stats(sim.username)["login_posts"])
+
+
+def test_unrecognised_wrong_password_answer_is_posted_once(ssfw_sim, db_url, tmp_path):
+    ssfw_sim.admin.control(wrong_password_text=UNKNOWN_WORDING)
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [], database=db_url)
+    app = app_for(cfg, "a-wrong-password")
+    reports = [app.watcher.check_account("student") for _ in range(10)]
+    assert reports[0].outcome == "unexpected_page" and UNKNOWN_WORDING in reports[0].message
+    assert "a-wrong-password" not in reports[0].message
+    assert all(r.outcome == "skipped" and "needs attention" in r.message for r in reports[1:])
+    stats = ssfw_sim.admin.stats(ssfw_sim.username)
+    assert stats["login_posts"] == 1 and not stats["locked"]
+    [h] = account_health(app.config, app.store)
+    assert h.status == "needs_attention" and UNKNOWN_WORDING in h.detail
+
+    # The user looked, and confirms: exactly one more POST, then held again.
+    res = cli(cfg, "a-wrong-password", "accounts", "retry", "student")
+    assert res.returncode == 0, res.stderr
+    for _ in range(3):
+        app.watcher.check_account("student")
+    assert _posts(ssfw_sim) == 2
+
+    # A changed password is a new try (and this one is right).
+    os.environ[PASSWORD_ENV] = ssfw_sim.password
+    assert app.watcher.check_account("student").outcome == "ok"
+    assert _posts(ssfw_sim) == 3 and not ssfw_sim.admin.stats(ssfw_sim.username)["locked"]
+    assert app.store.account_state("student").login_attempt_fp is None
+    [h] = account_health(app.config, app.store)
+    assert h.status == "ok"
+    app.close()
+
+
+def test_opt_in_pause_allows_exactly_one_more_try(ssfw_sim, tmp_path):
+    ssfw_sim.admin.control(wrong_password_text=UNKNOWN_WORDING)
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [],
+                       extra_top="retry_unknown_login_after_hours = 12")
+    app = app_for(cfg, "a-wrong-password")
+    now = [utcnow()]
+    app.watcher._clock = lambda: now[0]
+    for _ in range(3):
+        app.watcher.check_account("student")
+    assert _posts(ssfw_sim) == 1
+    now[0] += timedelta(hours=11)
+    app.watcher.check_account("student")
+    assert _posts(ssfw_sim) == 1
+    now[0] += timedelta(hours=2)  # the pause has passed: one try, then the pause starts again
+    for _ in range(3):
+        app.watcher.check_account("student")
+    assert _posts(ssfw_sim) == 2 and not ssfw_sim.admin.stats(ssfw_sim.username)["locked"]
+    app.close()
+
+
+class _Died(BaseException):
+    """The process dies here (nothing below this point runs; no handler catches it)."""
+
+
+@pytest.mark.parametrize("password_ok", [False, True], ids=["wrong_password", "right_password"])
+def test_death_right_after_the_login_answer_ten_times(ssfw_sim, db_url, tmp_path, monkeypatch, password_ok):
+    """Ten deaths in the window between the school's answer and our note of it: one POST in all."""
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [], database=db_url)
+    app = app_for(cfg, ssfw_sim.password if password_ok else "a-wrong-password")
+
+    def die(self: LoginGate) -> None:
+        raise _Died
+
+    monkeypatch.setattr(LoginGate, "accepted", die)
+    monkeypatch.setattr(LoginGate, "verdict", die)
+    for _ in range(10):
+        try:
+            app.watcher.check_account("student")
+        except _Died:
+            pass
+        ssfw_sim.admin.expire_sessions()
+    stats = ssfw_sim.admin.stats(ssfw_sim.username)
+    assert stats["login_posts"] == 1 and not stats["locked"]
+    assert app.store.account_state("student").login_attempt_fp is not None
+    app.close()
+
+
+def test_status_never_says_ok_for_a_stale_lease_failed_checks_or_a_missing_password(ssfw_sim, tmp_path):
+    from gradewatch.store.models import Account
+
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [])
+    app = app_for(cfg, ssfw_sim.password)
+    assert app.watcher.check_account("student").outcome == "ok"
+    # A worker on another machine died holding the lease: it lapsed a few seconds later.
+    with app.store.session() as s:
+        acc = s.get(Account, "student")
+        acc.lease_owner, acc.lease_until = "other-host:4026531836:4242:deadbeef", utcnow() - timedelta(seconds=3)
+    res = cli(cfg, ssfw_sim.password, "status")
+    assert _status_cell(res.stdout) == "stale_lease" and "other-host" in res.stdout, res.stdout
+    r = app.watcher.check_account("student")  # and it blocks nothing
+    assert r.outcome == "ok", r.message
+    # Failed checks: the school is down.
+    ssfw_sim.admin.control(down=True)
+    ssfw_sim.admin.expire_sessions()
+    assert app.watcher.check_account("student").outcome == "unavailable"
+    res = cli(cfg, ssfw_sim.password, "status")
+    assert _status_cell(res.stdout) == "failing" and "unavailable" in res.stdout, res.stdout
+    # The password cannot be found where the config says.
+    res = cli(cfg, "", "status")
+    assert _status_cell(res.stdout) == "no_password" and "GW_TEST_PASSWORD" in res.stdout, res.stdout
+    app.close()
+
+
+def _status_cell(out: str) -> str:
+    row = next(line for line in out.splitlines() if line.startswith("│ student"))
+    return row.split("│")[2].strip()
