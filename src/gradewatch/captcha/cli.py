@@ -128,13 +128,15 @@ def train(
 @app.command()
 def solve(
     images: list[Path] = typer.Argument(..., help="Captcha images (colour as served, or binarized)."),
-    model: str = typer.Option("ssfw", help="Shipped model name or path to a .onnx file."),
+    model: str = typer.Option(
+        "ssfw", help="Shipped model name (ssfw, generic, …), path to a .onnx file, 'ddddocr' or 'auto' (start solver)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per image."),
 ) -> None:
     """Read captchas: prints image, text and confidence (lowest per-character probability)."""
-    from gradewatch.captcha.solver import load_solver
+    from gradewatch.captcha.teacher import start_solver
 
-    solver = _guard(lambda: load_solver(model))
+    solver = _guard(lambda: start_solver(model))
     failed = 0
     for image in images:
         try:
@@ -154,7 +156,11 @@ def solve(
 @app.command("eval")
 def eval_(
     data: Path = typer.Argument(..., help="Folder or .tar.gz of <label>.png captchas."),
-    model: str = typer.Option("ssfw", help="Shipped model name or path to a .onnx file (for --solver onnx)."),
+    model: str = typer.Option(
+        "ssfw",
+        help="For --solver onnx: a shipped model name (ssfw, generic, …), a .onnx path, 'ddddocr' (the teacher, "
+        "decoding 0-9a-z case-insensitively) or 'auto' (ddddocr when installed, else generic).",
+    ),
     solver: SolverKind = typer.Option(SolverKind.onnx, help="Which solver to measure."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N images (by name)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
@@ -174,6 +180,8 @@ def eval_(
         the_solver = make_solver(solver.value, model)
         source = data
         if validation_split:
+            if not hasattr(the_solver, "metadata"):
+                raise CaptchaError(f"--validation-split needs a trained .onnx model, not {model!r}")
             frac = float(load_solver(model).metadata.get("training", {}).get("val_fraction", 0.1))
             source = ((n, b) for n, b in ds.iter_files(data) if ds.is_validation(n, frac))
         report = evaluate(source, the_solver, limit=limit, progress=not as_json and sys.stderr.isatty())
