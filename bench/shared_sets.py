@@ -153,12 +153,46 @@ def bootstrap(args: argparse.Namespace) -> None:
             f"{r['round']:>5} {r['model']:>16} {r['attempts']:>8} {r['verified']:>8} "
             f"{r['acceptance_rate']:>8.1%} {r['eval_accuracy']:>9.2%}"
         )
+    speed = price(out / "final.onnx", heldout)
+    curve["price"] = speed
+    (out / "curve.json").write_text(json.dumps(curve, indent=2) + "\n")
     if args.docs:
         dest = REPO / "docs" / f"bootstrap-{args.set}.json"
         shutil.copyfile(out / "curve.json", dest)
         if (out / "curve.png").is_file():
             shutil.copyfile(out / "curve.png", dest.with_suffix(".png"))
         print(f"copied the curve to {dest}")
+
+
+def price(model: Path, heldout: Path, n: int = 300) -> dict:
+    """Size of the bootstrapped model, and its solve time next to the ddddocr teacher's, same images, same run."""
+    from gradewatch.captcha.solver import load_solver
+    from gradewatch.captcha.teacher import DdddocrTeacher
+
+    ours = load_solver(model)
+    teacher = DdddocrTeacher(ours.spec)
+    images = [data for _, data in _labelled(heldout)[:n]]
+    medians = {}
+    for label, solver in (("ours", ours), ("ddddocr", teacher)):
+        solver.solve(images[0])  # warm up
+        times = []
+        for data in images:
+            t = time.perf_counter()
+            solver.solve(data)
+            times.append(time.perf_counter() - t)
+        medians[label] = sorted(times)[len(times) // 2] * 1000
+    result = {
+        "onnx_bytes": model.stat().st_size,
+        "ms_ours": round(medians["ours"], 3),
+        "ms_ddddocr": round(medians["ddddocr"], 3),
+        "ratio": round(medians["ours"] / medians["ddddocr"], 4),
+        "n": len(images),
+    }
+    print(
+        f"final model {result['onnx_bytes'] / 1e6:.2f} MB; median solve {result['ms_ours']:.2f} ms vs ddddocr "
+        f"{result['ms_ddddocr']:.2f} ms (1/{1 / result['ratio']:.0f}) on {len(images)} held-out images"
+    )
+    return result
 
 
 def main() -> None:

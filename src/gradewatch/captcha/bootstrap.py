@@ -103,6 +103,9 @@ class Plan:
     min_confidence: float = 0.0
     threads: int = 1
     seed: int = 0
+    batch_size: int = 128
+    augment: bool = False  # random affine + photometric jitter per batch (for small real-only sets)
+    min_steps: int = 0  # at least this many optimiser steps per round (a few hundred images need many passes)
 
     def round_size(self, attempts_so_far: int) -> int:
         if attempts_so_far == 0:
@@ -255,6 +258,9 @@ def bootstrap(
             progress=False,
             threads=plan.threads,
             exclude=sorted(holdout),
+            batch_size=plan.batch_size,
+            augment=plan.augment,
+            min_steps=plan.min_steps,
             # With a renderer, checkpoints are chosen on rendered captchas and every verified image that
             # is not held out is trained on; without one, the engine's own split has to serve.
             val_fraction=0.0 if has_renderer else 0.1,

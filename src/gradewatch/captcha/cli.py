@@ -51,6 +51,29 @@ class SolverKind(StrEnum):
     ddddocr = "ddddocr"
 
 
+class Backend(StrEnum):
+    torch = "torch"
+    tensorflow = "tensorflow"
+
+
+def _train_tensorflow(data, out, spec, synthetic, minutes, target, epochs, seed, val_fraction, threads, excluded,
+                      init_from) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    if synthetic or init_from is not None:
+        raise CaptchaError("--backend tensorflow trains on real images only (no --synthetic, no --init-from)")
+    from gradewatch.captcha.train_tf import train_tf
+
+    meta = train_tf(data, out, spec, minutes=minutes, epochs=epochs, target=target, seed=seed,
+                    val_fraction=val_fraction, threads=threads, exclude=excluded)  # fmt: skip
+    val, par, tr = meta["validation"], meta["parity"], meta["training"]
+    typer.echo(
+        f"validation accuracy {val['accuracy']:.4%} (real, n={val['n']}); trained {tr['epochs_run']:.2f} epochs on "
+        f"{tr['real_train_images']} real images in {tr['seconds']:.0f} s with TensorFlow {tr['tensorflow']}; "
+        f"ONNX/Keras agreement {par['agreement']:.2%} (max prob diff {par['max_abs_diff']:.1e})"
+    )
+    onnx = Path(out).with_suffix(".onnx")
+    typer.echo(f"wrote {onnx} ({onnx.stat().st_size / 1024:.0f} KiB) and {onnx.with_suffix('.json')}")
+
+
 @app.command()
 def train(
     data: list[Path] = typer.Argument(..., help="Folders or .tar.gz archives of <label>.png captchas."),
@@ -70,6 +93,9 @@ def train(
         None, help="File listing file names (one a line, # comments) to leave out of training."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    backend: Backend = typer.Option(
+        Backend.torch, help="Training framework: torch (the 'train' extra) or tensorflow (the 'tensorflow' extra)."
+    ),
 ) -> None:
     """Train a model on labelled captchas and export it to ONNX with a metadata sidecar."""
 
@@ -81,6 +107,10 @@ def train(
         if exclude is not None:
             lines = exclude.read_text(encoding="utf-8").splitlines()
             excluded = [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+        if backend is Backend.tensorflow:
+            _train_tensorflow(data, out, the_spec, synthetic, minutes, target, epochs, seed, val_fraction, threads,
+                              excluded, init_from)  # fmt: skip
+            return
         try:
             from gradewatch.captcha.train import train as do_train
         except ImportError as exc:

@@ -148,6 +148,11 @@ def bootstrap(
     eval_data: Path | None = typer.Option(None, help="Also measure each round on this labelled folder/.tar.gz."),
     threads: int = typer.Option(1, min=1, max=8, help="Torch threads."),
     seed: int = typer.Option(0, help="Random seed."),
+    batch_size: int | None = typer.Option(None, min=2, help="Training batch (default 128; 32 with --learn-spec)."),
+    augment: bool = typer.Option(False, "--augment/--no-augment", help="Augment the real images per batch."),
+    min_steps: int | None = typer.Option(
+        None, min=0, help="Optimiser steps per round at least (default 0; 1500 with --learn-spec)."
+    ),
 ) -> None:
     """Harvest → train → switch → harvest more, until the target accuracy; prints and plots the curve."""
     from gradewatch.captcha.bootstrap import Plan, RoundResult
@@ -181,6 +186,10 @@ def bootstrap(
         min_val=min_val,
         threads=threads,
         seed=seed,
+        # Learning an unknown school's captcha means real images only, and few of them at first.
+        batch_size=batch_size or (32 if learn_spec or tgt.target is None else 128),
+        augment=augment,
+        min_steps=min_steps if min_steps is not None else (1500 if learn_spec or tgt.target is None else 0),
     )
     console = _stderr_console()
     table_rows: list[RoundResult] = []
@@ -205,7 +214,7 @@ def bootstrap(
             lambda: run_bootstrap(
                 tgt.make_adapter,
                 tgt.creds,
-                None if learn_spec else tgt.target,
+                None if learn_spec or tgt.target is None else tgt.target,
                 out,
                 plan,
                 start_model=start_model,

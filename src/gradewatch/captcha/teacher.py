@@ -113,6 +113,8 @@ class DdddocrTeacher:
 
     def __init__(self, spec: CaptchaSpec | None = None) -> None:
         self.spec = spec or OPEN_SPEC
+        if not ddddocr_available():  # checked every time: the engine below is cached per process
+            raise MissingDependency(f"the ddddocr teacher needs the ddddocr package: {OCR_HINT}")
         self._engine = _Engine.get()
         groups, self._chars = self._build_groups(self.spec)
         self._classes = np.nonzero(groups.any(axis=1))[0]  # the ddddocr classes that can be emitted (and blank)
