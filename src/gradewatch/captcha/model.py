@@ -38,7 +38,7 @@ ARCHITECTURES: dict[str, tuple[tuple[int, int, int, int], int]] = {
 # Per-spec output head. "linear": one dense layer from the whole feature map to every position (the
 # shipped models). "attention": each position attends over the feature columns and one classifier is
 # shared by all positions, so every character seen trains the same weights (for few real labels).
-HEADS: dict[str, str] = {}
+HEADS: dict[str, str] = {"learned": "attention"}
 
 
 def architecture(spec: CaptchaSpec) -> tuple[tuple[int, int, int, int], int]:
