@@ -149,7 +149,9 @@ def bootstrap(
     threads: int = typer.Option(1, min=1, max=8, help="Torch threads."),
     seed: int = typer.Option(0, help="Random seed."),
     batch_size: int | None = typer.Option(None, min=2, help="Training batch (default 128; 32 with --learn-spec)."),
-    augment: bool = typer.Option(False, "--augment/--no-augment", help="Augment the real images per batch."),
+    augment: bool | None = typer.Option(
+        None, "--augment/--no-augment", help="Augment the real images per batch (default: on with --learn-spec)."
+    ),
     min_steps: int | None = typer.Option(
         None, min=0, help="Optimiser steps per round at least (default 0; 1500 with --learn-spec)."
     ),
@@ -188,7 +190,7 @@ def bootstrap(
         seed=seed,
         # Learning an unknown school's captcha means real images only, and few of them at first.
         batch_size=batch_size or (32 if learn_spec or tgt.target is None else 128),
-        augment=augment,
+        augment=augment if augment is not None else bool(learn_spec or tgt.target is None),
         min_steps=min_steps if min_steps is not None else (1500 if learn_spec or tgt.target is None else 0),
     )
     console = _stderr_console()
