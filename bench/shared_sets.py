@@ -1,7 +1,7 @@
 """Benchmarks on the real captchas of other schools (../shared/data/other-captchas): no renderer, no hand labels.
 
     python bench/shared_sets.py zero-shot [--limit N]       # start solvers vs ddddocr, same run, both sets
-    python bench/shared_sets.py bootstrap SET [--max-attempts 1500] [more bootstrap options, e.g. --epochs 30]
+    python bench/shared_sets.py bootstrap SET|ssfw [--max-attempts 1500] [more bootstrap options, e.g. --epochs 30]
 
 Each set is split once by a salted hash of its file path into a *pool* (what the simulator serves
 with its login oracle) and a disjoint *held-out* part (never served; it judges). ``zero-shot``
@@ -36,7 +36,7 @@ SALT = "bench-shared-heldout:"
 GRADEWATCH = Path(sys.executable).with_name("gradewatch")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bootstrap import start_sim  # noqa: E402 - the SSFW simulator runner of the SSFW bench
+from bootstrap import split_real, start_sim  # noqa: E402 - the SSFW bench's split and simulator runner
 
 
 def split_set(name: str, work: Path) -> tuple[Path, Path, int]:
@@ -118,7 +118,11 @@ def zero_shot(args: argparse.Namespace) -> None:
 
 def bootstrap(args: argparse.Namespace) -> None:
     work = Path(args.work)
-    pool, heldout, served = split_set(args.set, work)
+    if args.set == "ssfw":  # the real SSFW captchas too, but harvest-only: no SSFW spec, no renderer
+        pool, heldout = split_real(work / "ssfw")
+        served = sum(1 for _ in pool.glob("*.png"))
+    else:
+        pool, heldout, served = split_set(args.set, work)
     n_held = sum(1 for _ in heldout.rglob("*.png"))
     print(f"{args.set}: simulator serves {served} real captchas (pool); held-out {n_held} (never served)")
     out = work / args.set / "bootstrap"
@@ -203,7 +207,7 @@ def main() -> None:
     z.add_argument("--limit", type=int, default=0, help="images per set (0: the whole held-out part)")
     z.add_argument("--json", default=None)
     b = sub.add_parser("bootstrap")
-    b.add_argument("set", choices=SETS)
+    b.add_argument("set", choices=(*SETS, "ssfw"))
     b.add_argument("--start-model", default="auto")
     b.add_argument("--target", type=float, default=0.995)
     b.add_argument("--max-attempts", type=int, default=1500)
