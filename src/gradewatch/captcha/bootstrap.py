@@ -1,6 +1,10 @@
 """Bootstrap a school's captcha model with no human labels: harvest → train → switch → harvest more.
 
-Round 1 harvests with the start model (the shipped ``generic`` one); every round then trains a
+Round 1 harvests with the start solver (``auto``: the ddddocr teacher when the ``ocr`` extra is
+installed, else the shipped ``generic`` model). With ``spec=None`` (a school nobody declared a
+captcha for) the spec is learned from the accepted answers after every round
+(:mod:`gradewatch.captcha.spec_learn`; a few swapped-case probe submissions decide the case
+rule), and every answer is logged to ``OUT/answers.jsonl``. Every round then trains a
 model of the school's captcha spec on all verified images so far (fine-tuned from the previous
 round's model; round 1 starts from the generic model's convolution weights where the shapes
 match, when its PyTorch checkpoint is there), optionally mixed with synthetic captchas of the

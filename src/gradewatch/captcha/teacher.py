@@ -76,8 +76,8 @@ class _Engine:
             raise MissingDependency(f"the ddddocr teacher needs the ddddocr package: {OCR_HINT}") from None
         self.ocr = ocr
         engine = getattr(ocr, "ocr_engine", None)
-        self.session = getattr(engine, "session", None)
-        self.preprocess = getattr(engine, "_preprocess_image", None)
+        self.session: Any = getattr(engine, "session", None)
+        self.preprocess: Any = getattr(engine, "_preprocess_image", None)
         charset = engine.charset_manager.get_charset() if engine is not None else None
         self.charset: list[str] = list(charset or [])
         # Without the network itself (another ddddocr layout), fall back to its own text output.
