@@ -76,13 +76,14 @@ class _Engine:
             raise MissingDependency(f"the ddddocr teacher needs the ddddocr package: {OCR_HINT}") from None
         self.ocr = ocr
         engine = getattr(ocr, "ocr_engine", None)
-        self.session: Any = getattr(engine, "session", None)
+        session: Any = getattr(engine, "session", None)
+        self.session = session
         self.preprocess: Any = getattr(engine, "_preprocess_image", None)
         charset = engine.charset_manager.get_charset() if engine is not None else None
         self.charset: list[str] = list(charset or [])
         # Without the network itself (another ddddocr layout), fall back to its own text output.
         self.direct = self.session is not None and self.preprocess is not None and bool(self.charset)
-        self.input_name = self.session.get_inputs()[0].name if self.direct else ""
+        self.input_name = session.get_inputs()[0].name if self.direct else ""
 
     @classmethod
     def get(cls) -> _Engine:
