@@ -161,7 +161,7 @@ def bootstrap(args: argparse.Namespace) -> None:
     curve["price"] = speed
     (out / "curve.json").write_text(json.dumps(curve, indent=2) + "\n")
     if args.docs:
-        dest = REPO / "docs" / f"bootstrap-{args.set}.json"
+        dest = REPO / "docs" / f"bootstrap-{args.set}{'-harvest-only' if args.set == 'ssfw' else ''}.json"
         shutil.copyfile(out / "curve.json", dest)
         if (out / "curve.png").is_file():
             shutil.copyfile(out / "curve.png", dest.with_suffix(".png"))
