@@ -223,6 +223,12 @@ def bootstrap(
         attempts += hr.stats.attempts
         result.attempts = attempts
         answers += harvester.answers
+        if not learn and spec is not None and not spec.resize:
+            sizes = {a.size for a in harvester.answers if a.accepted and a.size}
+            if sizes and sizes != {(spec.width, spec.height)}:  # the declared spec cannot be this school's
+                learn, train_spec, probe = True, None, CaseProbe()
+                _append_answers(out / "answers.jsonl", answers[: len(answers) - len(harvester.answers)])
+                say(f"round {r}: captchas of size {sorted(sizes)} do not fit spec {spec.name!r}: learning the spec")
         if learn:
             _append_answers(out / "answers.jsonl", harvester.answers)
         if not hr.ok:
