@@ -10,7 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
 	# torch is pinned to the local CPU build (see pyproject's `train` extra); never an unpinned torch.
-	$(BIN)/pip install -e '.[dev,train,postgres]'
+	# ocr: the ddddocr teacher (start solver for an unknown school); tensorflow: the second training backend.
+	$(BIN)/pip install -e '.[dev,train,postgres,ocr,tensorflow]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -226,6 +226,8 @@ def run(args: argparse.Namespace) -> None:
             str(args.threads),
             "--seed",
             str(args.seed),
+            "--start-model",
+            "generic",  # the documented SSFW runs start from the generic model (the CLI default is now `auto`)
             *args.extra,
         ]
         print("$ " + " ".join(cmd))

@@ -110,3 +110,28 @@ def test_cli_bootstrap_unknown_account(tmp_path):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [f"gradewatch: error: {cfg}: no account named 'me' (configured: none)"]
+
+
+def test_tiny_bootstrap_learns_the_spec_when_none_is_declared(ssfw_sim, tmp_path):
+    """No spec, no renderer: the spec comes from the accepted answers, the model from verified labels only."""
+    sim = ssfw_sim
+    out = tmp_path / "learn"
+    result = bootstrap(
+        lambda: SsfwAdapter(sim.base_url),
+        Credentials(sim.username, sim.password),
+        None,  # nothing declared up front
+        out,
+        tiny_plan(synthetic=0, batch_size=32, min_steps=20, max_attempts=30),  # one round
+        start_model="ssfw",  # a reader of this simulator, so that the tiny run gets labels at all
+    )
+    assert result.stop == "done" and result.attempts == 30 == sim.admin.stats(sim.username)["login_posts"]
+    learned = result.rounds[-1].learned_spec
+    assert learned is not None and learned["case_insensitive"] is True  # the SSFW simulator ignores case
+    assert learned["case_evidence"]["probes"] == 12 and learned["case_evidence"]["probes_accepted"] >= 11
+    assert (learned["min_length"], learned["max_length"], learned["image_size"]) == (4, 4, [68, 22])
+    assert set(learned["charset"]) <= set("0123456789abcdefghijklmnopqrstuvwxyz")
+    final = load_solver(result.final_model)
+    assert final.spec.name == "learned" and final.spec.charset == learned["charset"]
+    assert len(final.solve((next((out / "verified").iterdir())).read_bytes()).text) == 4
+    answers = (out / "answers.jsonl").read_text().splitlines()
+    assert len(answers) == 30 and sum(json.loads(a)["probe"] for a in answers) == 12

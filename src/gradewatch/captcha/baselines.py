@@ -105,11 +105,11 @@ class DdddocrSolver:
 
 
 def make_solver(kind: str, model: str | os.PathLike = "ssfw"):
-    """'onnx' (our model), 'tesseract' or 'ddddocr'."""
-    from gradewatch.captcha.solver import load_solver
+    """'onnx' (our model, or the start solver named 'ddddocr' / 'auto'), 'tesseract' or 'ddddocr' (raw)."""
+    from gradewatch.captcha.teacher import start_solver
 
     if kind == "onnx":
-        return load_solver(model)
+        return start_solver(str(model))
     spec = SPECS["ssfw"]
     if kind == "tesseract":
         return TesseractSolver(spec)

@@ -1,6 +1,10 @@
 """Bootstrap a school's captcha model with no human labels: harvest → train → switch → harvest more.
 
-Round 1 harvests with the start model (the shipped ``generic`` one); every round then trains a
+Round 1 harvests with the start solver (``auto``: the ddddocr teacher when the ``ocr`` extra is
+installed, else the shipped ``generic`` model). With ``spec=None`` (a school nobody declared a
+captcha for) the spec is learned from the accepted answers after every round
+(:mod:`gradewatch.captcha.spec_learn`; a few swapped-case probe submissions decide the case
+rule), and every answer is logged to ``OUT/answers.jsonl``. Every round then trains a
 model of the school's captcha spec on all verified images so far (fine-tuned from the previous
 round's model; round 1 starts from the generic model's convolution weights where the shapes
 match, when its PyTorch checkpoint is there), optionally mixed with synthetic captchas of the
@@ -37,6 +41,8 @@ from gradewatch.captcha.errors import DatasetError, ModelError
 from gradewatch.captcha.harvest import STOP_DONE, Harvester, TargetReader
 from gradewatch.captcha.solver import load_solver, resolve_model
 from gradewatch.captcha.spec import CaptchaSpec
+from gradewatch.captcha.spec_learn import Answer, CaseProbe, learn_spec
+from gradewatch.captcha.teacher import OPEN_SPEC, start_name, start_solver
 from gradewatch.schools.base import Credentials, SchoolAdapter
 
 HOLDOUT_SALT = "gradewatch-bootstrap-holdout:"
@@ -59,6 +65,7 @@ class RoundResult:
     harvest_seconds: float
     new_model: str
     switched: bool = True  # whether the next round harvests with the new model
+    learned_spec: dict[str, Any] | None = None  # when the spec is learned from the accepted answers
 
 
 @dataclass
@@ -100,6 +107,9 @@ class Plan:
     min_confidence: float = 0.0
     threads: int = 1
     seed: int = 0
+    batch_size: int = 128
+    augment: bool = False  # random affine + photometric jitter per batch (for small real-only sets)
+    min_steps: int = 0  # at least this many optimiser steps per round (a few hundred images need many passes)
 
     def round_size(self, attempts_so_far: int) -> int:
         if attempts_so_far == 0:
@@ -171,7 +181,7 @@ def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Pat
 def bootstrap(
     make_adapter: Callable[[], SchoolAdapter],
     creds: Credentials,
-    spec: CaptchaSpec,
+    spec: CaptchaSpec | None,
     out: Path,
     plan: Plan,
     *,
@@ -189,22 +199,38 @@ def bootstrap(
     out = Path(out)
     verified_dir, review_dir, models_dir = out / "verified", out / "verified-review", out / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
-    current = resolve_model(start_model)
-    current_name = str(start_model)
+    learn = spec is None  # an unknown school: learn length, alphabet and case rule from accepted answers
+    current: Any = start_solver(str(start_model))
+    current_name = start_name(str(start_model))
     result = BootstrapResult()
-    init_from = transfer_checkpoint(current, spec, models_dir / "start-transfer.pt")
+    train_spec = spec
+    init_from: Path | None = None
+    if spec is not None:
+        init_from = transfer_checkpoint(_transfer_source(start_model), spec, models_dir / "start-transfer.pt")
+    probe = CaseProbe() if learn else None
+    answers: list[Answer] = []
     attempts = 0
     say = on_phase or (lambda _msg: None)
     r = 0
     while attempts < plan.max_attempts:
         r += 1
         size = plan.round_size(attempts)
-        reader = TargetReader(load_solver(current), spec, plan.min_confidence)
-        harvester = Harvester(make_adapter, creds, reader, verified_dir, review_dir, rate=plan.rate)
+        target = train_spec if train_spec is not None else OPEN_SPEC
+        reader = TargetReader(current, target, plan.min_confidence)
+        harvester = Harvester(make_adapter, creds, reader, verified_dir, review_dir, rate=plan.rate, probe=probe)
         say(f"round {r}: harvesting {size} login attempts with {current_name}")
         hr = harvester.run(size, _offset(on_attempt, attempts))
         attempts += hr.stats.attempts
         result.attempts = attempts
+        answers += harvester.answers
+        if not learn and spec is not None and not spec.resize:
+            sizes = {a.size for a in harvester.answers if a.accepted and a.size}
+            if sizes and sizes != {(spec.width, spec.height)}:  # the declared spec cannot be this school's
+                learn, train_spec, probe = True, None, CaseProbe()
+                _append_answers(out / "answers.jsonl", answers[: len(answers) - len(harvester.answers)])
+                say(f"round {r}: captchas of size {sorted(sizes)} do not fit spec {spec.name!r}: learning the spec")
+        if learn:
+            _append_answers(out / "answers.jsonl", harvester.answers)
         if not hr.ok:
             result.stop, result.message = hr.stop, hr.message
             break
@@ -212,8 +238,17 @@ def bootstrap(
         if n_verified == 0:
             result.message = "no captcha was accepted yet: nothing to train on"
             continue
+        learned = learn_spec(answers) if learn else None
+        if learned is not None:
+            new_spec = learned.to_spec("learned")
+            if new_spec != train_spec:  # first round, or the alphabet/lengths grew: new output head
+                source = Path(result.rounds[-1].new_model) if result.rounds else _transfer_source("generic")
+                init_from = transfer_checkpoint(source, new_spec, models_dir / f"transfer-{r}.pt")
+                train_spec = new_spec
+            say(f"round {r}: learned spec {learned.to_json()}")
+        assert train_spec is not None
         new = models_dir / f"round-{r}.onnx"
-        has_renderer = spec.name in RENDERERS
+        has_renderer = train_spec.name in RENDERERS
         synthetic = plan.synthetic_for(n_verified) if has_renderer else 0
         holdout = held_out(verified_dir, plan.val_fraction)
         say(
@@ -223,7 +258,7 @@ def bootstrap(
         tr = train(
             [verified_dir],
             new,
-            spec,
+            train_spec,
             synthetic=synthetic,
             minutes=plan.minutes,
             target=2.0,  # never stop early: run the schedule
@@ -233,12 +268,15 @@ def bootstrap(
             progress=False,
             threads=plan.threads,
             exclude=sorted(holdout),
+            batch_size=plan.batch_size,
+            augment=plan.augment,
+            min_steps=plan.min_steps,
             # With a renderer, checkpoints are chosen on rendered captchas and every verified image that
             # is not held out is trained on; without one, the engine's own split has to serve.
             val_fraction=0.0 if has_renderer else 0.1,
         )
-        val_acc, n_val = accuracy_on(new, verified_dir, spec, holdout)
-        eval_acc, n_eval = accuracy_on(new, eval_data, spec) if eval_data is not None else (None, 0)
+        val_acc, n_val = accuracy_on(new, verified_dir, train_spec, holdout)
+        eval_acc, n_eval = accuracy_on(new, eval_data, train_spec) if eval_data is not None else (None, 0)
         rr = RoundResult(
             round=r,
             model=current_name,
@@ -254,15 +292,16 @@ def bootstrap(
             train_seconds=round(tr.seconds, 1),
             harvest_seconds=round(hr.stats.seconds, 1),
             new_model=str(new),
+            learned_spec=learned.to_json() if learned is not None else None,
         )
         # Switch only to a model that reads at least as well as the one harvesting now: a model trained
-        # on a few dozen labels can be worse than the generic one, and would waste login attempts.
+        # on a few dozen labels can be worse than the generic one (or the teacher), and would waste logins.
         rr.switched = rr.n_val > 0 and rr.val_accuracy >= hr.stats.acceptance_rate
         result.rounds.append(rr)
         if on_round is not None:
             on_round(rr)
         if rr.switched:
-            current, current_name = new, new.name
+            current, current_name = load_solver(new), new.name
         init_from = new.with_suffix(".pt")  # training goes on from the newest weights either way
         # Held-out verified images lean easy (some model already read them right), so the target also
         # needs this round's acceptance rate: the harvesting model's accuracy on fresh captchas, as
@@ -275,6 +314,18 @@ def bootstrap(
         result.final_model = _finish(out, Path(result.rounds[-1].new_model), result, plan)
     write_curve(out, result, plan)
     return result
+
+
+def _transfer_source(start_model: str | Path) -> Path:
+    """The model whose convolution weights a new school's network starts from (generic for the teacher)."""
+    name = str(start_model)
+    return resolve_model("generic" if name in ("ddddocr", "auto") else start_model)
+
+
+def _append_answers(path: Path, answers: Sequence[Answer]) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        for a in answers:
+            fh.write(json.dumps(asdict(a)) + "\n")
 
 
 def _offset(on_attempt: Callable[[int, Any], None] | None, before: int) -> Callable[[Any], None] | None:

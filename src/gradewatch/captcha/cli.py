@@ -51,6 +51,29 @@ class SolverKind(StrEnum):
     ddddocr = "ddddocr"
 
 
+class Backend(StrEnum):
+    torch = "torch"
+    tensorflow = "tensorflow"
+
+
+def _train_tensorflow(data, out, spec, synthetic, minutes, target, epochs, seed, val_fraction, threads, excluded,
+                      init_from) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    if synthetic or init_from is not None:
+        raise CaptchaError("--backend tensorflow trains on real images only (no --synthetic, no --init-from)")
+    from gradewatch.captcha.train_tf import train_tf
+
+    meta = train_tf(data, out, spec, minutes=minutes, epochs=epochs, target=target, seed=seed,
+                    val_fraction=val_fraction, threads=threads, exclude=excluded)  # fmt: skip
+    val, par, tr = meta["validation"], meta["parity"], meta["training"]
+    typer.echo(
+        f"validation accuracy {val['accuracy']:.4%} (real, n={val['n']}); trained {tr['epochs_run']:.2f} epochs on "
+        f"{tr['real_train_images']} real images in {tr['seconds']:.0f} s with TensorFlow {tr['tensorflow']}; "
+        f"ONNX/Keras agreement {par['agreement']:.2%} (max prob diff {par['max_abs_diff']:.1e})"
+    )
+    onnx = Path(out).with_suffix(".onnx")
+    typer.echo(f"wrote {onnx} ({onnx.stat().st_size / 1024:.0f} KiB) and {onnx.with_suffix('.json')}")
+
+
 @app.command()
 def train(
     data: list[Path] | None = typer.Argument(
@@ -72,6 +95,9 @@ def train(
         None, help="File listing file names (one a line, # comments) to leave out of training."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    backend: Backend = typer.Option(
+        Backend.torch, help="Training framework: torch (the 'train' extra) or tensorflow (the 'tensorflow' extra)."
+    ),
 ) -> None:
     """Train a model on labelled captchas and export it to ONNX with a metadata sidecar."""
 
@@ -83,6 +109,10 @@ def train(
         if exclude is not None:
             lines = exclude.read_text(encoding="utf-8").splitlines()
             excluded = [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+        if backend is Backend.tensorflow:
+            _train_tensorflow(data, out, the_spec, synthetic, minutes, target, epochs, seed, val_fraction, threads,
+                              excluded, init_from)  # fmt: skip
+            return
         try:
             from gradewatch.captcha.train import train as do_train
         except ImportError as exc:
@@ -130,13 +160,15 @@ def train(
 @app.command()
 def solve(
     images: list[Path] = typer.Argument(..., help="Captcha images (colour as served, or binarized)."),
-    model: str = typer.Option("ssfw", help="Shipped model name or path to a .onnx file."),
+    model: str = typer.Option(
+        "ssfw", help="Shipped model name (ssfw, generic, …), path to a .onnx file, 'ddddocr' or 'auto' (start solver)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per image."),
 ) -> None:
     """Read captchas: prints image, text and confidence (lowest per-character probability)."""
-    from gradewatch.captcha.solver import load_solver
+    from gradewatch.captcha.teacher import start_solver
 
-    solver = _guard(lambda: load_solver(model))
+    solver = _guard(lambda: start_solver(model))
     failed = 0
     for image in images:
         try:
@@ -156,7 +188,11 @@ def solve(
 @app.command("eval")
 def eval_(
     data: Path = typer.Argument(..., help="Folder or .tar.gz of <label>.png captchas."),
-    model: str = typer.Option("ssfw", help="Shipped model name or path to a .onnx file (for --solver onnx)."),
+    model: str = typer.Option(
+        "ssfw",
+        help="For --solver onnx: a shipped model name (ssfw, generic, …), a .onnx path, 'ddddocr' (the teacher, "
+        "decoding 0-9a-z case-insensitively) or 'auto' (ddddocr when installed, else generic).",
+    ),
     solver: SolverKind = typer.Option(SolverKind.onnx, help="Which solver to measure."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N images (by name)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
@@ -176,6 +212,8 @@ def eval_(
         the_solver = make_solver(solver.value, model)
         source = data
         if validation_split:
+            if not hasattr(the_solver, "metadata"):
+                raise CaptchaError(f"--validation-split needs a trained .onnx model, not {model!r}")
             frac = float(load_solver(model).metadata.get("training", {}).get("val_fraction", 0.1))
             source = ((n, b) for n, b in ds.iter_files(data) if ds.is_validation(n, frac))
         report = evaluate(source, the_solver, limit=limit, progress=not as_json and sys.stderr.isatty())

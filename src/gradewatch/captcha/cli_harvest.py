@@ -76,7 +76,9 @@ def harvest(
     count: int = typer.Option(100, "--count", "-n", min=1, help="Login attempts to make."),
     rate: float = typer.Option(1.0, "--rate", min=0.001, help="At most this many logins per second."),
     model: str | None = typer.Option(
-        None, help="Solver: shipped model name or .onnx path (default: the school's model, else 'generic')."
+        None,
+        help="Solver: shipped model name, .onnx path, 'ddddocr' (the teacher, ocr extra) or 'auto' "
+        "(default: the school's model, else 'auto': ddddocr when installed, else 'generic').",
     ),
     review: Path | None = typer.Option(None, help="Review queue for rejected captchas (default: OUT-review)."),
     min_confidence: float = typer.Option(0.0, min=0.0, max=1.0, help="Do not submit readings below this."),
@@ -86,14 +88,15 @@ def harvest(
     Stops at once on a wrong password or a lock (exit 1). One fresh session per attempt.
     """
     from gradewatch.captcha.harvest import Harvester, TargetReader, account_target
-    from gradewatch.captcha.solver import load_solver, shipped_models
+    from gradewatch.captcha.solver import shipped_models
+    from gradewatch.captcha.teacher import start_solver
 
     def setup() -> Harvester:
         if out.exists() and not out.is_dir():
             raise CaptchaError(f"{out}: exists and is not a folder")
         tgt = account_target(config, account)
-        name = model or (tgt.target.name if tgt.target and tgt.target.name in shipped_models() else "generic")
-        reader = TargetReader(load_solver(name), tgt.target, min_confidence)
+        name = model or (tgt.target.name if tgt.target and tgt.target.name in shipped_models() else "auto")
+        reader = TargetReader(start_solver(name), tgt.target, min_confidence)
         return Harvester(tgt.make_adapter, tgt.creds, reader, out, review or _default_review(out), rate=rate)
 
     harvester = _guard(setup)
@@ -125,7 +128,17 @@ def bootstrap(
     out: Path = typer.Option(Path("captcha-bootstrap"), "--out", "-o", help="Working folder (data, models, curve)."),
     max_attempts: int = typer.Option(3000, min=1, help="Login attempts in all, at most."),
     rate: float = typer.Option(1.0, "--rate", min=0.001, help="At most this many logins per second."),
-    start_model: str = typer.Option("generic", help="Model that harvests round 1 (name or .onnx path)."),
+    start_model: str = typer.Option(
+        "auto",
+        help="Solver of round 1: 'auto' (ddddocr when the ocr extra is installed, else 'generic'), "
+        "'ddddocr', a shipped model name or a .onnx path.",
+    ),
+    learn_spec: bool = typer.Option(
+        False,
+        "--learn-spec",
+        help="Learn the captcha's length, alphabet, case rule and size from the accepted answers instead of "
+        "using the school system's spec (always so when the system has none).",
+    ),
     first_round: int = typer.Option(250, min=1, help="Login attempts of round 1."),
     growth: float = typer.Option(0.5, min=0.05, help="Each later round: this share of the attempts so far."),
     synthetic: int = typer.Option(20000, min=0, help="Rendered captchas mixed into training (tapering)."),
@@ -135,18 +148,23 @@ def bootstrap(
     eval_data: Path | None = typer.Option(None, help="Also measure each round on this labelled folder/.tar.gz."),
     threads: int = typer.Option(1, min=1, max=8, help="Torch threads."),
     seed: int = typer.Option(0, help="Random seed."),
+    batch_size: int | None = typer.Option(None, min=2, help="Training batch (default 128; 32 with --learn-spec)."),
+    augment: bool | None = typer.Option(
+        None, "--augment/--no-augment", help="Augment the real images per batch (default: on with --learn-spec)."
+    ),
+    min_steps: int | None = typer.Option(
+        None, min=0, help="Optimiser steps per round at least (default 0; 1500 with --learn-spec)."
+    ),
 ) -> None:
     """Harvest → train → switch → harvest more, until the target accuracy; prints and plots the curve."""
     from gradewatch.captcha.bootstrap import Plan, RoundResult
     from gradewatch.captcha.bootstrap import bootstrap as run_bootstrap
     from gradewatch.captcha.harvest import account_target
-    from gradewatch.captcha.solver import resolve_model
+    from gradewatch.captcha.teacher import start_solver
 
     def setup():  # type: ignore[no-untyped-def]
         tgt = account_target(config, account)
-        if tgt.target is None:
-            raise CaptchaError(f"school system {tgt.system!r} has no captcha spec to train")
-        resolve_model(start_model)
+        start_solver(start_model)  # fails now (one line) for an unknown model or a missing ddddocr
         if eval_data is not None and not eval_data.exists():
             raise CaptchaError(f"{eval_data}: no such file or folder")
         if out.exists() and not out.is_dir():
@@ -170,6 +188,10 @@ def bootstrap(
         min_val=min_val,
         threads=threads,
         seed=seed,
+        # Learning an unknown school's captcha means real images only, and few of them at first.
+        batch_size=batch_size or (32 if learn_spec or tgt.target is None else 128),
+        augment=augment if augment is not None else bool(learn_spec or tgt.target is None),
+        min_steps=min_steps if min_steps is not None else (1500 if learn_spec or tgt.target is None else 0),
     )
     console = _stderr_console()
     table_rows: list[RoundResult] = []
@@ -194,7 +216,7 @@ def bootstrap(
             lambda: run_bootstrap(
                 tgt.make_adapter,
                 tgt.creds,
-                tgt.target,
+                None if learn_spec or tgt.target is None else tgt.target,
                 out,
                 plan,
                 start_model=start_model,

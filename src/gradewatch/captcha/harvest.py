@@ -21,6 +21,7 @@ against a real school. Works with any adapter of :mod:`gradewatch.schools` and a
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from gradewatch.captcha.errors import CaptchaError
 from gradewatch.captcha.spec import SPECS, CaptchaSpec
+from gradewatch.captcha.spec_learn import Answer, CaseProbe
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import (
     AccountLocked,
@@ -70,6 +73,8 @@ class TargetReader:
     """
 
     def __init__(self, solver: Any, target: CaptchaSpec | None = None, min_confidence: float = 0.0) -> None:
+        if target is not None and hasattr(solver, "for_target"):
+            solver = solver.for_target(target)  # e.g. the ddddocr teacher decodes only the target's alphabet
         self.solver = solver
         self.target = target
         self.min_confidence = min_confidence
@@ -271,8 +276,11 @@ class Harvester:
         rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        probe: CaseProbe | None = None,
     ) -> None:
         self.make_adapter = make_adapter
+        self.probe = probe  # submits a few readings in swapped case, to learn the school's case rule
+        self.answers: list[Answer] = []  # every submission and the school's verdict (for learning the spec)
         self.creds = creds
         self.reader = reader
         self.verified = ImageFolder(out_dir)
@@ -319,18 +327,22 @@ class Harvester:
                 reading = self._read(image)
                 if reading is None:
                     continue
+                text, probed = self.probe.submit_text(reading.text) if self.probe else (reading.text, False)
                 self.limiter.wait()
                 self.stats.attempts += 1
                 try:
-                    adapter.submit_login(self.creds, reading.text)
+                    adapter.submit_login(self.creds, text)
                 except WrongCaptcha:
                     self.stats.rejected += 1
-                    queued = self.review.add(reading.text, image)
-                    if queued is not None:
-                        result.queued.append(queued)
+                    self.answers.append(Answer(text, False, probed, _image_size(image)))
+                    if not probed:  # a rejected probe says nothing about the reading
+                        queued = self.review.add(reading.text, image)
+                        if queued is not None:
+                            result.queued.append(queued)
                     return
                 self.stats.accepted += 1
-                saved = self.verified.add(reading.text, image)
+                self.answers.append(Answer(text, True, probed, _image_size(image)))
+                saved = self.verified.add(text, image)
                 if saved is None:
                     self.stats.duplicates += 1
                 else:
@@ -359,6 +371,14 @@ class Harvester:
 
 class _Unreadable(Exception):
     pass
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header only
+            return img.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 # ---- from the config -------------------------------------------------------------------------

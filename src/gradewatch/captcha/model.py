@@ -35,9 +35,41 @@ ARCHITECTURES: dict[str, tuple[tuple[int, int, int, int], int]] = {
 }
 
 
+# Per-spec output head. "linear": one dense layer from the whole feature map to every position (the
+# shipped models). "attention": each position attends over the feature columns and one classifier is
+# shared by all positions, so every character seen trains the same weights (for few real labels).
+HEADS: dict[str, str] = {"learned": "attention"}
+
+
 def architecture(spec: CaptchaSpec) -> tuple[tuple[int, int, int, int], int]:
     """(conv widths, neck width) used for `spec` unless given explicitly."""
     return ARCHITECTURES.get(spec.name, (DEFAULT_WIDTHS, DEFAULT_NECK))
+
+
+class AttentionHead(nn.Module):
+    """(N, C, H, W) features -> (N, length, classes): per-position attention over columns, shared classifier."""
+
+    def __init__(self, cin: int, h: int, w: int, length: int, classes: int, dim: int = 96):
+        super().__init__()
+        self.scale = dim**-0.5
+        self.columns = nn.Sequential(
+            nn.Conv2d(cin, dim, (h, 1), bias=False), nn.BatchNorm2d(dim), nn.ReLU(inplace=True)
+        )
+        self.context = nn.Sequential(nn.Conv1d(dim, dim, 3, padding=1), nn.ReLU(inplace=True))
+        self.position = nn.Parameter(torch.randn(1, dim, w) * 0.1)
+        self.queries = nn.Parameter(torch.randn(length, dim) * 0.1)
+        self.key = nn.Linear(dim, dim)
+        self.value = nn.Linear(dim, dim)
+        self.drop = nn.Dropout(0.2)
+        self.classify = nn.Linear(dim, classes)
+        self.bias = nn.Parameter(torch.zeros(length, classes))  # e.g. "blank" is likelier at the end
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        cols = self.columns(f).flatten(2)  # (N, dim, W)
+        cols = (self.context(cols) + self.position).transpose(1, 2)  # (N, W, dim)
+        att = torch.softmax(torch.matmul(self.queries, self.key(cols).transpose(1, 2)) * self.scale, dim=-1)
+        ctx = torch.matmul(att, self.value(cols))  # (N, length, dim)
+        return self.classify(self.drop(ctx)) + self.bias
 
 
 class CaptchaNet(nn.Module):
@@ -70,13 +102,18 @@ class CaptchaNet(nn.Module):
         h, w = _pooled(spec.height, 3), _pooled(spec.width, 3)
         if h < 1 or w < 1:
             raise ValueError(f"input {spec.width}x{spec.height} is too small for this network")
-        self.head = nn.Sequential(
-            nn.Flatten(), nn.Dropout(0.2), nn.Linear(neck * h * w, spec.length * spec.num_classes)
-        )
+        self.head_kind = HEADS.get(spec.name, "linear")
+        self.head: nn.Module
+        if self.head_kind == "attention":
+            self.head = AttentionHead(neck, h, w, spec.length, spec.num_classes)
+        else:
+            self.head = nn.Sequential(
+                nn.Flatten(), nn.Dropout(0.2), nn.Linear(neck * h * w, spec.length * spec.num_classes)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) float in 0..1 (ink = 1) -> logits (N, length, num_classes)."""
-        return self.head(self.features(x)).view(-1, self.length, self.num_classes)
+        return self.head(self.features(x)).reshape(-1, self.length, self.num_classes)
 
 
 class Probabilities(nn.Module):

@@ -46,6 +46,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "training needs PyTorch: pip install 'gradewatch[train]' (pins torch==2.13.0, CPU build)"
     ) from exc
 
+from gradewatch.captcha.augment import augment_batch  # noqa: E402
 from gradewatch.captcha.model import CaptchaNet, Probabilities, parameter_count  # noqa: E402
 
 METADATA_FORMAT = 1
@@ -250,6 +251,8 @@ def train(
     threads: int | None = None,
     exclude: Sequence[str] = (),
     evals_per_epoch: int = 4,
+    augment: bool = False,
+    min_steps: int = 0,
 ) -> TrainResult:
     """Train a captcha model and export it; see the module docstring."""
     started = time.perf_counter()
@@ -302,6 +305,7 @@ def train(
         _load_init(net, Path(init_from))
     n = len(x_train)
     steps_per_epoch = max(1, math.ceil(n / batch_size))
+    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))  # a few hundred images need more passes
     total_steps = steps_per_epoch * epochs
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -309,7 +313,7 @@ def train(
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     gen = torch.Generator().manual_seed(seed)
-    eval_every = max(1, steps_per_epoch // max(1, evals_per_epoch))
+    eval_every = max(1, steps_per_epoch // max(1, evals_per_epoch), total_steps // 60)
     deadline = started + minutes * 60.0
 
     best_acc, best_char, best_state, best_step = -1.0, 0.0, None, 0
@@ -329,7 +333,8 @@ def train(
                 idx = perm[i : i + batch_size]
                 if len(idx) < 2:  # batch norm needs more than one sample
                     continue
-                logits = net(x_train[idx])
+                xb = augment_batch(x_train[idx], gen) if augment else x_train[idx]
+                logits = net(xb)
                 loss = loss_fn(logits.reshape(-1, spec.num_classes), y_train[idx].reshape(-1))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -429,6 +434,8 @@ def train(
             "val_fraction": val_fraction,
             "split": "sha256(file name) < val_fraction -> validation",
             "seed": seed,
+            "augment": augment,
+            "batch_size": batch_size,
             "epochs_run": round(step / steps_per_epoch, 2),
             "best_step": best_step,
             "seconds": round(train_seconds, 1),

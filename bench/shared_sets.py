@@ -1,0 +1,224 @@
+"""Benchmarks on the real captchas of other schools (../shared/data/other-captchas): no renderer, no hand labels.
+
+    python bench/shared_sets.py zero-shot [--limit N]       # start solvers vs ddddocr, same run, both sets
+    python bench/shared_sets.py bootstrap SET|ssfw [--max-attempts 1500] [more bootstrap options, e.g. --epochs 30]
+
+Each set is split once by a salted hash of its file path into a *pool* (what the simulator serves
+with its login oracle) and a disjoint *held-out* part (never served; it judges). ``zero-shot``
+reads the held-out part with every start solver; ``bootstrap`` runs ``gradewatch captcha
+bootstrap --learn-spec`` against ``gradewatch sim ssfw --captcha-dir POOL`` (the SSFW simulator
+only as a login oracle: its adapter's own captcha spec is not used) and measures every round's
+model on the held-out part. Images and runs stay in the scratch folder, never in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path, PurePosixPath
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "other-captchas"
+SETS = ("seu_auth_cas", "henan_digits")
+HELD_OUT = {"seu_auth_cas": 0.3, "henan_digits": 0.15}  # share never served (seu has only 1,000 images)
+SALT = "bench-shared-heldout:"
+GRADEWATCH = Path(sys.executable).with_name("gradewatch")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bootstrap import split_real, start_sim  # noqa: E402 - the SSFW bench's split and simulator runner
+
+
+def split_set(name: str, work: Path) -> tuple[Path, Path, int]:
+    """WORK/NAME/pool.tar.gz (served; keeps dupN/ folders so equal labels coexist) and WORK/NAME/heldout/."""
+    from gradewatch.captcha.dataset import is_validation
+
+    archive = DATA / f"{name}.tar.gz"
+    if not archive.is_file():
+        sys.exit(f"{archive} not found (the real sets live in ../shared, not in the repository)")
+    base = work / name
+    pool, heldout = base / "pool.tar.gz", base / "heldout"
+    if pool.is_file() and heldout.is_dir():
+        with tarfile.open(pool) as t:
+            return pool, heldout, sum(1 for m in t if m.isfile())
+    heldout.mkdir(parents=True, exist_ok=True)
+    served = 0
+    with tarfile.open(archive) as src, tarfile.open(pool, "w:gz") as dst:
+        for m in src:
+            rel = PurePosixPath(m.name)
+            if not m.isfile() or rel.suffix != ".png":
+                continue
+            data = src.extractfile(m).read()  # type: ignore[union-attr]
+            if is_validation(str(rel), HELD_OUT[name], SALT):
+                dest = heldout / PurePosixPath(*rel.parts[1:])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+            else:
+                info = tarfile.TarInfo(str(rel))
+                info.size = len(data)
+                dst.addfile(info, io.BytesIO(data))
+                served += 1
+    return pool, heldout, served
+
+
+def _labelled(folder: Path) -> list[tuple[str, bytes]]:
+    return [(p.stem.split("_")[0], p.read_bytes()) for p in sorted(folder.rglob("*.png"))]
+
+
+def zero_shot(args: argparse.Namespace) -> None:
+    from gradewatch.captcha.baselines import DdddocrSolver
+    from gradewatch.captcha.solver import load_solver
+    from gradewatch.captcha.teacher import GENERIC_TARGET, DdddocrTeacher
+
+    work = Path(args.work)
+    solvers = {
+        "generic (ours, synthetic only)": load_solver("generic"),
+        f"ddddocr {version('ddddocr')} (its own decoding)": DdddocrSolver(GENERIC_TARGET),
+        "ddddocr teacher (ours: restricted CTC decoding)": DdddocrTeacher(GENERIC_TARGET),
+    }
+    report: dict = {}
+    for name in SETS:
+        _, heldout, _ = split_set(name, work)
+        images = _labelled(heldout)[: args.limit or None]
+        print(f"\n# {name}: {len(images)} held-out real captchas")
+        rows = {}
+        for label, solver in solvers.items():
+            right = chars = 0
+            times = []
+            for truth, data in images:
+                t = time.perf_counter()
+                text = solver.solve(data).text
+                times.append(time.perf_counter() - t)
+                right += text == truth
+                chars += sum(a == b for a, b in zip(text, truth, strict=False)) if len(text) == len(truth) else 0
+            times.sort()
+            rows[label] = {
+                "accuracy": right / len(images),
+                "char_accuracy": chars / sum(len(t) for t, _ in images),
+                "ms_median": times[len(times) // 2] * 1000,
+            }
+            r = rows[label]
+            print(
+                f"{label:48} {r['accuracy']:8.2%} whole  {r['char_accuracy']:8.2%} per char  {r['ms_median']:7.2f} ms"
+            )
+        report[name] = {"n": len(images), "solvers": rows}
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+
+
+def bootstrap(args: argparse.Namespace) -> None:
+    work = Path(args.work)
+    if args.set == "ssfw":  # the real SSFW captchas too, but harvest-only: no SSFW spec, no renderer
+        pool, heldout = split_real(work / "ssfw")
+        served = sum(1 for _ in pool.glob("*.png"))
+    else:
+        pool, heldout, served = split_set(args.set, work)
+    n_held = sum(1 for _ in heldout.rglob("*.png"))
+    print(f"{args.set}: simulator serves {served} real captchas (pool); held-out {n_held} (never served)")
+    out = work / args.set / "bootstrap"
+    if out.exists():
+        shutil.rmtree(out)
+    sim, base_url, user, password = start_sim(pool, args.seed, work / args.set / "sim.log")
+    try:
+        config = work / args.set / "bootstrap.toml"
+        config.write_text(
+            f'[schools.sim]\nsystem = "ssfw"\nbase_url = "{base_url}"\n\n'
+            f'[accounts.demo]\nschool = "sim"\nusername = "{user}"\npassword = "{password}"\n',
+            encoding="utf-8",
+        )
+        cmd = [
+            str(GRADEWATCH), "captcha", "bootstrap", "--config", str(config), "--account", "demo",
+            "--learn-spec", "--start-model", args.start_model, "--target", str(args.target),
+            "--max-attempts", str(args.max_attempts), "--rate", str(args.rate), "--out", str(out),
+            "--eval-data", str(heldout), "--threads", str(args.threads), "--seed", str(args.seed),
+            "--synthetic", "0", *args.extra,
+        ]  # fmt: skip
+        print("$ " + " ".join(cmd), flush=True)
+        t = time.monotonic()
+        code = subprocess.call(cmd)
+        print(f"bootstrap exited {code} after {(time.monotonic() - t) / 60:.1f} min wall time")
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    curve = json.loads((out / "curve.json").read_text())
+    print(f"{'round':>5} {'harvested with':>16} {'attempts':>8} {'verified':>8} {'accept.':>8} {'held-out':>9}")
+    for r in curve["rounds"]:
+        print(
+            f"{r['round']:>5} {r['model']:>16} {r['attempts']:>8} {r['verified']:>8} "
+            f"{r['acceptance_rate']:>8.1%} {r['eval_accuracy']:>9.2%}"
+        )
+    speed = price(out / "final.onnx", heldout)
+    curve["price"] = speed
+    (out / "curve.json").write_text(json.dumps(curve, indent=2) + "\n")
+    if args.docs:
+        dest = REPO / "docs" / f"bootstrap-{args.set}{'-harvest-only' if args.set == 'ssfw' else ''}.json"
+        shutil.copyfile(out / "curve.json", dest)
+        if (out / "curve.png").is_file():
+            shutil.copyfile(out / "curve.png", dest.with_suffix(".png"))
+        print(f"copied the curve to {dest}")
+
+
+def price(model: Path, heldout: Path, n: int = 300) -> dict:
+    """Size of the bootstrapped model, and its solve time next to the ddddocr teacher's, same images, same run."""
+    from gradewatch.captcha.solver import load_solver
+    from gradewatch.captcha.teacher import DdddocrTeacher
+
+    ours = load_solver(model)
+    teacher = DdddocrTeacher(ours.spec)
+    images = [data for _, data in _labelled(heldout)[:n]]
+    medians = {}
+    for label, solver in (("ours", ours), ("ddddocr", teacher)):
+        solver.solve(images[0])  # warm up
+        times = []
+        for data in images:
+            t = time.perf_counter()
+            solver.solve(data)
+            times.append(time.perf_counter() - t)
+        medians[label] = sorted(times)[len(times) // 2] * 1000
+    result = {
+        "onnx_bytes": model.stat().st_size,
+        "ms_ours": round(medians["ours"], 3),
+        "ms_ddddocr": round(medians["ddddocr"], 3),
+        "ratio": round(medians["ours"] / medians["ddddocr"], 4),
+        "n": len(images),
+    }
+    print(
+        f"final model {result['onnx_bytes'] / 1e6:.2f} MB; median solve {result['ms_ours']:.2f} ms vs ddddocr "
+        f"{result['ms_ddddocr']:.2f} ms (1/{1 / result['ratio']:.0f}) on {len(images)} held-out images"
+    )
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "gradewatch-shared-bench"))
+    sub = ap.add_subparsers(dest="mode", required=True)
+    z = sub.add_parser("zero-shot")
+    z.add_argument("--limit", type=int, default=0, help="images per set (0: the whole held-out part)")
+    z.add_argument("--json", default=None)
+    b = sub.add_parser("bootstrap")
+    b.add_argument("set", choices=(*SETS, "ssfw"))
+    b.add_argument("--start-model", default="auto")
+    b.add_argument("--target", type=float, default=0.995)
+    b.add_argument("--max-attempts", type=int, default=1500)
+    b.add_argument("--rate", type=float, default=20.0, help="logins per second (a local simulator, not a school)")
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--docs", action="store_true", help="copy the curve into docs/")
+    args, extra = ap.parse_known_args()  # anything else goes to `gradewatch captcha bootstrap`
+    args.extra = [a for a in extra if a != "--"]
+    {"zero-shot": zero_shot, "bootstrap": bootstrap}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
