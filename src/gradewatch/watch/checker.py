@@ -302,7 +302,7 @@ class Watcher:
                            gpa_line=None if first else gpa(before, after))
 
         diff = self.store.apply_grades(name, check_id, grades, make, [t.fingerprint for t in channels],
-                                       [t.channel for t in channels], expand=expander(channels))
+                                       channels=[t.channel for t in channels], expand=expander(channels))
         expedite_after_check(self.store, self.config, name, diff, baseline=not stored, now=self._clock())
         self.store.finish_check(check_id, "ok", logged_in=logged_in)
         n, c, r = diff.counts
