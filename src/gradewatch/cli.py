@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gradewatch.captcha.cli import app as captcha_app
 from gradewatch.schools.detect import detect_command
 
 app = typer.Typer(
@@ -27,7 +26,21 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve and evaluate models.")
+
+
+@app.command(
+    "captcha",
+    help="Captcha engine: train, solve and evaluate models.",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def captcha(ctx: typer.Context) -> None:
+    # Loaded only when used: the engine pulls in numpy, Pillow and onnxruntime, which `--help`,
+    # `check` and the other commands do not need.
+    from gradewatch.captcha.cli import app as captcha_app
+
+    captcha_app(args=ctx.args, prog_name=f"{ctx.find_root().info_name or 'gradewatch'} captcha")
+
 
 with contextlib.suppress(ImportError):  # the simulators land in their own module
     from gradewatch.sim.cli import app as sim_app

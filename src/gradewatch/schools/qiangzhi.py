@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -27,6 +28,7 @@ from gradewatch.grades import Grade, attempt_from_text
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import AccountLocked, SchoolError, SessionExpired, WrongCaptcha, WrongPassword
+from gradewatch.schools.options import CaptchaSetting, SchoolOptions, option
 
 MAIN = "/jsxsd/framework/xsMain.jsp"
 GRADE_FORM = "/jsxsd/kscj/cjcx_frm"
@@ -60,8 +62,17 @@ class QiangzhiAdapter(SchoolAdapter):
     system = "qiangzhi"
     title = "强智 Qiangzhi (jsxsd)"
     login_path = "/jsxsd/"
+    base_url_hint = "the site root above `/jsxsd`"
     captcha_model = "qiangzhi"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
+
+    class Options(SchoolOptions):
+        login: Literal["auto", "seed", "direct"] = option(
+            "auto", "auto (from where the login form posts), seed (Logon.do, server seed) or direct (LoginToXk)")
+        captcha: CaptchaSetting = option("auto", "send RANDOMCODE: auto (when the page shows the image), true, false")
+        logon_method: str = option("logon", "the method of Logon.do (some schools logonLdap)", pattern=r"^\w+$")
+        term: str = option("", "the kksj of the grade query, e.g. 2024-2025-1 (empty: all terms)",
+                           pattern=r"^(\d{4}-\d{4}-[1-3])?$")
 
     _login_url: str = ""
     _captcha_url: str = ""

@@ -20,6 +20,7 @@ from gradewatch.grades import Grade, attempt_from_text
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import AccountLocked, SessionExpired, WrongCaptcha, WrongPassword
+from gradewatch.schools.options import SchoolOptions, option
 
 LOGIN = "/ssfw/login.jsp"
 CAPTCHA = "/ssfw/jwcaptcha.do"
@@ -51,8 +52,13 @@ class SsfwAdapter(SchoolAdapter):
     system = "ssfw"
     title = "Wisedu SSFW (师生服务)"
     login_path = LOGIN
+    base_url_hint = "the site root above `/ssfw`"
     captcha_model = "ssfw"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
+
+    class Options(SchoolOptions):
+        menu_item_wid: str = option(DEFAULT_MENU_ITEM_WID, "the menuItemWid of the school's 有效成绩 page",
+                                    min_length=1)
 
     # Set by start_login: the login page URL (the Referer of the POST) and its hidden fields (e.g. mode).
     _login_url: str = ""

@@ -28,6 +28,7 @@ from gradewatch.grades import Grade, attempt_from_text
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import AccountLocked, SessionExpired, UnexpectedPage, WrongCaptcha, WrongPassword
+from gradewatch.schools.options import CaptchaSetting, SchoolOptions, option
 
 LOGIN = "/xtgl/login_slogin.html"
 PUBLIC_KEY = "/xtgl/login_getPublicKey.html"
@@ -48,9 +49,16 @@ class ZfAdapter(SchoolAdapter):
     system = "zf"
     title = "ZF 正方教务 (new Java edition, jwglxt)"
     login_path = LOGIN
+    base_url_hint = "the system root *with* its context path, e.g. `https://jwgl.example.edu.cn/jwglxt`"
     captcha_model = "zf"
     # 验证码 alone marks a captcha verdict here, so the lock words must be tried first.
     login_errors = ((AccountLocked, _LOCKED), (WrongCaptcha, _WRONG_CAPTCHA), (WrongPassword, _WRONG_PASSWORD))
+
+    class Options(SchoolOptions):
+        captcha: CaptchaSetting = option("auto", "use the kaptcha: auto (when the login page shows one), true, false")
+        grade_path: str = option(GRADE_PATH, "the grade query below base_url", min_length=1)
+        gnmkdm: str = option("N305005", "the module code sent with the grade query", min_length=1)
+        page_size: int = option(100, "queryModel.showCount asked for (every page is fetched)", ge=1, le=5000)
 
     _login_url: str = ""
     _csrftoken: str = ""

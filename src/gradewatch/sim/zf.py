@@ -202,6 +202,7 @@ def grade_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
 
 
 class ZfSimulator(Simulator):
+    context_path = CTX
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = LOCKED
