@@ -188,8 +188,16 @@ class Simulator:
     # ---- sessions --------------------------------------------------------------------------
     def session(self, request: Request) -> Session | None:
         """The live session of this request, refreshed; None when absent or idle too long."""
-        sid = request.cookies.get(self.session_cookie)
-        sess = self._sessions.get(sid) if sid else None
+        sid = self.session_id_of(request)
+        return self.live_session(sid) if sid else None
+
+    def session_id_of(self, request: Request) -> str | None:
+        """Where a request carries its session id: the session cookie (cookieless systems override)."""
+        return request.cookies.get(self.session_cookie)
+
+    def live_session(self, sid: str) -> Session | None:
+        """The session with this id, refreshed; None when unknown or idle too long (it is dropped)."""
+        sess = self._sessions.get(sid)
         if sess is None:
             return None
         now = self._clock()
@@ -206,9 +214,13 @@ class Simulator:
             del self._sessions[sid]
         while len(self._sessions) >= self.max_sessions:  # dicts keep insertion order: the oldest first
             del self._sessions[next(iter(self._sessions))]
-        sess = Session(id=secrets.token_hex(16).upper(), last_seen=now)
+        sess = Session(id=self.new_session_id(), last_seen=now)
         self._sessions[sess.id] = sess
         return sess
+
+    def new_session_id(self) -> str:
+        """A fresh session id in the system's own format (Tomcat-style hex by default)."""
+        return secrets.token_hex(16).upper()
 
     def session_or_new(self, request: Request) -> tuple[Session, bool]:
         sess = self.session(request)
