@@ -8,7 +8,7 @@
     def test_other(make_ssfw_sim):            # more simulators, or other options
         gbk = make_ssfw_sim(encoding="gbk", session_ttl=5)
 
-    def test_any_system(school_sim):          # parametrised over every variant of ssfw, zf, qiangzhi
+    def test_any_system(school_sim):          # parametrised over every variant of every registered simulator
         write_config(..., school_sim.base_url, ..., system=school_sim.system)
 
     def test_zf(make_school_sim):             # any system, any simulator options
@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from gradewatch.sim import simulator_class, simulators
 from gradewatch.sim.server import RunningSim, running
 from gradewatch.sim.ssfw import SsfwSimulator
 from gradewatch.sim.transcripts import DEMO_USERNAME, seeded_students
@@ -70,14 +71,7 @@ class SchoolSim(RunningSim):
 
 
 def _simulator_class(system: str) -> Any:
-    import importlib
-
-    names = {"ssfw": "SsfwSimulator", "zf": "ZfSimulator", "qiangzhi": "QiangzhiSimulator"}
-    return getattr(importlib.import_module(f"gradewatch.sim.{system}"), names[system])
-
-
-#: The adapter's base_url below the server root, per system.
-_CONTEXT = {"ssfw": "", "zf": "/jwglxt", "qiangzhi": ""}
+    return simulator_class(system)
 
 
 @pytest.fixture
@@ -89,7 +83,7 @@ def make_school_sim() -> Iterator[Callable[..., SchoolSim]]:
             sim = _simulator_class(system)(seeded_students(seed, students), seed=seed, **options)
             run = stack.enter_context(running(sim))
             base = {f.name: getattr(run, f.name) for f in fields(RunningSim)}
-            base["base_url"] = run.base_url + _CONTEXT[system]
+            base["base_url"] = run.base_url + sim.context_path
             return SchoolSim(**base, system=system, root_url=run.base_url)
 
         yield make
@@ -119,6 +113,10 @@ WATCH_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "qiangzhi-logonldap": ("qiangzhi", PRESETS["qiangzhi"]["logon-ldap"]),
     "qiangzhi-direct": ("qiangzhi", PRESETS["qiangzhi"]["direct"]),
 }
+# Every other registered system runs once, with its simulator's own defaults (a new system's file
+# is all it takes to join the suite).
+WATCH_VARIANTS |= {name: (name, WATCH_OPTIONS.get(name, {})) for name in sorted(simulators())
+                   if name not in {system for system, _ in WATCH_VARIANTS.values()}}
 
 
 def _kaptcha_ready() -> str:

@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gradewatch.captcha.cli import app as captcha_app
 from gradewatch.cli_accounts import accounts_app as lockout_accounts_app
 from gradewatch.cli_accounts_db import accounts_app
 from gradewatch.cli_notify import app as notify_app
@@ -30,11 +29,25 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve and evaluate models.")
 # One `accounts` group: the database accounts (campus) and `accounts retry` (lockout-proof login).
 accounts_app.registered_commands.extend(lockout_accounts_app.registered_commands)
 app.add_typer(accounts_app, name="accounts", help="Accounts kept in the database: add, import CSV, list, pause …")
 app.add_typer(notify_app, name="notify", help="Notification channels: `notify test [ACCOUNT]`.")
+
+
+@app.command(
+    "captcha",
+    help="Captcha engine: train, solve and evaluate models.",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def captcha(ctx: typer.Context) -> None:
+    # Loaded only when used: the engine pulls in numpy, Pillow and onnxruntime, which `--help`,
+    # `check` and the other commands do not need.
+    from gradewatch.captcha.cli import app as captcha_app
+
+    captcha_app(args=ctx.args, prog_name=f"{ctx.find_root().info_name or 'gradewatch'} captcha")
+
 
 with contextlib.suppress(ImportError):  # the simulators land in their own module
     from gradewatch.sim.cli import app as sim_app

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 
 class ConfigError(Exception):
@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 
 
 class SchoolConfig(_Strict):
-    system: str = Field(description="school system id: ssfw, zf, qiangzhi")
+    system: str = Field(description="school system id (gradewatch.schools.systems())")
     base_url: str
     max_concurrency: int = Field(default=2, ge=1, le=16)
     timeout: float = Field(default=20.0, gt=0)
@@ -66,6 +66,19 @@ class SchoolConfig(_Strict):
         if v not in known:
             raise ValueError(f"unknown system {v!r}; known systems: {', '.join(sorted(known))}")
         return v
+
+    @field_validator("options")
+    @classmethod
+    def _system_options(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # Checked against the system's declared Options model; its errors keep their key, so a
+        # misspelt option reads `schools.X.options.KEY: unknown key`. An unknown system is reported
+        # by its own field.
+        from gradewatch.schools import systems
+
+        adapter = systems().get(info.data.get("system", ""))
+        if adapter is None:
+            return v
+        return adapter.Options.model_validate(v).model_dump()
 
     @field_validator("base_url")
     @classmethod
@@ -168,7 +181,9 @@ def _format_errors(path: Path, err: ValidationError) -> str:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p != "__root__")
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "extra_forbidden" and "options" in e["loc"][:-1]:
+            msg = "unknown option of this system (docs/schools.md lists each system's options)"
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; `gradewatch init` writes a commented template)"
         elif e["type"] == "missing":
             msg = "required key is missing"

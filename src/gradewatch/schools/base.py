@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
 
 from gradewatch.grades import Grade
 from gradewatch.schools.errors import (
@@ -25,6 +26,7 @@ from gradewatch.schools.errors import (
     WrongCaptcha,
     WrongPassword,
 )
+from gradewatch.schools.options import CaptchaValue, SchoolOptions
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class SchoolAdapter:
     system: ClassVar[str] = ""
     #: Human name of the system.
     title: ClassVar[str] = ""
+    #: What ``base_url`` is for this system (the docs table).
+    base_url_hint: ClassVar[str] = "the site root"
     #: Path of the login page below ``base_url`` (used by ``detect`` and the docs).
     login_path: ClassVar[str] = ""
     #: Below ``base_url``: the page a CAS front door's ticket lands on (None: the system has none known).
@@ -100,6 +104,8 @@ class SchoolAdapter:
     #: the POST), and after the school's answer was read as a success.
     on_password_submit: Callable[[], None] | None = None
     on_login_accepted: Callable[[], None] | None = None
+    #: The system's ``options`` table, declared as a typed model (the config validates against it).
+    Options: ClassVar[type[SchoolOptions]] = SchoolOptions
 
     def __init__(
         self,
@@ -116,7 +122,7 @@ class SchoolAdapter:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         #: The school's ``options`` table from the config (system-specific settings).
-        self.options: Mapping[str, Any] = dict(options or {})
+        self.options: Mapping[str, Any] = {**self.Options.defaults(), **(options or {})}
         self._solver = solver
         self._backoff = backoff
         self._sleep = sleep
@@ -355,3 +361,62 @@ class SchoolAdapter:
         # What the page says (collapsed, cut), so an unknown login answer can be reported and added.
         err.visible_text = " ".join((body.text(separator=" ") if body is not None else "").split())[:200]
         return err
+
+    # ---- page helpers the system modules share ---------------------------------------------
+    def captcha_wanted(self, page_shows_captcha: bool, key: str = "captcha") -> bool:
+        """The ``auto/true/false`` captcha option: the option when set, else what the login page shows."""
+        setting: CaptchaValue = self.options.get(key, "auto")
+        return setting if isinstance(setting, bool) else page_shows_captcha
+
+    def fetch_image(self, url: str, *, referer: str, what: str, **kwargs: Any) -> bytes:
+        """GET a captcha image; anything but a 200 image answer is an UnexpectedPage naming ``what``."""
+        resp = self.get(url, headers={"Referer": referer}, **kwargs)
+        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
+            raise self.unexpected(f"{what} is not an image", resp)
+        return resp.content
+
+    @staticmethod
+    def form_of(tree: HTMLParser, field_selector: str) -> Node | None:
+        """The form around the first element matching ``field_selector`` (the body if it has none)."""
+        node = tree.css_first(field_selector)
+        if node is None:
+            return None
+        field_node: Node | None = node
+        while field_node is not None and field_node.tag != "form":
+            field_node = field_node.parent
+        return field_node or tree.body
+
+    @staticmethod
+    def hidden_inputs(node: Node | HTMLParser) -> dict[str, str]:
+        """name → value of the hidden inputs below ``node`` (a form, or the whole page)."""
+        return {
+            str(i.attributes.get("name")): str(i.attributes.get("value") or "")
+            for i in node.css('input[type="hidden"], input[type="HIDDEN"]')
+            if i.attributes.get("name")
+        }
+
+    @staticmethod
+    def is_login_page(resp: httpx.Response, tree: HTMLParser, *, paths: Iterable[str] = (),
+                      fields: Iterable[str] = ()) -> bool:
+        """Whether an answer is the login page: its URL path ends with one of ``paths``, or the page has
+        one of the login form's ``fields`` (CSS selectors) — an expired session shows it in place."""
+        if any(resp.url.path.lower().endswith(p.lower()) for p in paths):
+            return True
+        return any(tree.css_first(f) is not None for f in fields)
+
+    @staticmethod
+    def cell_text(node: Node) -> str:
+        """A table cell's text, stripped, with the non-breaking spaces of blank cells removed."""
+        return node.text(strip=True).replace("\xa0", "").strip()
+
+    @staticmethod
+    def number(text: str) -> float | None:
+        """A number written in a page (``"3.0"``, ``" 2 "``, ``"０.５"``); None when it is none."""
+        text = text.strip().translate(_FULLWIDTH_DIGITS)
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return None
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－", "0123456789.-")

@@ -15,6 +15,7 @@ from gradewatch.grades import Grade, attempt_from_text
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import SessionExpired, UnexpectedPage
+from gradewatch.schools.options import SchoolOptions, option
 
 APP_PAGE = "/jwapp/sys/cjcx/*default/index.do"
 GRADES = "/jwapp/sys/cjcx/modules/cjcx/xscjcx.do"
@@ -30,6 +31,10 @@ class JwappAdapter(SchoolAdapter):
     sso_entry = "/appShow?appId=" + DEFAULT_APP_ID
     requires_front_door = True
     captcha_model = None
+
+    class Options(SchoolOptions):
+        app_id: str = option(DEFAULT_APP_ID, "the grade app's id in the school's ehall (appShow?appId=…)",
+                             pattern=r"^\d+$")
 
     @classmethod
     def sso_service(cls, base_url: str, options: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -38,6 +38,7 @@ from gradewatch.grades import Grade
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import AccountLocked, SchoolError, SessionExpired, WrongCaptcha, WrongPassword
+from gradewatch.schools.options import CaptchaSetting, SchoolOptions, option
 from gradewatch.schools.qiangzhi_grades import normalise_term, parse_grades, parse_json
 
 __all__ = ["QiangzhiAdapter", "encode_seed", "normalise_term", "parse_grades", "parse_json"]
@@ -66,8 +67,22 @@ class QiangzhiAdapter(SchoolAdapter):
     title = "强智 Qiangzhi (jsxsd)"
     login_path = "/jsxsd/"
     sso_entry = "/jsxsd/sso.jsp"
+    base_url_hint = "the site root above `/jsxsd`"
     captcha_model = "qiangzhi"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
+
+    class Options(SchoolOptions):
+        login: Literal["auto", "seed", "direct"] = option(
+            "auto", "auto (from where the login form posts), seed (Logon.do, server seed) or direct (LoginToXk)")
+        captcha: CaptchaSetting = option("auto", "send RANDOMCODE: auto (when the page shows the image), true, false")
+        logon_method: str = option("logon", "the method of Logon.do (some schools logonLdap)", pattern=r"^\w+$")
+        term: str = option("", "the kksj of the grade query, e.g. 2024-2025-1 (empty: all terms)",
+                           pattern=r"^(\d{4}-\d{4}-[1-3])?$")
+        login_action: str = option("", "where the login form posts (empty: the form's own action)")
+        context: str = option("", "the app's context path (empty: read from the pages, else /jsxsd)",
+                              pattern=r"^(/[\w.-]+)*$")
+        grade_method: Literal["get", "post"] = option("get", "how the grade list is fetched (real pages use GET)")
+        page_size: int = option(100, "pageSize of the JSON grade list", ge=1, le=5000)
 
     _login_url: str = ""
     _captcha_url: str = ""

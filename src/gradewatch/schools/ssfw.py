@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,6 +34,7 @@ from gradewatch.schools.errors import (
     WrongCaptcha,
     WrongPassword,
 )
+from gradewatch.schools.options import SchoolOptions, option
 
 LOGIN = "/ssfw/login.jsp"
 CAPTCHA = "/ssfw/jwcaptcha.do"
@@ -76,8 +78,15 @@ class SsfwAdapter(SchoolAdapter):
     system = "ssfw"
     title = "Wisedu SSFW (师生服务)"
     login_path = LOGIN
+    base_url_hint = "the site root above `/ssfw`"
     captcha_model = "ssfw"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
+
+    class Options(SchoolOptions):
+        menu_item_wid: str = option(DEFAULT_MENU_ITEM_WID, "the menuItemWid of the school's 有效成绩 page",
+                                    min_length=1)
+        grade_page: Literal["auto", "navmenu", "cjxx"] = option(
+            "auto", "auto: jwnavmenu.do, then zhcx/cjxx.do when the page has no 有效成绩 block; or either one")
 
     # Set by start_login: the login page URL (the Referer of the POST) and its hidden fields (e.g. mode).
     _login_url: str = ""

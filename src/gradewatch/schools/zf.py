@@ -20,11 +20,12 @@ import base64
 import json
 import re
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from pydantic import BeforeValidator, Field
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from gradewatch.grades import Grade, attempt_from_text, status_from_text
@@ -40,12 +41,25 @@ from gradewatch.schools.errors import (
     WrongCaptcha,
     WrongPassword,
 )
+from gradewatch.schools.options import SchoolOptions, option
+
+
+def _zf_captcha(value: Any) -> Any:
+    if isinstance(value, bool) or value in ("auto", "slider"):
+        return value
+    raise ValueError('must be "auto", true, false or "slider"')
+
+
+#: The ZF captcha option: the kaptcha's ``auto/true/false``, or the slider captcha.
+ZfCaptchaSetting = Annotated[bool | Literal["auto", "slider"], BeforeValidator(_zf_captcha),
+                             Field(json_schema_extra={"shown": '"auto"|bool|"slider"'})]
 
 LOGIN = "/xtgl/login_slogin.html"
 PUBLIC_KEY = "/xtgl/login_getPublicKey.html"
 KAPTCHA = "/kaptcha"
 MENU = "/xtgl/index_initMenu.html"
 GRADE_PATH = "cjcx/cjcx_cxXsgrcj.html"
+TIMETABLE_PATH = "kbcx/xskbcx_cxXsKb.html"
 #: The other grade query real clients use; same JSON shape.
 GRADE_PATH_DG = "cjcx/cjcx_cxDgXscj.html"
 
@@ -69,9 +83,21 @@ class ZfAdapter(SchoolAdapter):
     title = "ZF 正方教务 (new Java edition, jwglxt)"
     login_path = LOGIN
     sso_entry = "/xtgl/login_ssologin.html"
+    base_url_hint = "the system root *with* its context path, e.g. `https://jwgl.example.edu.cn/jwglxt`"
     captcha_model = "zf"
     login_errors = ((NoStudentRole, _NO_ROLE), (PortalLoginRequired, _PORTAL), (AccountDisabled, _DISABLED),
                     (WrongCaptcha, _WRONG_CAPTCHA), (WrongPassword, _WRONG_PASSWORD))
+
+    class Options(SchoolOptions):
+        captcha: ZfCaptchaSetting = option(
+            "auto", "auto (the kaptcha when the login page shows one, the slider when it loads zfcaptchaLogin), "
+            "true, false, or \"slider\"")
+        grade_path: str = option("", f"the grade query below base_url (empty: {GRADE_PATH}, falling back to "
+                                 "cjcx/cjcx_cxDgXscj.html where a school serves only that)")
+        gnmkdm: str = option("N305005", "the module code sent with the grade query", min_length=1)
+        page_size: int = option(100, "queryModel.showCount asked for (every page is fetched)", ge=1, le=5000)
+        timetable_path: str = option(TIMETABLE_PATH, "the timetable (课表) query below base_url", min_length=1)
+        timetable_gnmkdm: str = option("N2151", "the module code sent with the timetable query", min_length=1)
 
     _login_url: str = ""
     _csrftoken: str | None = None
@@ -406,7 +432,6 @@ def _ms() -> str:
 
 
 # ---- timetable (学生课表查询) -----------------------------------------------------------------------
-TIMETABLE_PATH = "kbcx/xskbcx_cxXsKb.html"
 
 
 def parse_timetable(data: Any, term: str | None) -> list[tuple[str, str, str]]:

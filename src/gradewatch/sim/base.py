@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
@@ -75,11 +75,14 @@ class UserStats:
 
 
 class Student:
-    def __init__(self, record: StudentRecord) -> None:
+    def __init__(self, record: StudentRecord, forms: Mapping[str, str] | None = None) -> None:
         self.username = record.username
         self.name = record.name
         self._salt = secrets.token_bytes(16)
         self._hash = self._digest(record.password)
+        #: What the school's own database keeps besides (e.g. MD5 of the password, as URP and 青果
+        #: do), for systems whose browser sends a hash instead of the password: see password_forms.
+        self.forms: dict[str, str] = dict(forms or {})
         self.grades: dict[str, Grade] = {g.key: g for g in record.grades}
         self.enrolled: dict[str, dict[str, str]] = {}  # term -> {code: name} taken, graded or not (sim/timetable.py)
         self.wrong_passwords = 0  # consecutive
@@ -111,6 +114,11 @@ class Simulator:
     """Base of a school simulator. Build the ASGI app with :meth:`app`."""
 
     system: ClassVar[str] = ""
+    #: Where the system lives below the server root; the adapter's ``base_url`` is root + this.
+    #: An instance may change it (a simulator option moving the app to another prefix).
+    context_path: str = ""
+    #: Sessions kept at most; the least recently used go first (a flood of logins cannot grow the table).
+    max_sessions: ClassVar[int] = 10_000
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = "/"
     #: Consecutive wrong passwords that lock an account.
@@ -120,6 +128,14 @@ class Simulator:
     wrong_captcha_text: ClassVar[str] = "wrong captcha"
     bad_credentials_text: ClassVar[str] = "wrong username or password"
     locked_text: ClassVar[str] = "account locked after {n} wrong passwords"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A simulator class with its own system id is that system's simulator: see gradewatch.sim.simulators().
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("system"):
+            from gradewatch.sim import _REGISTRY
+
+            _REGISTRY[cls.system] = cls
 
     def __init__(
         self,
@@ -132,7 +148,7 @@ class Simulator:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         records = list(students)
-        self.students: dict[str, Student] = {r.username: Student(r) for r in records}
+        self.students: dict[str, Student] = {r.username: self._student(r) for r in records}
         #: The first student given is the documented demo login.
         self.demo: StudentRecord | None = records[0] if records else None
         self.admin_token = admin_token or secrets.token_urlsafe(18)
@@ -165,6 +181,11 @@ class Simulator:
 
         return app
 
+    def banner(self) -> list[str]:
+        """What ``gradewatch sim SYSTEM`` prints (``{base}`` is the listening URL): override to add more."""
+        return [f"{self.system} simulator on {{base}}{self.context_path}/",
+                f"  base_url     {{base}}{self.context_path}"]
+
     def down_response(self) -> Response:
         return Response("<html><body><h1>503 Service Unavailable</h1></body></html>", 503, media_type="text/html")
 
@@ -173,6 +194,23 @@ class Simulator:
         """The web application (context path) a request path belongs to; its sessions are its own.
         One application by default; a system with two (强智: the root Logon.do and /jsxsd) overrides."""
         return ""
+
+    def session_id_of(self, request: Request) -> str | None:
+        """Where a request carries its session id: the session cookie (cookieless systems override)."""
+        return request.cookies.get(self.session_cookie)
+
+    def live_session(self, sid: str, scope: str | None = None) -> Session | None:
+        """The session with this id (of application ``scope`` when given), refreshed; None when
+        unknown, of another application, or idle too long (then it is dropped)."""
+        sess = self._sessions.get(sid)
+        if sess is None or (scope is not None and sess.scope != scope):
+            return None
+        now = self._clock()
+        if now - sess.last_seen > self.controls.session_ttl:
+            del self._sessions[sess.id]
+            return None
+        sess.last_seen = now
+        return sess
 
     def cookie_ids(self, request: Request) -> list[str]:
         """Every session-cookie value of the request, in header order (a client may send several)."""
@@ -187,18 +225,17 @@ class Simulator:
         """The live session of this request, refreshed; None when absent or idle too long.
 
         As Tomcat does, of several session cookies the first one that names a live session of this
-        application wins (browsers send the longest cookie path first)."""
+        application wins (browsers send the longest cookie path first). A cookieless system's id
+        (``session_id_of``) is tried first."""
         scope = self.scope_of(request.url.path)
-        now = self._clock()
-        for sid in self.cookie_ids(request):
-            sess = self._sessions.get(sid)
-            if sess is None or sess.scope != scope:
-                continue
-            if now - sess.last_seen > self.controls.session_ttl:
-                del self._sessions[sess.id]
-                continue
-            sess.last_seen = now
-            return sess
+        ids = self.cookie_ids(request)
+        own = self.session_id_of(request)
+        if own and own not in ids:
+            ids = [own, *ids]
+        for sid in ids:
+            sess = self.live_session(sid, scope)
+            if sess is not None:
+                return sess
         return None
 
     def new_session(self, scope: str = "") -> Session:
@@ -206,9 +243,15 @@ class Simulator:
         ttl = self.controls.session_ttl
         for sid in [s.id for s in self._sessions.values() if now - s.last_seen > ttl]:
             del self._sessions[sid]
-        sess = Session(id=secrets.token_hex(16).upper(), last_seen=now, scope=scope)
+        while len(self._sessions) >= self.max_sessions:  # dicts keep insertion order: the oldest first
+            del self._sessions[next(iter(self._sessions))]
+        sess = Session(id=self.new_session_id(), last_seen=now, scope=scope)
         self._sessions[sess.id] = sess
         return sess
+
+    def new_session_id(self) -> str:
+        """A fresh session id in the system's own format (Tomcat-style hex by default)."""
+        return secrets.token_hex(16).upper()
 
     def session_or_new(self, request: Request) -> tuple[Session, bool]:
         sess = self.session(request)
@@ -307,7 +350,7 @@ class Simulator:
             return LoginResult(Outcome.WRONG_PASSWORD)
         if student.locked:
             return LoginResult(Outcome.LOCKED, student)
-        if not student.password_matches(password):
+        if not self.password_ok(student, password, sess):
             student.wrong_passwords += 1
             if student.wrong_passwords >= self.lock_after:
                 student.locked = True
@@ -323,9 +366,45 @@ class Simulator:
         fresh.username = student.username
         return fresh
 
+    # ---- client-side password encodings -----------------------------------------------------
+    def password_forms(self, password: str) -> dict[str, str]:
+        """What this school stores of a password besides the salted hash (override: e.g. ``{"md5": …}``)."""
+        return {}
+
+    def password_ok(self, student: Student, submitted: str, sess: Session | None) -> bool:
+        """Whether the login form's password field is right. The default is a plaintext password;
+        systems whose page script hashes or encrypts it (MD5, DES …) override this with the check the
+        real server makes, using ``student.forms`` and the session's key material."""
+        return student.password_matches(submitted)
+
+    def _student(self, record: StudentRecord) -> Student:
+        return Student(record, self.password_forms(record.password))
+
+    # ---- pages the systems share -------------------------------------------------------------
+    def html_page(self, text: str, status: int = 200, *, encoding: str = "utf-8",
+                  headers: Mapping[str, str] | None = None) -> Response:
+        """An HTML page encoded as the system sends it, with the charset declared in Content-Type."""
+        body = text.encode(encoding, errors="xmlcharrefreplace")
+        return Response(body, status, headers={"Content-Type": f"text/html;charset={encoding}", **(headers or {})})
+
+    def captcha_response(self, request: Request) -> Response:
+        """A new captcha for the request's session (a new session, with its cookie, if it has none)."""
+        sess, new = self.session_or_new(request)
+        image, media_type = self.issue_captcha(sess)
+        resp = Response(image, media_type=media_type,
+                        headers={"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expires": "0"})
+        if new:
+            self.set_cookie(resp, sess)
+        return resp
+
+    def grade_view(self, student: Student, page: Callable[[], Response], broken: Callable[[], Response]) -> Response:
+        """A grade fetch: counted in the stats, and the broken page while the ``broken_grades`` switch is on."""
+        student.stats.grade_fetches += 1
+        return broken() if self.controls.broken_grades else page()
+
     # ---- admin-side helpers ----------------------------------------------------------------
     def add_student(self, record: StudentRecord) -> Student:
-        student = Student(record)
+        student = self._student(record)
         self.students[record.username] = student
         return student
 

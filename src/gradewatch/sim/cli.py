@@ -150,18 +150,16 @@ def qiangzhi(
 
 @app.command("captchas")
 def captchas(
-    system: str = typer.Argument(..., help="ssfw, zf or qiangzhi."),
+    system: str = typer.Argument(..., help="The system whose simulator serves the captchas (ssfw, zf …)."),
     out: Path = typer.Argument(..., help="Folder to write into (created)."),
     count: int = typer.Option(1000, "--count", min=1, help="How many captchas."),
     seed: int = typer.Option(1, "--seed", help="Seed of the simulator's captcha stream."),
     variant: list[str] = typer.Option([], "--variant", help=_VARIANT_HELP + " (e.g. zf --variant kaptcha)"),
 ) -> None:
     """Write captchas exactly as SYSTEM's simulator serves them, as <answer>_<n>.<ext> (for `captcha eval`)."""
-    from gradewatch.sim.qiangzhi import QiangzhiSimulator
-    from gradewatch.sim.ssfw import SsfwSimulator
-    from gradewatch.sim.zf import ZfSimulator
+    from gradewatch.sim import simulators
 
-    known = {"ssfw": SsfwSimulator, "zf": ZfSimulator, "qiangzhi": QiangzhiSimulator}
+    known = simulators()
     if system not in known:
         raise _fail(f"unknown system {system!r} (known: {', '.join(known)})")
     try:
@@ -171,6 +169,70 @@ def captchas(
             answer, image, media_type = source.next()
             ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}.get(media_type, "img")
             (out / f"{answer}_{n:05d}.{ext}").write_bytes(image)
-    except (ValueError, ImportError, OSError) as err:
-        raise _fail(str(err)) from None
+    except (ValueError, ImportError, OSError, NotImplementedError) as err:
+        raise _fail(str(err) or f"{system} has no captcha") from None
     typer.echo(f"wrote {count} {system} captchas to {out}")
+
+
+def _option_value(text: str) -> object:
+    """A ``--set KEY=VALUE`` value: true/false, an integer or number, else the text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _generic_command(system: str) -> None:
+    """``gradewatch sim SYSTEM`` for a registered simulator without a hand-written command: the common
+    flags, ``--set KEY=VALUE`` for its own options, and the banner its class writes."""
+
+    def command(
+        port: int = typer.Option(8090, "--port", help="Port to listen on (0 = any free port)."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the random students and captchas."),
+        session_ttl: float = typer.Option(1800.0, "--session-ttl", min=0.1,
+                                          help="Idle seconds before a session expires."),
+        admin_token: str | None = typer.Option(None, "--admin-token", help="Admin API token (default: a random one)."),
+        students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
+        settings: list[str] = typer.Option([], "--set", help="A simulator option KEY=VALUE (repeatable)."),
+    ) -> None:
+        from gradewatch.sim import simulator_class
+        from gradewatch.sim.transcripts import seeded_students
+
+        options: dict[str, object] = {}
+        for item in settings:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise _fail(f"--set takes KEY=VALUE, not {item!r}")
+            options[key.strip().replace("-", "_")] = _option_value(value.strip())
+        cls = simulator_class(system)
+        try:
+            sim = cls(seeded_students(seed, students), admin_token=admin_token, session_ttl=session_ttl, seed=seed,
+                      **options)
+        except TypeError as err:
+            raise _fail(f"{system}: not a simulator option: {err}") from None
+        except ValueError as err:
+            raise _fail(str(err)) from None
+        _serve(sim, sim.banner(), host, port)
+
+    from gradewatch.sim import simulator_class
+
+    cls = simulator_class(system)
+    doc = (cls.__doc__ or system).strip().splitlines()[0]
+    app.command(system, help=doc)(command)
+
+
+def _register_generic_commands() -> None:
+    from gradewatch.sim import simulators
+
+    taken = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    for system in simulators():
+        if system not in taken:
+            _generic_command(system)
+
+
+_register_generic_commands()

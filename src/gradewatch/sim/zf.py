@@ -111,6 +111,7 @@ class VariableCaptchas:
 
 
 class ZfSimulator(Simulator):
+    context_path = CTX
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = DISABLED
