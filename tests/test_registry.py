@@ -48,8 +48,10 @@ def test_valid_options_are_kept_and_defaults_filled_in() -> None:
     cfg = config_from_dict(_school("zf", {"captcha": False, "page_size": 300}), base_dir=Path("."))
     opts = cfg.schools["uni"].options
     assert opts["captcha"] is False and opts["page_size"] == 300 and opts["gnmkdm"] == "N305005"
-    with pytest.raises(ConfigError, match=r'schools\.uni\.options\.captcha: must be "auto", true or false'):
+    with pytest.raises(ConfigError, match=r'schools\.uni\.options\.captcha: must be "auto", true, false or "slider"'):
         config_from_dict(_school("zf", {"captcha": "yes"}), base_dir=Path("."))
+    with pytest.raises(ConfigError, match=r'schools\.uni\.options\.captcha: must be "auto", true or false'):
+        config_from_dict(_school("qiangzhi", {"captcha": "slider"}), base_dir=Path("."))
     with adapter_class("qiangzhi")("http://127.0.0.1:9") as adapter:
         assert adapter.options["login"] == "auto" and adapter.options["term"] == ""
 

@@ -42,7 +42,8 @@ class _Ticket:
 
 
 class CasSimulator(Simulator):
-    system: ClassVar[str] = "cas"
+    # A front door, not an academic system: it stays out of the system registry.
+    system: ClassVar[str] = ""
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = ROOT
     lock_after: ClassVar[int] = 5

@@ -36,6 +36,8 @@ def row_of(g: Grade) -> dict[str, Any]:
 
 class JwappSimulator(Simulator):
     system: ClassVar[str] = "jwapp"
+    #: Only reachable through the CAS (tests/frontdoor runs it behind the CAS simulator).
+    requires_front_door: ClassVar[bool] = True
     session_cookie: ClassVar[str] = "MOD_AUTH_CAS"
 
     def __init__(self, students: Any, *, cas_url: str = "", page_cap: int = 0, **kwargs: Any) -> None:
