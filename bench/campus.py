@@ -3,7 +3,7 @@ processes on one database — fixed 30-minute polling against gradewatch's campu
 interval + fast detection), in the same run, on the same campus.
 
     python bench/campus.py                                   # 2,000 students, 7 days, 4 workers, SQLite
-    python bench/campus.py --db postgresql+psycopg://…/gw    # the same on PostgreSQL (a fresh database)
+    python bench/campus.py --db 'postgresql+psycopg://…/campus{mode}'   # on PostgreSQL (its tables are wiped)
     python bench/campus.py --students 300 --days 2           # a quick look
 
 What is real and what is modelled:
@@ -26,6 +26,7 @@ period's working hours (08:00–22:00); the sections of one course come out toge
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import multiprocessing as mp
 import os
@@ -178,6 +179,7 @@ def worker(wid: int, mode: Mode, db_url: str, key: bytes, args: Any, costs: dict
     from gradewatch.watch.rhythm import interval_at
 
     campus = build_campus(args.students, args.days, args.seed)
+    release_times = {st: [r[0] for r in rel] for st, rel in campus.releases.items()}
     store = Store(db_url, Vault(key))
     config = _config(args.per_minute)
     rng = random.Random(args.seed * 100 + wid)
@@ -204,30 +206,31 @@ def worker(wid: int, mode: Mode, db_url: str, key: bytes, args: Any, costs: dict
         return [Notice("baseline" if first else "update", f"新成绩: {names}", names, names)]
 
     def claim(t: datetime) -> list[Any]:
+        cols = (Account.id, Account.school, Account.last_check_at, Account.courses_fetched_at, Account.expedited_from)
         with store.session() as s:
-            q = (select(Account.id).where(Account.next_check_at <= t, Account.status == "ok")
+            q = (select(*cols).where(Account.next_check_at <= t, Account.status == "ok")
                  .where((Account.lease_until.is_(None)) | (Account.lease_until < t))
                  .order_by(Account.next_check_at).limit(args.batch))
             if store.engine.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            ids = list(s.scalars(q))
-            if not ids:
+            rows = {r[0]: r for r in s.execute(q)}
+            if not rows:
                 return []
-            # Still due and not leased: another worker may have checked it since the SELECT.
-            s.execute(update(Account).where(Account.id.in_(ids), Account.next_check_at <= t)
+            # Still due and not leased: on SQLite another worker may have checked it since the SELECT.
+            s.execute(update(Account).where(Account.id.in_(rows), Account.next_check_at <= t)
                       .where((Account.lease_until.is_(None)) | (Account.lease_until < t))
                       .values(lease_owner=me, lease_until=t + timedelta(minutes=10)))
-            rows = list(s.scalars(select(Account).where(Account.id.in_(ids), Account.lease_owner == me)))
+            mine = set(s.scalars(select(Account.id).where(Account.id.in_(rows), Account.lease_owner == me)))
             stored = dict(s.execute(select(CurrentGrade.account_id, func.count()).where(
-                CurrentGrade.account_id.in_(ids)).group_by(CurrentGrade.account_id)).all())
-            return [(a.id, a.school, a.last_check_at, a.courses_fetched_at, stored.get(a.id, 0)) for a in rows]
+                CurrentGrade.account_id.in_(mine)).group_by(CurrentGrade.account_id)).all())
+            return [(*rows[a][1:], a, stored.get(a, 0)) for a in sorted(mine)]
 
-    def check(t: datetime, name: str, school: str, last: datetime | None, tt_at: datetime | None,
-              n_stored: int) -> dict[str, Any]:
+    def check(t: datetime, school: str, last: datetime | None, tt_at: datetime | None,
+              expedited_from: datetime | None, name: str, n_stored: int) -> dict[str, Any]:
         nonlocal checks
         s_no = int(name[1:])
         cost = costs[school]["reuse"] if last is not None and t - last <= ttl else costs[school]["login"]
-        done: dict[str, Any] = {"id": name, "last_check_at": t}
+        done: dict[str, Any] = {"id": name, "last_check_at": t, "courses_fetched_at": tt_at}
         if mode.fast and (tt_at is None or t - tt_at >= timedelta(hours=24)):
             cost += costs[school]["timetable"]
             courses = campus.courses(s_no)
@@ -239,8 +242,9 @@ def worker(wid: int, mode: Mode, db_url: str, key: bytes, args: Any, costs: dict
         if t >= T0:
             exam_requests[school] += cost
         checks += 1
-        grades = grades_at(s_no, t)
-        if len(grades) != n_stored:
+        out = len(campus.old.get(s_no, [])) + bisect.bisect_right(release_times.get(s_no, []), t)
+        if out != n_stored:
+            grades = grades_at(s_no, t)
             check_id = store.start_check(name)
             diff = store.apply_grades(name, check_id, grades, compose, ["sink"])
             store.finish_check(check_id, "ok")
@@ -254,8 +258,9 @@ def worker(wid: int, mode: Mode, db_url: str, key: bytes, args: Any, costs: dict
                 expedited[0] += len(moved)
         jitter = timedelta(minutes=mode.jitter * (2 * rng.random() - 1))
         interval = timedelta(minutes=mode.interval)
-        proposed = t + (interval_at(t, interval) if mode.fast else interval) + jitter
-        done["next_check_at"] = regular_next(store, name, proposed, t) if mode.fast else proposed
+        proposed = t + (interval_at(t, interval, rng=rng) if mode.fast else interval) + jitter
+        was_expedited = mode.fast and expedited_from is not None
+        done["next_check_at"] = regular_next(store, name, proposed, t) if was_expedited else proposed
         return done
 
     while True:
@@ -269,12 +274,10 @@ def worker(wid: int, mode: Mode, db_url: str, key: bytes, args: Any, costs: dict
             if not claimed:
                 break
             done = [check(t, *c) for c in claimed]
+            # One bulk UPDATE by primary key. An expedite by another worker at this same instant saw
+            # what this check saw: overwriting its next_check_at loses nothing.
             with store.session() as s:
-                for d in done:
-                    values = {k: v for k, v in d.items() if k != "id"}
-                    # An expedite by another worker at this same instant saw what this check saw: no loss.
-                    s.execute(update(Account).where(Account.id == d["id"])
-                              .values(**values, lease_owner=None, lease_until=None))
+                s.execute(update(Account), [d | {"lease_owner": None, "lease_until": None} for d in done])
         barrier.wait()
     store.close()
     with open("/proc/self/status") as fh:
@@ -294,6 +297,7 @@ def run_mode(mode: Mode, args: Any, costs: dict[str, dict[str, int]], db_url: st
 
     campus = build_campus(args.students, args.days, args.seed)
     key = Fernet.generate_key()
+    _wipe(db_url)
     store = Store.open(db_url, Vault(key))
     rng = random.Random(args.seed)
     start = T0 - timedelta(minutes=mode.interval + mode.jitter)  # a warm-up: every baseline before T0
@@ -363,6 +367,21 @@ def run_mode(mode: Mode, args: Any, costs: dict[str, dict[str, int]], db_url: st
     }
 
 
+def _wipe(db_url: str) -> None:
+    """The bench owns its database: drop what an earlier run left."""
+    from sqlalchemy import create_engine, text
+
+    from gradewatch.store.models import Base
+
+    if db_url.startswith("sqlite"):
+        return
+    engine = create_engine(db_url)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--students", type=int, default=2000)
@@ -373,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="gradewatch campus interval in office hours, minutes (3x at night)")
     ap.add_argument("--per-minute", type=int, default=60, help="expedited checks per minute per school")
     ap.add_argument("--session-ttl", type=float, default=30.0, help="idle minutes a school session lives")
-    ap.add_argument("--step", type=float, default=20.0, help="simulated seconds per clock step")
+    ap.add_argument("--step", type=float, default=30.0, help="simulated seconds per clock step")
     ap.add_argument("--batch", type=int, default=50, help="accounts a worker claims at once")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the results here")

@@ -4,6 +4,7 @@ for the interval after a check."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,13 +15,18 @@ OFFICE_START, OFFICE_END = time(8, 0), time(22, 0)
 QUIET_FACTOR = 3.0
 
 
-def interval_at(now: datetime, interval: timedelta, *, quiet_factor: float = QUIET_FACTOR) -> timedelta:
-    """``interval`` in office hours, ``quiet_factor`` times as long at night — but never past the next
-    morning's start, so the first grades of a day are seen as early as the day interval allows."""
+def interval_at(now: datetime, interval: timedelta, *, quiet_factor: float = QUIET_FACTOR,
+                rng: random.Random | None = None) -> timedelta:
+    """``interval`` in office hours, ``quiet_factor`` times as long at night. A night check that would
+    land past the morning's start lands instead at a random point of the morning's first interval:
+    capped at 08:00 sharp, every account would check at once and then stay in step all day."""
     local = now.astimezone(SCHOOL_TZ)
     if OFFICE_START <= local.time() < OFFICE_END:
         return interval
     morning = local.replace(hour=OFFICE_START.hour, minute=OFFICE_START.minute, second=0, microsecond=0)
     if local.time() >= OFFICE_END:
         morning += timedelta(days=1)
-    return max(min(interval * quiet_factor, morning - local), timedelta(minutes=1))
+    stretched = interval * quiet_factor
+    if local + stretched <= morning:
+        return stretched
+    return morning - local + interval * (rng or random).random()
