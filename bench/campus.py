@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=7, help="length of the exam period (grade releases)")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--db", default="", help="database URL per mode; {mode} is replaced (default: SQLite files)")
-    ap.add_argument("--interval", type=float, default=80.0,
+    ap.add_argument("--interval", type=float, default=85.0,
                     help="gradewatch campus interval in office hours, minutes (3x at night)")
     ap.add_argument("--per-minute", type=int, default=60, help="expedited checks per minute per school")
     ap.add_argument("--session-ttl", type=float, default=30.0, help="idle minutes a school session lives")
