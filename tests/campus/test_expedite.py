@@ -61,3 +61,30 @@ def test_without_timetable_former_classmates_stand_in(tmp_path: Path) -> None:
     record_enrolments(store, "s2", "uni", shared[:2])  # only two: not a likely classmate
     moved = expedite_after_check(store, cfg, "s0", GradeDiff(new=[G]), now=utcnow())
     assert moved == ["s1"]
+
+
+def test_an_expedited_account_keeps_its_own_phase(tmp_path: Path) -> None:
+    from gradewatch.watch.expedite import regular_next
+
+    store, cfg = _setup(tmp_path, 2)
+    record_enrolments(store, "s0", "uni", [(TERM, G.course_code, G.course_name)])
+    record_enrolments(store, "s1", "uni", [(TERM, G.course_code, G.course_name)])
+    regular = _next(store)["s1"]
+    now = utcnow()
+    assert expedite_after_check(store, cfg, "s0", GradeDiff(new=[G]), now=now) == ["s1"]
+    proposed = now + timedelta(minutes=80)
+    assert regular_next(store, "s1", proposed, now) == regular  # back to its own slot, not now + interval
+    assert regular_next(store, "s1", proposed, now) == proposed  # only once
+
+
+def test_office_hours_rhythm() -> None:
+    from gradewatch.watch.rhythm import SCHOOL_TZ, interval_at
+
+    day = datetime(2027, 1, 4, 10, 0, tzinfo=SCHOOL_TZ)
+    assert interval_at(day, timedelta(minutes=80)) == timedelta(minutes=80)
+    night = datetime(2027, 1, 4, 23, 0, tzinfo=SCHOOL_TZ)
+    assert interval_at(night, timedelta(minutes=80)) == timedelta(minutes=240)
+    dawn = datetime(2027, 1, 5, 7, 0, tzinfo=SCHOOL_TZ)
+    spread = {interval_at(dawn, timedelta(minutes=80), rng=random.Random(k)) for k in range(50)}
+    # Into the morning's first interval (08:00-09:20), spread out, never a herd at 08:00 sharp.
+    assert all(timedelta(hours=1) <= d < timedelta(minutes=140) for d in spread) and len(spread) == 50

@@ -70,6 +70,9 @@ class Account(Base):
     notify_urls: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # When the school's timetable (the term's course list) was last read for this account (0005c).
     courses_fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # An account moved up by fast detection: the regular next check it had, kept so that the check
+    # after the expedited one keeps the account's own phase (classmates must not fall into step).
+    expedited_from: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CurrentGrade(Base):

@@ -10,10 +10,12 @@ Two hooks, both called by the watcher after a successful grade fetch:
   (school, term, course), every other account of that school enrolled in that course with no grade
   for it yet gets ``next_check_at`` moved up to *now + a small spread*. The spread books the
   school's expedite slots in ``school_state.expedite_until`` (shared by every worker), at most
-  ``expedite_per_minute`` checks a minute (school option; default 30). Without a timetable,
+  ``expedite_per_minute`` checks a minute (school option; default 60). Without a timetable,
   accounts that shared at least :data:`MIN_SHARED` courses with this one before stand in.
 
-The scheduler then checks those accounts when they are due (it claims by ``next_check_at``).
+The scheduler then checks those accounts when they are due (it claims by ``next_check_at``), and
+after such a check it asks :func:`regular_next` for the next time, so the account keeps its own
+phase (the check it had regularly) instead of falling into step with its classmates.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 #: How often an account's timetable is read again (it changes with 选课, not by the hour).
 COURSES_EVERY = timedelta(hours=24)
 #: Expedited checks per minute per school when the school's options do not say.
-DEFAULT_PER_MINUTE = 30
+DEFAULT_PER_MINUTE = 60
 #: An expedited check booked further ahead than this is not worth it: regular polling is as fast.
 MAX_AHEAD = timedelta(minutes=30)
 #: Without a timetable: shared earlier courses that make another account a likely classmate.
@@ -201,6 +203,8 @@ def _book(s: Session, school: str, accounts: list[str], rate: int, now: datetime
             continue
         if acc.next_check_at is not None and acc.next_check_at <= slot:
             continue  # already due by then
+        if acc.expedited_from is None:
+            acc.expedited_from = acc.next_check_at
         acc.next_check_at = slot
         moved.append(name)
         slot += step
@@ -208,6 +212,19 @@ def _book(s: Session, school: str, accounts: list[str], rate: int, now: datetime
         state.expedite_until = slot
         log.info("fast detection at %s: %d classmate(s) checked within %s", school, len(moved), slot - now)
     return moved
+
+
+def regular_next(store: Store, account: str, proposed: datetime, now: datetime) -> datetime:
+    """When to check ``account`` next after a check that just ended: ``proposed`` (now + interval), or,
+    when that check was one fast detection moved up, the regular time it had before. The scheduler
+    calls this when it sets ``next_check_at``; without it, an expedited class checks in step forever
+    after and covers the next release no better than one student would."""
+    with store.session() as s:
+        acc = s.get(Account, account)
+        if acc is None or acc.expedited_from is None:
+            return proposed
+        regular, acc.expedited_from = acc.expedited_from, None
+    return regular if regular > now else proposed
 
 
 def _school_state(s: Session, school: str) -> SchoolState:

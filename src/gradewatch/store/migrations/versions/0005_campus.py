@@ -1,5 +1,6 @@
 """campus: when an account's timetable (course list) was last read from the school; how far a
-school's fast-detection checks are booked ahead; enrolments looked up by course
+school's fast-detection checks are booked ahead; an
+expedited account's regular next check; enrolments looked up by course
 
 Revision ID: 0005c
 Revises: 0003
@@ -18,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("courses_fetched_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("expedited_from", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("school_state") as batch:
         batch.add_column(sa.Column("expedite_until", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_enrolments_course", "enrolments", ["school", "term", "course_code"])
@@ -28,4 +30,5 @@ def downgrade() -> None:
     with op.batch_alter_table("school_state") as batch:
         batch.drop_column("expedite_until")
     with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("expedited_from")
         batch.drop_column("courses_fetched_at")
