@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from gradewatch.store.db import utcnow
 from gradewatch.watch.checker import CheckReport, Watcher
+from gradewatch.watch.expedite import regular_next
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class Scheduler:
             return st.backoff_until or now + FIRST_BACKOFF
         if r.ok:
             store.school_ok(r.school, now)
-        return next_regular(now, self.interval, self.jitter, self.rng)
+        # After a check fast detection moved up, the account keeps its own regular time (classmates
+        # must not fall into step).
+        return regular_next(store, r.account, next_regular(now, self.interval, self.jitter, self.rng), now)
 
     def seconds_to_next(self) -> float:
         """Until the next account is due (its school's backoff included), at most ``poll``."""
