@@ -163,7 +163,7 @@ class Mode:
 def _config(per_minute: int) -> Any:
     from gradewatch.config import config_from_dict
 
-    schools = {s: {"system": s, "base_url": "http://127.0.0.1:9", "options": {"expedite_per_minute": per_minute}}
+    schools = {s: {"system": s, "base_url": "http://127.0.0.1:9", "expedite_per_minute": per_minute}
                for s in SYSTEMS}
     return config_from_dict({"schools": schools}, base_dir=Path("."))
 

@@ -30,6 +30,8 @@ class SchoolConfig(_Strict):
     max_concurrency: int = Field(default=2, ge=1, le=16)
     timeout: float = Field(default=20.0, gt=0)
     requests_per_minute: int = Field(default=60, ge=1, le=100_000, description="budget of all workers together")
+    #: Fast detection: classmates' checks moved up a minute at most (0 turns fast detection off).
+    expedite_per_minute: int = Field(default=60, ge=0, le=600)
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
     #: Sign in through the university's CAS (金智 authserver) instead of the system's own form.

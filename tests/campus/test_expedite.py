@@ -22,7 +22,7 @@ G = Grade(term=TERM, course_code="0801021", course_name="计算机组成原理",
 
 def _setup(tmp: Path, n: int, per_minute: int = 30) -> tuple[Store, Config]:
     cfg = config_from_dict({"schools": {"uni": {"system": "qiangzhi", "base_url": "http://127.0.0.1:9",
-                                                "options": {"expedite_per_minute": per_minute}}}},
+                                                "expedite_per_minute": per_minute}}},
                            base_dir=tmp)
     store = Store.open(f"sqlite:///{tmp / 'gw.db'}", Vault.open(tmp / "gw.key"))
     for i in range(n):

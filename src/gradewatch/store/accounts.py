@@ -78,10 +78,13 @@ def validate(config: Config, new: NewAccount, where: str = "") -> NewAccount:
     if not new.password:
         raise AccountError(f"{prefix}column password: empty")
     try:
-        AccountConfig(school=new.school, username=new.username, notify=list(new.notify))
+        acc = AccountConfig(school=new.school, username=new.username, notify=list(new.notify))
     except ValidationError as err:
         msg = err.errors()[0]["msg"].removeprefix("Value error, ")
         raise AccountError(f"{prefix}column notify: {msg}") from None
+    problems = acc.notify_problems(new.name)  # the same check the config file's accounts get
+    if problems:
+        raise AccountError(f"{prefix}column notify: {problems[0].split(': ', 1)[-1]}")
     return new
 
 

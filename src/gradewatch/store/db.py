@@ -235,8 +235,8 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
         grades: Sequence[Grade],
         compose: Callable[[GradeDiff, list[Grade], list[Grade], bool], list[Notice]],
         targets: Sequence[str],
-        expand: Callable[[str, Notice], Sequence[Notice]] | None = None,
         channels: Sequence[str] | None = None,
+        expand: Callable[[str, Notice], Sequence[Notice]] | None = None,
     ) -> GradeDiff:
         """Diff ``grades`` against the stored table and write the new table, the history and the
         notifications for every target in ONE transaction: either all of it lands or none does.

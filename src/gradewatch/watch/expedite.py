@@ -10,7 +10,7 @@ Two hooks, both called by the watcher after a successful grade fetch:
   (school, term, course), every other account of that school enrolled in that course with no grade
   for it yet gets ``next_check_at`` moved up to *now + a small spread*. The spread books the
   school's expedite slots in ``school_state.expedite_until`` (shared by every worker), at most
-  ``expedite_per_minute`` checks a minute (school option; default 60). Without a timetable,
+  ``expedite_per_minute`` checks a minute (a school setting; default 60). Without a timetable,
   accounts that shared at least :data:`MIN_SHARED` courses with this one before stand in.
 
 The scheduler then checks those accounts when they are due (it claims by ``next_check_at``), and
@@ -110,13 +110,9 @@ def refresh_courses(store: Store, account: str, school: str, adapter: Any, grade
 
 # ---- expediting ------------------------------------------------------------------------------
 def per_minute(config: Config, school: str) -> int:
-    """Expedited checks a minute this school allows (option ``expedite_per_minute``; 0 turns it off)."""
+    """Expedited checks a minute this school allows (``expedite_per_minute``; 0 turns it off)."""
     cfg = config.schools.get(school)
-    value = cfg.options.get("expedite_per_minute", DEFAULT_PER_MINUTE) if cfg is not None else DEFAULT_PER_MINUTE
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return DEFAULT_PER_MINUTE
+    return cfg.expedite_per_minute if cfg is not None else DEFAULT_PER_MINUTE
 
 
 def expedite_after_check(store: Store, config: Config, account: str, diff: GradeDiff, *,
