@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradewatch.config import Config, load_config
 from gradewatch.logs import setup_logging
 from gradewatch.schools.base import CaptchaSolver
-from gradewatch.secrets import Vault
-from gradewatch.store.db import Store
+from gradewatch.secrets import Vault, warn_if_exposed
+from gradewatch.store.db import Store, StoreError
 from gradewatch.watch.checker import Watcher
 
 
@@ -28,6 +29,28 @@ def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSo
     cfg = config if isinstance(config, Config) else load_config(config)
     if logging:
         setup_logging(verbose, cfg.base_dir / cfg.log_file if cfg.log_file else None)
+    if not isinstance(config, Config) and any(a.password for a in cfg.accounts.values()):
+        warn_if_exposed(Path(config), "config file with a plaintext password")
     vault = Vault.open(cfg.key_path)
+    precreate_private_sqlite(cfg.database_url)
     store = Store.open(cfg.database_url, vault)
     return App(cfg, store, Watcher(cfg, store, solver=solver))
+
+
+def precreate_private_sqlite(url: str) -> None:
+    """Create a new SQLite database file 0600 before SQLite does (it would use the umask, usually 0644).
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they are private too."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or ":memory:" in url:
+        return
+    path = Path(url.removeprefix(prefix).split("?", 1)[0])
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process was first
+    except OSError as err:
+        raise StoreError(f"database {path}: cannot create: {err.strerror or type(err).__name__}") from None

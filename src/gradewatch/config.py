@@ -15,6 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+#: One year: the longest interval (and jitter) the schedule accepts.
+MAX_MINUTES = 366 * 24 * 60
+
 
 class ConfigError(Exception):
     """A problem with the config file; the message names the file and the key."""
@@ -28,7 +31,10 @@ class SchoolConfig(_Strict):
     system: str = Field(description="school system id: ssfw, zf, qiangzhi")
     base_url: str
     max_concurrency: int = Field(default=2, ge=1, le=16)
-    timeout: float = Field(default=20.0, gt=0)
+    timeout: float = Field(default=20.0, gt=0, le=600, description="seconds any one network wait may take")
+    request_deadline: float = Field(default=60.0, gt=0, le=3600, description="total seconds of one HTTP exchange")
+    check_deadline: float = Field(default=300.0, gt=0, le=6 * 3600, description="total seconds of one check")
+    max_response_mb: float = Field(default=20.0, gt=0, le=1024, description="largest answer read, in MB")
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
 
@@ -41,6 +47,13 @@ class SchoolConfig(_Strict):
         if v not in known:
             raise ValueError(f"unknown system {v!r}; known systems: {', '.join(sorted(known))}")
         return v
+
+    def limits(self) -> Any:
+        """The HTTP bounds of one check of this school (a fresh clock each call)."""
+        from gradewatch.schools.http import Limits
+
+        return Limits(request_deadline=min(self.request_deadline, self.check_deadline),
+                      check_deadline=self.check_deadline, max_bytes=int(self.max_response_mb * 1024 * 1024))
 
     @field_validator("base_url")
     @classmethod
@@ -66,6 +79,18 @@ class AccountConfig(_Strict):
             raise ValueError(f"give only one of password, password_env, password_cmd (got {', '.join(given)})")
         return self
 
+    @field_validator("password_cmd")
+    @classmethod
+    def _command_line(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                words = shlex.split(v)
+            except ValueError as err:  # e.g. an unbalanced quote
+                raise ValueError(f"not a valid command line: {err}") from None
+            if not words:
+                raise ValueError("is empty")
+        return v
+
     @field_validator("notify")
     @classmethod
     def _apprise_urls(cls, v: list[str]) -> list[str]:
@@ -78,8 +103,9 @@ class AccountConfig(_Strict):
 class Config(_Strict):
     database: str = "sqlite:///gradewatch.db"
     key_file: str = "gradewatch.key"
-    interval_minutes: float = Field(default=30, gt=0)
-    jitter_minutes: float = Field(default=5, ge=0)
+    # Bounded so the scheduler's date arithmetic cannot overflow (1e12 minutes is not a schedule).
+    interval_minutes: float = Field(default=30, gt=0, le=MAX_MINUTES)
+    jitter_minutes: float = Field(default=5, ge=0, le=MAX_MINUTES)
     log_file: str | None = None
     schools: dict[str, SchoolConfig] = Field(default_factory=dict)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
@@ -134,6 +160,10 @@ def _format_errors(path: Path, err: ValidationError) -> str:
             msg = "unknown key (check the spelling; `gradewatch init` writes a commented template)"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] in ("less_than_equal", "greater_than", "greater_than_equal", "less_than"):
+            msg = f"{msg} (got {e.get('input')!r})"
+            if loc.endswith("_minutes"):
+                msg += f"; at most {MAX_MINUTES} minutes (one year)"
         lines.append(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}")
     return "\n".join(lines)
 
@@ -172,6 +202,8 @@ def resolve_password(name: str, acc: AccountConfig, stored: str | None = None) -
             out = subprocess.run(
                 shlex.split(acc.password_cmd), capture_output=True, text=True, timeout=30, check=False
             )
+        except ValueError as err:  # shlex: an unbalanced quote (also checked at load; a Config may be built in code)
+            raise ConfigError(f"accounts.{name}.password_cmd: not a valid command line: {err}") from None
         except (OSError, subprocess.TimeoutExpired) as err:
             raise ConfigError(f"accounts.{name}.password_cmd: cannot run: {type(err).__name__}") from None
         if out.returncode != 0 or not out.stdout.strip():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -16,9 +15,14 @@ from typing import Any, ClassVar, Protocol
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from gradewatch.captcha.errors import CaptchaError
 from gradewatch.grades import Grade
+from gradewatch.logs import register_transient_secret
+from gradewatch.schools import http as bounded
 from gradewatch.schools.errors import (
     AccountLocked,
+    CaptchaModelError,
+    DeadlineExceeded,
     SchoolError,
     SchoolUnavailable,
     UnexpectedPage,
@@ -96,7 +100,8 @@ class SchoolAdapter:
         options: Mapping[str, Any] | None = None,
         timeout: float = 20.0,
         backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = bounded.wait_or_cancel,
+        limits: bounded.Limits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         #: The school's ``options`` table from the config (system-specific settings).
@@ -105,13 +110,13 @@ class SchoolAdapter:
         self._backoff = backoff
         self._sleep = sleep
         self.stats = LoginStats()
-        self.client = httpx.Client(
-            base_url=self.base_url,
-            headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
-            timeout=timeout,
-            follow_redirects=True,
+        #: Total deadlines and the size cap of this adapter's exchanges; the check deadline starts now.
+        self.limits = limits if limits is not None else bounded.Limits()
+        self.client = bounded.make_client(
+            self.base_url, {"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"}, timeout
         )
         for c in cookies:
+            register_transient_secret(c.get("value"))
             self.client.cookies.set(c["name"], c["value"], domain=c.get("domain", ""), path=c.get("path", "/"))
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -126,6 +131,8 @@ class SchoolAdapter:
 
     def export_cookies(self) -> list[dict[str, Any]]:
         """The session cookies, for the store to keep (encrypted) until the next check."""
+        for c in self.client.cookies.jar:
+            register_transient_secret(c.value)
         return [
             {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path}
             for c in self.client.cookies.jar
@@ -214,7 +221,10 @@ class SchoolAdapter:
         for _ in range(self.max_captcha_fetches):
             image = self.fetch_captcha()
             self.stats.captcha_fetches += 1
-            pred = solver.solve(image)
+            try:
+                pred = solver.solve(image)
+            except CaptchaError as err:  # a garbage image is the school's fault: typed, backed off
+                raise UnexpectedPage(f"{self.system}: the captcha is not a readable image ({err})") from None
             if pred.confidence >= self.min_captcha_confidence:
                 return pred.text
             log.debug("%s: captcha read with low confidence %.2f, fetching another", self.system, pred.confidence)
@@ -228,7 +238,10 @@ class SchoolAdapter:
                 raise RuntimeError(f"{self.system} has no captcha model")
             from gradewatch.captcha.solver import load_solver
 
-            solver: CaptchaSolver = load_solver(self.captcha_model)
+            try:
+                solver: CaptchaSolver = load_solver(self.captcha_model)
+            except CaptchaError as err:
+                raise CaptchaModelError(f"captcha model {self.captcha_model!r}: {err}") from None
             self._solver = solver
             return solver
         return self._solver
@@ -248,21 +261,34 @@ class SchoolAdapter:
 
     # ---- HTTP helpers ----------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange. GETs are retried on network errors and 5xx with backoff and jitter;
-        POSTs never are (a login POST must not be repeated behind the user's back)."""
+        """One HTTP exchange, read whole within ``self.limits`` (total deadline, size cap, cancellation).
+
+        GETs are retried on network errors and 5xx with backoff and jitter; POSTs never are (a login
+        POST must not be repeated behind the user's back). Every failure is a SchoolError."""
         tries = 1 + (self.get_retries if method.upper() == "GET" else 0)
+        problem: SchoolError = SchoolUnavailable(f"cannot reach {self.base_url}")
         for attempt in range(tries):
             try:
-                resp = self.client.request(method, url, **kwargs)
-            except httpx.TransportError as err:
-                problem = f"cannot reach {self.base_url}: {type(err).__name__}"
+                resp = bounded.bounded_send(self.client, self.limits, self._where(url), method, url, **kwargs)
+            except DeadlineExceeded:
+                raise  # the check's budget is spent: retrying cannot help
+            except SchoolUnavailable as err:
+                problem = err
             else:
                 if resp.status_code < 500:
                     return resp
-                problem = f"{self.base_url} answered HTTP {resp.status_code}"
+                problem = SchoolUnavailable(f"{self.base_url} answered HTTP {resp.status_code}")
             if attempt + 1 < tries:
-                self._sleep(self._backoff * (2**attempt) * (1 + random.random()))
-        raise SchoolUnavailable(problem)
+                delay = self._backoff * (2**attempt) * (1 + random.random())
+                if delay >= self.limits.remaining():
+                    break
+                self._sleep(delay)
+        raise problem
+
+    def _where(self, url: str) -> str:
+        """The school and path of an exchange, for error messages (never the query: it may hold tokens)."""
+        path = url.split("?", 1)[0]
+        return path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

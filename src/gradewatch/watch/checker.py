@@ -112,7 +112,8 @@ class Watcher:
         except SecretsError:
             cookies = []
         adapter = adapter_class(school.system)(
-            school.base_url, cookies=cookies, solver=self._solver, options=school.options, timeout=school.timeout
+            school.base_url, cookies=cookies, solver=self._solver, options=school.options, timeout=school.timeout,
+            limits=school.limits(),
         )
         logged_in = False
         try:
