@@ -11,13 +11,14 @@ server framework does: hang, drip bytes, lie about gzip, cut a body short, reset
 
 from __future__ import annotations
 
-import gzip
+import http.cookiejar
 import random
 import socket
 import socketserver
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,11 +153,12 @@ def _false_gzip(conn: _Conn, req: Request, **_: Any) -> None:
 _BOMB: dict[int, bytes] = {}
 
 
-def _gzip_bomb(conn: _Conn, req: Request, size: int = 1024 * 1024 * 1024, **_: Any) -> None:
-    """A small gzip body that inflates to ``size`` bytes."""
+def _gzip_bomb(conn: _Conn, req: Request, size: int = 64 * 1024 * 1024, **_: Any) -> None:
+    """A small gzip body (one member: decoders stop after the first) that inflates to ``size`` bytes."""
     if size not in _BOMB:
-        _BOMB[size] = gzip.compress(b"\0" * min(size, 64 * 1024 * 1024), compresslevel=9) * max(
-            1, size // (64 * 1024 * 1024))
+        packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        zeros = b"\0" * (1024 * 1024)
+        _BOMB[size] = b"".join(packer.compress(zeros) for _ in range(size // len(zeros))) + packer.flush()
     conn.answer(200, _BOMB[size], extra=[("Content-Encoding", "gzip")])
 
 
@@ -205,7 +207,7 @@ FAULTS: dict[str, tuple[Callable[..., None], str]] = {
     "redirect_loop": (_redirect_loop, "302 to itself, forever"),
     "huge": (_huge, "a 300 MB page of table rows"),
     "huge_chunked": (lambda c, r, **p: _huge(c, r, chunked=True, **p), "a 300 MB page, chunked, no length"),
-    "gzip_bomb": (_gzip_bomb, "a ~1 MB gzip body that inflates to 1 GB"),
+    "gzip_bomb": (_gzip_bomb, "a 64 KB gzip body that inflates to 64 MB"),
     "garbage": (_garbage, "200 KB of random bytes as text/html"),
     "garbage_image": (_garbage_image, "a PNG signature followed by random bytes (captcha)"),
     "wrong_charset": (_wrong_charset, "a GBK page declared as UTF-8"),
@@ -264,7 +266,9 @@ class FaultProxy:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
-        self._client = httpx.Client(timeout=30, follow_redirects=False)
+        # A proxy keeps no cookies of its own: each client's Cookie header passes through as it is.
+        no_cookies = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self._client = httpx.Client(timeout=30, follow_redirects=False, cookies=no_cookies)
 
     @property
     def base_url(self) -> str:
