@@ -34,7 +34,7 @@ class SchoolConfig(_Strict):
     timeout: float = Field(default=20.0, gt=0, le=600, description="seconds any one network wait may take")
     request_deadline: float = Field(default=60.0, gt=0, le=3600, description="total seconds of one HTTP exchange")
     check_deadline: float = Field(default=300.0, gt=0, le=6 * 3600, description="total seconds of one check")
-    max_response_mb: float = Field(default=20.0, gt=0, le=1024, description="largest answer read, in MB")
+    max_response_mb: float = Field(default=5.0, gt=0, le=1024, description="largest answer read, in MB")
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
 

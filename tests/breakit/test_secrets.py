@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-import stat
 import sqlite3
+import stat
 
 from typer.testing import CliRunner
 
@@ -75,7 +75,7 @@ def test_redaction_patterns():
         "receive_response_headers.complete return_value=(b'HTTP/1.1', 302, b'Found', "
         "[(b'set-cookie', b'JSESSIONID=ABCDEF0123; Path=/ssfw; HttpOnly'), (b'location', b'/x')])": "ABCDEF0123",
         "Cookie: JSESSIONID=ABCDEF0123; route=xyz": "ABCDEF0123",
-        'HTTP Request: GET https://sctapi.ftqq.com/SCT123.send?sendkey=SCTabcdef&title=x "HTTP/1.1 200 OK"': "SCTabcdef",
+        'HTTP Request: GET https://sctapi.ftqq.com/x.send?sendkey=SCTabcdef&title=x "HTTP/1.1 200 OK"': "SCTabcdef",
         "GET http://h/ssfw/index.do;jsessionid=9F8E7D6C5B": "9F8E7D6C5B",
         "url mailtos://user:AUTHC0DE@qq.com?to=a@b": "AUTHC0DE",
         "https://push.example/api?token=tok3n-value&x=1": "tok3n-value",

@@ -33,7 +33,7 @@ _CANCEL = threading.Event()
 #: Defaults; each can be set per school in the config.
 REQUEST_DEADLINE = 60.0
 CHECK_DEADLINE = 300.0
-MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 
 
 def cancel_all() -> None:
