@@ -49,6 +49,10 @@ def precreate_private_sqlite(url: str) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"database {path}: cannot create its folder {path.parent}: "
+                         f"{'not a directory' if isinstance(err, FileExistsError) else err.strerror}") from None
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         pass  # another process was first

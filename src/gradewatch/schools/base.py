@@ -238,10 +238,12 @@ class SchoolAdapter:
                 raise RuntimeError(f"{self.system} has no captcha model")
             from gradewatch.captcha.solver import load_solver
 
+            # A school may point at its own model file (options.captcha_model), e.g. one `captcha bootstrap` trained.
+            model = str(self.options.get("captcha_model") or self.captcha_model)
             try:
-                solver: CaptchaSolver = load_solver(self.captcha_model)
+                solver: CaptchaSolver = load_solver(model)
             except CaptchaError as err:
-                raise CaptchaModelError(f"captcha model {self.captcha_model!r}: {err}") from None
+                raise CaptchaModelError(f"captcha model {model!r}: {err}") from None
             self._solver = solver
             return solver
         return self._solver
