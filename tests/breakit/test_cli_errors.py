@@ -38,7 +38,8 @@ def test_interval_of_1e12_minutes_is_a_config_error(tmp_path):
 
 def test_unbalanced_quote_in_password_cmd_is_a_config_error(tmp_path):
     cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
-    cfg.write_text(cfg.read_text().replace(f'password_env = "{PASSWORD_ENV}"', """password_cmd = "pass show 'school" """))
+    bad = """password_cmd = "pass show 'school" """
+    cfg.write_text(cfg.read_text().replace(f'password_env = "{PASSWORD_ENV}"', bad))
     _one_clean_error(_invoke("check", "-c", str(cfg)), exit_codes.CONFIG, "accounts.student.password_cmd",
                      "not a valid command line", "No closing quotation")
 

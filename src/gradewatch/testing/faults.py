@@ -273,7 +273,7 @@ class FaultProxy:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FaultProxy:
         self._thread.start()

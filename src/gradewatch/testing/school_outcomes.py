@@ -35,7 +35,7 @@ _CONTEXT = {"ssfw": "", "zf": "/jwglxt", "qiangzhi": ""}
 #: Faults that only make sense on an image.
 IMAGE_FAULTS = {"garbage_image"}
 #: The deadlines of the fault runs: small, so hangs and drips end fast.
-TEST_LIMITS = {"request_deadline": 1.5, "check_deadline": 4.0}
+TEST_LIMITS: dict[str, Any] = {"request_deadline": 1.5, "check_deadline": 4.0}
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def school_behind_proxy(system: str) -> Iterator[tuple[Any, FaultProxy, str]]:
 
 
 def run_fault(system: str, fault: str, *, sim: Any, proxy: FaultProxy, base_url: str, solver: Any,
-              limits: dict[str, float] | None = None, **params: Any) -> SchoolOutcome:
+              limits: dict[str, Any] | None = None, **params: Any) -> SchoolOutcome:
     target = "captcha" if fault in IMAGE_FAULTS else "grades"
     proxy.clear()
     proxy.inject(TARGETS[system][target], fault, **({"interval": 0.2} | params))
