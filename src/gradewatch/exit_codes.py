@@ -7,7 +7,7 @@ from __future__ import annotations
 
 OK = 0
 #: `check`: an account's check ended without grades for an account-side reason (wrong password,
-#: locked, captcha rejected, paused …).
+#: locked, captcha rejected …).
 CHECK_FAILED = 1
 #: The config file or the command line is wrong (the message names the file and key).
 CONFIG = 2
@@ -29,7 +29,7 @@ INTERRUPTED = 130
 
 TABLE: list[tuple[int, str]] = [
     (OK, "success (also: `run` stopped by SIGTERM/SIGINT)"),
-    (CHECK_FAILED, "a check failed for an account-side reason: wrong password, locked, captcha, paused"),
+    (CHECK_FAILED, "a check failed for an account-side reason: wrong password, account locked, captcha rejected"),
     (CONFIG, "config file or command-line error (names the file and the key)"),
     (DATABASE, "database cannot be opened, migrated or written"),
     (SCHOOL_UNREACHABLE, "school unreachable, timed out, 5xx, or past the request/check deadline"),

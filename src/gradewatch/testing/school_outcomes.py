@@ -90,7 +90,7 @@ def run_fault(system: str, fault: str, *, sim: Any, proxy: FaultProxy, base_url:
         error, kind, message = type(err).__name__, "UNTYPED", str(err)
     finally:
         proxy.clear()
-    return SchoolOutcome(system, fault, target, error, kind, message.replace(base_url, "<school>"),
+    return SchoolOutcome(system, fault, target, error, kind, message.replace(base_url, "{school}"),
                          time.monotonic() - start)
 
 
