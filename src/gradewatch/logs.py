@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -90,15 +91,45 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _LogFileHandler(logging.FileHandler):
+    """A FileHandler that reports a failed write (disk full, file removed …) in one line, once, instead of
+    logging's default traceback on every record."""
+
+    _reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if not self._reported:
+            self._reported = True
+            err = sys.exc_info()[1]
+            sys.stderr.write(f"gradewatch: warning: cannot write the log file {self.baseFilename}: {err}\n")
+
+
 def _private_file_handler(log_file: Path) -> logging.FileHandler:
     """A FileHandler on a file created 0600 (logs name accounts and schools; they are nobody else's)."""
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.close(fd)
-        return logging.FileHandler(log_file, encoding="utf-8")
+        return _LogFileHandler(log_file, encoding="utf-8")
     except OSError as err:
         raise LogFileError(f"log file {log_file}: cannot write: {err.strerror or type(err).__name__}") from None
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Console format without -v: an exception shows as one line (its type and message); the traceback
+    goes to the log file, and to the console with -v."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not record.exc_info:
+            return super().format(record)
+        err = record.exc_info[1]
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        return f"{line}: {redact(f'{type(err).__name__}: {err}')} (-v shows the traceback)"
 
 
 def setup_logging(verbose: int = 0, log_file: Path | None = None) -> None:
@@ -113,13 +144,16 @@ def setup_logging(verbose: int = 0, log_file: Path | None = None) -> None:
         if getattr(h, "_gradewatch", False):
             root.removeHandler(h)
             h.close()
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     for h in handlers:
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        h.setFormatter(logging.Formatter(fmt))
         h.addFilter(RedactingFilter())
         h._gradewatch = True  # type: ignore[attr-defined]
         root.addHandler(h)
     root.setLevel(min(level, logging.INFO) if log_file else level)
     handlers[0].setLevel(level)
+    if verbose <= 0:
+        handlers[0].setFormatter(_OneLineFormatter(fmt))
     # httpx logs every request at INFO, httpcore every header at DEBUG; keep both for -vv only.
     http_level = logging.DEBUG if verbose >= 2 else logging.WARNING
     logging.getLogger("httpx").setLevel(http_level)

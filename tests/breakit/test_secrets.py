@@ -101,3 +101,24 @@ def test_tracebacks_in_logs_are_masked(caplog):
         record.exc_info = sys.exc_info()
     RedactingFilter().filter(record)
     assert record.exc_text and "SECRETTOKEN1" not in record.exc_text and "access_token=***" in record.exc_text
+
+
+def test_console_shows_no_traceback_without_v_but_the_log_file_keeps_it(tmp_path, capsys):
+    from gradewatch.logs import setup_logging
+
+    log_file = tmp_path / "gw.log"
+    setup_logging(0, log_file)
+    try:
+        raise KeyError("boom")
+    except KeyError:
+        logging.getLogger("gradewatch.test").exception("check of x failed unexpectedly")
+    err = capsys.readouterr().err
+    assert "check of x failed unexpectedly: KeyError: 'boom'" in err and "Traceback" not in err
+    assert "Traceback" in log_file.read_text()
+    setup_logging(1, None)
+    try:
+        raise KeyError("boom")
+    except KeyError:
+        logging.getLogger("gradewatch.test").exception("again")
+    assert "Traceback" in capsys.readouterr().err
+    setup_logging(0, None)
