@@ -9,7 +9,7 @@ from pathlib import Path
 from gradewatch.config import Config, load_config
 from gradewatch.logs import setup_logging
 from gradewatch.schools.base import CaptchaSolver
-from gradewatch.secrets import Vault, warn_if_exposed
+from gradewatch.secrets import Vault
 from gradewatch.store.db import Store, StoreError
 from gradewatch.watch.checker import Watcher
 
@@ -25,16 +25,16 @@ class App:
 
 
 def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSolver | None = None,
-             logging: bool = True) -> App:
+             logging: bool = True, send_baseline: bool = True) -> App:
     cfg = config if isinstance(config, Config) else load_config(config)
     if logging:
         setup_logging(verbose, cfg.base_dir / cfg.log_file if cfg.log_file else None)
-    if not isinstance(config, Config) and any(a.password for a in cfg.accounts.values()):
-        warn_if_exposed(Path(config), "config file with a plaintext password")
-    vault = Vault.open(cfg.key_path)
+    vault = Vault.from_env() or Vault.open(cfg.key_path)
     precreate_private_sqlite(cfg.database_url)
     store = Store.open(cfg.database_url, vault)
-    return App(cfg, store, Watcher(cfg, store, solver=solver))
+    watcher = Watcher(cfg, store, solver=solver)
+    watcher.send_baseline = send_baseline
+    return App(cfg, store, watcher)
 
 
 def precreate_private_sqlite(url: str) -> None:

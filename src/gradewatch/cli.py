@@ -40,6 +40,14 @@ with contextlib.suppress(ImportError):  # the simulators land in their own modul
 
     app.add_typer(sim_app, name="sim", help="Run a school-system simulator on loopback (for trying things out).")
 
+from gradewatch.cli_schools import app as schools_app  # noqa: E402
+from gradewatch.cli_setup import app as key_app  # noqa: E402
+from gradewatch.cli_setup import doctor_command  # noqa: E402
+
+app.add_typer(schools_app, name="schools")
+app.add_typer(key_app, name="key")
+app.command("doctor")(doctor_command)
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -137,22 +145,73 @@ def print_reports(reports) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path("gradewatch.toml"),
+    path: Annotated[Path | None, typer.Argument(help="Write a commented template here (no questions).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where the guided set-up writes the config.")] = Path(
+        "gradewatch.toml"),
+    school: Annotated[str | None, typer.Option(help="School name, abbreviation, pinyin initials or URL.")] = None,
+    system: Annotated[str | None, typer.Option(help="The system id (with --base-url: skips the search).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="The system's base_url.")] = None,
+    username: Annotated[str | None, typer.Option(help="Student number.")] = None,
+    password_env: Annotated[str | None, typer.Option(help="Read the password from this environment variable.")] = None,
+    email: Annotated[str | None, typer.Option(help="Notify this e-mail address (sent from itself).")] = None,
+    smtp_server: Annotated[str | None, typer.Option(
+        help="host:port for --email, optionally with /ssl, /starttls or /insecure.")] = None,
+    smtp_code_env: Annotated[str | None, typer.Option(help="Environment variable with the SMTP code.")] = None,
+    notify: Annotated[str | None, typer.Option(help="A notification URL instead of --email.")] = None,
 ) -> None:
-    """Write a commented config template to start from."""
-    if path.exists() and not force:
-        fail(f"{path} exists; use --force to overwrite it")
-    text = resources.files("gradewatch").joinpath("config_template.toml").read_text(encoding="utf-8")
-    path.write_text(text, encoding="utf-8")
-    console.print(f"Wrote {path}. Edit the school and account, then run [bold]gradewatch check -c {path}[/].")
+    """Set up gradewatch: a guided set-up in a terminal, or a commented template with FILE."""
+    if path is not None:
+        if path.exists() and not force:
+            fail(f"{path} exists; use --force to overwrite it")
+        text = resources.files("gradewatch").joinpath("config_template.toml").read_text(encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {path}. Edit the school and account, then run [bold]gradewatch check -c {path}[/].")
+        return
+    import getpass
+
+    from gradewatch.setup_wizard import Flags, WizardError, run
+
+    answered = any(v is not None for v in (school, system, username, password_env, email, notify))
+    if not answered and not sys.stdin.isatty():
+        fail("no terminal to ask in: give the answers as flags (gradewatch init --help), or FILE for a template")
+    if out.exists() and not force:
+        fail(f"{out} exists; use --force to overwrite it, or --out for another file")
+    env = os.environ
+    if password_env and not env.get(password_env):
+        fail(f"--password-env: environment variable {password_env} is not set")
+    flags = Flags(school=school, system=system, base_url=base_url, username=username,
+                  password=env.get(password_env) if password_env else None, notify=notify, email=email,
+                  smtp_code=env.get(smtp_code_env, "") if smtp_code_env else None, smtp_server=smtp_server,
+                  interactive=not answered)
+    with user_errors():
+        try:
+            run(out, flags, ask=lambda q: typer.prompt(q, default="", show_default=False),
+                ask_secret=lambda q: getpass.getpass(q + ": "), say=lambda t: console.print(t, highlight=False))
+        except WizardError as err:
+            fail(str(err))
+
+
+StateOpt = Annotated[Path | None, typer.Option(
+    "--state", help="Scheduled-runner mode: keep the whole state in this one file (the runner caches it).")]
+BaselineOpt = Annotated[bool | None, typer.Option(
+    "--baseline/--no-baseline", help="Mail the whole grade table on an account's first check "
+    "(default: yes, except when --state names a file that is missing: a runner that lost its cache).")]
 
 
 @app.command()
-def check(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = None, verbose: Verbose = 0) -> None:
+def check(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = None, verbose: Verbose = 0,
+          state: StateOpt = None, baseline: BaselineOpt = None) -> None:
     """Check every configured account once, send what is new, and exit."""
+    from gradewatch.app import open_app
+    from gradewatch.config import load_config
+    from gradewatch.runner import with_state
+
     with user_errors():
-        gw = _open(config, verbose)
+        runner = with_state(load_config(config), state, baseline=baseline)
+        if runner.notice:
+            err_console.print(f"[yellow]gradewatch:[/] {runner.notice}", highlight=False, soft_wrap=True)
+        gw = open_app(runner.config, verbose=verbose, send_baseline=runner.send_baseline)
         names = _select(gw, account)
         with console.status("Checking…", spinner="dots"):
             reports = gw.watcher.check_all(names)

@@ -11,7 +11,7 @@ import shlex
 import subprocess
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -37,6 +37,30 @@ class SchoolConfig(_Strict):
     max_response_mb: float = Field(default=5.0, gt=0, le=1024, description="largest answer read, in MB")
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
+    #: Sign in through the university's CAS (金智 authserver) instead of the system's own form.
+    front_door: Literal["none", "cas"] = "none"
+    cas_url: str | None = Field(default=None, description="CAS root: https://authserver.example.edu.cn/authserver")
+    cas_service: str | None = Field(default=None, description="the system's SSO entry URL (default: its known one)")
+    cas_captcha_model: str = Field(default="generic", description="captcha model for the CAS's image captcha")
+    #: Reach the school through its WebVPN (for a watcher outside the campus network).
+    transport: Literal["direct", "webvpn"] = "direct"
+    webvpn_url: str | None = Field(default=None, description="the WebVPN's own URL, e.g. https://webvpn.example.edu.cn")
+    webvpn_key: str = Field(default="wrdvpnisthebest!", min_length=16, max_length=16)
+    webvpn_iv: str = Field(default="wrdvpnisthebest!", min_length=16, max_length=16)
+
+    @model_validator(mode="after")
+    def _front_door_settings(self) -> SchoolConfig:
+        if self.front_door == "cas" or self.transport == "webvpn":
+            if not self.cas_url:
+                raise ValueError("cas_url: required with front_door = \"cas\" or transport = \"webvpn\" "
+                                 "(the WebVPN signs in through the school's CAS)")
+        if self.transport == "webvpn" and not self.webvpn_url:
+            raise ValueError("webvpn_url: required with transport = \"webvpn\"")
+        for key in ("cas_url", "cas_service", "webvpn_url"):
+            value = getattr(self, key)
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError(f"{key}: must start with http:// or https://")
+        return self
 
     @field_validator("system")
     @classmethod
@@ -178,7 +202,12 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
-    return config_from_dict(raw, base_dir=path.resolve().parent, source=path)
+    cfg = config_from_dict(raw, base_dir=path.resolve().parent, source=path)
+    if any(a.password for a in cfg.accounts.values()):
+        from gradewatch.secrets import warn_if_exposed
+
+        warn_if_exposed(path, "config file with a plaintext password")
+    return cfg
 
 
 def config_from_dict(raw: dict[str, Any], *, base_dir: Path, source: Path | str = "<config>") -> Config:

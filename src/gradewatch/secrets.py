@@ -52,6 +52,19 @@ class Vault:
         self._mac_key = hashlib.sha256(b"gradewatch-fingerprint" + key).digest()
 
     @classmethod
+    def from_env(cls, name: str = "GRADEWATCH_KEY") -> Vault | None:
+        """The key from an environment variable (a runner's secret) instead of a file; None if unset."""
+        value = os.environ.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            vault = cls(value.encode())
+        except ValueError:
+            raise SecretsError(f"{name}: not a gradewatch key (make one with `gradewatch key new`)") from None
+        register_secret(value)
+        return vault
+
+    @classmethod
     def open(cls, path: Path) -> Vault:
         """Load the key file, creating it (0600, never overwritten) on first use."""
         path = Path(path)

@@ -29,7 +29,7 @@ def _load_builtin() -> None:
     # Import for the side effect of @register; each module is one system.
     import importlib
 
-    for name in ("ssfw", "zf", "qiangzhi"):
+    for name in ("ssfw", "zf", "qiangzhi", "jwapp"):
         try:
             importlib.import_module(f"gradewatch.schools.{name}")
         except ModuleNotFoundError as err:

@@ -47,6 +47,12 @@ class Credentials:
         return f"Credentials(username={self.username!r}, password=***)"
 
 
+class FrontDoor(Protocol):
+    """See gradewatch.frontdoor.doors: signs the adapter's client in before the system's own login."""
+
+    def sign_in(self, adapter: SchoolAdapter, creds: Credentials, native_login: Callable[[], None]) -> None: ...
+
+
 class Prediction(Protocol):
     @property
     def text(self) -> str: ...
@@ -77,6 +83,10 @@ class SchoolAdapter:
     title: ClassVar[str] = ""
     #: Path of the login page below ``base_url`` (used by ``detect`` and the docs).
     login_path: ClassVar[str] = ""
+    #: Below ``base_url``: the page a CAS front door's ticket lands on (None: the system has none known).
+    sso_entry: ClassVar[str | None] = None
+    #: Systems with no login form of their own (金智 jwapp): only reachable through a front door.
+    requires_front_door: ClassVar[bool] = False
     #: Name of the shipped captcha model, or None when the system has no captcha.
     captcha_model: ClassVar[str | None] = None
     #: Readings below this confidence are not submitted; a fresh captcha is fetched instead.
@@ -101,6 +111,8 @@ class SchoolAdapter:
         timeout: float = 20.0,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = bounded.wait_or_cancel,
+        transport: httpx.BaseTransport | None = None,
+        front_door: FrontDoor | None = None,
         limits: bounded.Limits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -110,10 +122,14 @@ class SchoolAdapter:
         self._backoff = backoff
         self._sleep = sleep
         self.stats = LoginStats()
+        #: What signs in before (or instead of) the system's own login form: CAS, WebVPN (frontdoor/).
+        self.front_door = front_door
+        #: Called right before every password POST, by this adapter or its front door.
+        self.on_password_submit: Callable[[], None] | None = None
         #: Total deadlines and the size cap of this adapter's exchanges; the check deadline starts now.
         self.limits = limits if limits is not None else bounded.Limits()
         self.client = bounded.make_client(
-            self.base_url, {"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"}, timeout
+            self.base_url, {"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"}, timeout, transport
         )
         for c in cookies:
             register_transient_secret(c.get("value"))
@@ -137,6 +153,16 @@ class SchoolAdapter:
             {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path}
             for c in self.client.cookies.jar
         ]
+
+    def forget_session(self) -> None:
+        """Drop the system's session cookies. A front door's own (the CAS ticket-granting cookie, the
+        VPN's ticket) stay: they let the next sign-in happen without a password."""
+        if self.front_door is None:
+            self.client.cookies.clear()
+            return
+        host = httpx.URL(self.base_url).host
+        for cookie in [c for c in self.client.cookies.jar if c.domain.lstrip(".") == host]:
+            self.client.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
 
     @property
     def has_session(self) -> bool:
@@ -164,6 +190,11 @@ class SchoolAdapter:
         return self.captcha_model is not None
 
     @classmethod
+    def sso_service(cls, base_url: str, options: Mapping[str, Any]) -> str | None:
+        """The URL a CAS front door sends the student to with a ticket (None: not known)."""
+        return base_url + cls.sso_entry if cls.sso_entry else None
+
+    @classmethod
     def recognise(cls, url: str, html: str) -> bool:
         """Whether a fetched page belongs to this system (for ``gradewatch detect``)."""
         return False
@@ -183,12 +214,19 @@ class SchoolAdapter:
                 return self.fetch_grades(), False
             except SessionExpired:
                 log.info("%s: stored session expired, logging in again", self.system)
-                self.client.cookies.clear()
+                self.forget_session()
         self.login(creds)
         return self.fetch_grades(), True
 
     def login(self, creds: Credentials) -> None:
-        """Log in: at most ``max_captcha_tries`` captcha answers, exactly one password verdict.
+        """Log in, through the school's front door when it has one (CAS, WebVPN)."""
+        if self.front_door is not None:
+            self.front_door.sign_in(self, creds, lambda: self.native_login(creds))
+        else:
+            self.native_login(creds)
+
+    def native_login(self, creds: Credentials) -> None:
+        """The system's own login form: at most ``max_captcha_tries`` captcha answers, exactly one password verdict.
 
         Only an explicit wrong-captcha answer leads to another try; every other failure propagates
         at once, so a wrong password is never submitted twice.
@@ -211,6 +249,8 @@ class SchoolAdapter:
         raise WrongCaptcha(f"the school rejected the captcha {self.max_captcha_tries} times") from last
 
     def _submit(self, creds: Credentials, captcha: str | None) -> None:
+        if self.on_password_submit is not None:
+            self.on_password_submit()
         self.stats.password_submissions += 1
         if captcha is not None:
             self.stats.captcha_submissions += 1

@@ -188,12 +188,12 @@ class BoundedTransport(httpx.BaseTransport):
     connections a watchdog can cut when the budget ends while a read is blocked (headers dripping,
     a silent server): httpx alone would wait for each read's own timeout, again and again."""
 
-    def __init__(self, inner: httpx.HTTPTransport) -> None:
+    def __init__(self, inner: httpx.BaseTransport) -> None:
         self._inner = inner
         self.budget: _Budget | None = None
         self._streams: weakref.WeakSet[_TrackedStream] = weakref.WeakSet()
-        pool = getattr(inner, "_pool", None)
-        if pool is not None and hasattr(pool, "_network_backend"):  # httpx builds the pool; we wrap its backend
+        pool = _connection_pool(inner)
+        if pool is not None:  # httpx builds the pool; we wrap its network backend to see the sockets
             pool._network_backend = _TrackingBackend(pool._network_backend, self)
         _live.add(self)
 
@@ -214,8 +214,22 @@ class BoundedTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-def make_client(base_url: str, headers: dict[str, str], timeout: float) -> httpx.Client:
-    transport = BoundedTransport(httpx.HTTPTransport())
+def _connection_pool(transport: object) -> Any:
+    """The httpcore pool below ``transport``, through wrapping transports (``_inner``: e.g. the WebVPN's)."""
+    for _ in range(4):
+        pool = getattr(transport, "_pool", None)
+        if pool is not None and hasattr(pool, "_network_backend"):
+            return pool
+        transport = getattr(transport, "_inner", None)
+        if transport is None:
+            return None
+    return None
+
+
+def make_client(base_url: str, headers: dict[str, str], timeout: float,
+                transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """A client whose every exchange honours the bounds (``transport``: what to wrap, e.g. a WebVPN's)."""
+    transport = BoundedTransport(transport or httpx.HTTPTransport())
     return httpx.Client(base_url=base_url, headers=headers, timeout=timeout, follow_redirects=True,
                         transport=transport)
 

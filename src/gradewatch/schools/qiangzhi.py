@@ -60,6 +60,7 @@ class QiangzhiAdapter(SchoolAdapter):
     system = "qiangzhi"
     title = "强智 Qiangzhi (jsxsd)"
     login_path = "/jsxsd/"
+    sso_entry = "/jsxsd/sso.jsp"
     captcha_model = "qiangzhi"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
 

@@ -48,6 +48,7 @@ class ZfAdapter(SchoolAdapter):
     system = "zf"
     title = "ZF 正方教务 (new Java edition, jwglxt)"
     login_path = LOGIN
+    sso_entry = "/xtgl/login_ssologin.html"
     captcha_model = "zf"
     # 验证码 alone marks a captcha verdict here, so the lock words must be tried first.
     login_errors = ((AccountLocked, _LOCKED), (WrongCaptcha, _WRONG_CAPTCHA), (WrongPassword, _WRONG_PASSWORD))
@@ -55,6 +56,7 @@ class ZfAdapter(SchoolAdapter):
     _login_url: str = ""
     _csrftoken: str = ""
     _page_has_captcha: bool = False
+    _slider: bool = False
 
     # ---- login -----------------------------------------------------------------------------
     def start_login(self) -> None:
@@ -71,8 +73,12 @@ class ZfAdapter(SchoolAdapter):
         self._csrftoken = str(token.attributes.get("value") or "") if token is not None else ""
         self._page_has_captcha = tree.css_first("input#yzm") is not None
         self._login_url = str(resp.url)
+        # The slider (zfcaptchaLogin) instead of the kaptcha: by option, or when the page loads it.
+        self._slider = self.options.get("captcha") == "slider" or "zfcaptchaLogin" in self.text_of(resp)
 
     def needs_captcha(self) -> bool:
+        if self._slider:
+            return False
         setting = self.options.get("captcha", "auto")
         if isinstance(setting, bool):
             return setting
@@ -95,6 +101,10 @@ class ZfAdapter(SchoolAdapter):
             raise self.unexpected("the ZF public key answer is not a key", resp) from None
 
     def submit_login(self, creds: Credentials, captcha: str | None) -> None:
+        if self._slider:
+            from gradewatch.frontdoor.zf_slider import pass_slider
+
+            pass_slider(self)
         key = self._public_key()  # a fresh key for every attempt
         secret = base64.b64encode(key.encrypt(creds.password.encode("utf-8"), padding.PKCS1v15())).decode("ascii")
         form = {"csrftoken": self._csrftoken, "language": "zh_CN", "yhm": creds.username, "mm": secret}

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
+from gradewatch.frontdoor.access import AccessError, build_adapter
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
 from gradewatch.notify.outbox import DrainResult, drain
@@ -64,6 +65,8 @@ class Watcher:
         self._school_caps = {n: threading.BoundedSemaphore(s.max_concurrency) for n, s in config.schools.items()}
         self._account_locks = {n: threading.Lock() for n in config.accounts}
         # Identifies this process's leases in a database shared with other workers.
+        #: Whether an account's first check mails the whole table (a scheduled runner may say no).
+        self.send_baseline = True
         self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.targets = {store.vault.fingerprint(url): url for acc in config.accounts.values() for url in acc.notify}
 
@@ -111,10 +114,12 @@ class Watcher:
             cookies = self.store.load_cookies(name)
         except SecretsError:
             cookies = []
-        adapter = adapter_class(school.system)(
-            school.base_url, cookies=cookies, solver=self._solver, options=school.options, timeout=school.timeout,
-            limits=school.limits(),
-        )
+        try:
+            adapter = build_adapter(school, adapter_class(school.system), cookies=cookies, solver=self._solver,
+                                    options=school.options, timeout=school.timeout, limits=school.limits())
+        except AccessError as err:
+            self.store.finish_check(check_id, "config_error", str(err))
+            return report("config_error", f"schools.{acc.school}: {err}")
         logged_in = False
         try:
             with adapter:
@@ -149,6 +154,8 @@ class Watcher:
         gpa = partial(gpa_line, self.config, name)
 
         def make(diff, before, after, first):  # type: ignore[no-untyped-def]
+            if first and not self.send_baseline:
+                return []  # a runner that lost its state: record the table as seen, mail nothing
             return compose(diff, before, after, first, account=name,
                            gpa_line=None if first else gpa(before, after))
 
