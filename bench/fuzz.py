@@ -50,14 +50,32 @@ def _run(name: str, strategy: st.SearchStrategy[Any], one: Any, examples: int) -
             "outcomes": dict(counts), "untyped": untyped}
 
 
+def _row(r: dict[str, Any]) -> str:
+    outcomes = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["outcomes"].items()) if not k.startswith("UNTYPED"))
+    untyped = sum(v for k, v in r["outcomes"].items() if k.startswith("UNTYPED"))
+    detail = "; ".join(f"{k}: {v}" for k, v in r["untyped"].items())
+    return (f"| {r['parser']} | {r['examples']:,} | {r['seconds']} | {outcomes} | {untyped}"
+            + (f" ({detail})" if detail else "") + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=10_000)
     ap.add_argument("--login-examples", type=int, default=2_000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    results = [_run(f"{system} grades", strategy, check, args.examples)
-               for system, (strategy, check) in sorted(PARSERS.items())]
+    results: list[dict[str, Any]] = []
+
+    def report(r: dict[str, Any]) -> None:  # each row as soon as it is measured: a long run shows progress
+        results.append(r)
+        if not args.json:
+            print(_row(r), flush=True)
+
+    if not args.json:
+        print("| parser | examples | seconds | outcomes | untyped exceptions |")
+        print("| --- | --- | --- | --- | --- |", flush=True)
+    for system, (strategy, check) in sorted(PARSERS.items()):
+        report(_run(f"{system} grades", strategy, check, args.examples))
 
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -82,19 +100,10 @@ def main() -> None:
                     return err.kind
                 return "success"
 
-            results.append(_run(f"{system} login answer", login_answer(), one, args.login_examples))
+            report(_run(f"{system} login answer", login_answer(), one, args.login_examples))
             adapter.close()
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
-        return
-    print("| parser | examples | seconds | outcomes | untyped exceptions |")
-    print("| --- | --- | --- | --- | --- |")
-    for r in results:
-        outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(r["outcomes"].items()) if not k.startswith("UNTYPED"))
-        untyped = sum(v for k, v in r["outcomes"].items() if k.startswith("UNTYPED"))
-        detail = "; ".join(f"{k}: {v}" for k, v in r["untyped"].items())
-        print(f"| {r['parser']} | {r['examples']:,} | {r['seconds']} | {outcomes} | {untyped}"
-              + (f" ({detail})" if detail else "") + " |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of every parser: only typed errors, never another exception.
 
-GRADEWATCH_FUZZ_EXAMPLES sets the examples per parser (default 80 here; bench/fuzz.py runs 10,000+).
+GRADEWATCH_FUZZ_EXAMPLES sets the examples per parser (default 50 here; bench/fuzz.py runs 10,000+).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from gradewatch.schools.errors import SchoolError
 from gradewatch.testing.faults import FaultProxy
 from gradewatch.testing.fuzz import PARSERS, login_answer
 
-EXAMPLES = int(os.environ.get("GRADEWATCH_FUZZ_EXAMPLES", "80"))
+EXAMPLES = int(os.environ.get("GRADEWATCH_FUZZ_EXAMPLES", "50"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=EXAMPLES < 1000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])

@@ -85,7 +85,7 @@ MB = 1024 * 1024
 
 
 @pytest.mark.parametrize(("case", "fault", "size"), [
-    ("huge", "huge", 300 * MB), ("huge_chunked", "huge_chunked", 300 * MB), ("under_cap", "huge", 5 * MB - 4096)])
+    ("huge", "huge", 300 * MB), ("under_cap", "huge", 5 * MB - 4096)])
 def test_memory_of_a_check_stays_bounded_for_huge_answers(case, fault, size):
     import json
 
