@@ -58,9 +58,11 @@ def main() -> None:
     ap.add_argument("--systems", default="ssfw,zf,qiangzhi")
     ap.add_argument("--only", choices=["school", "smtp"])
     ap.add_argument("--docs", action="store_true", help="write docs/reliability-faults.md")
+    ap.add_argument("--fuzz-table", type=Path, help="with --docs: embed this output of bench/fuzz.py")
     args = ap.parse_args()
     if args.docs:
-        text = DOC.format(school=school_table(args.systems.split(",")), smtp=smtp_table())
+        fuzz = args.fuzz_table.read_text(encoding="utf-8").strip() if args.fuzz_table else "(not run)"
+        text = DOC.format(school=school_table(args.systems.split(",")), smtp=smtp_table(), fuzz=fuzz)
         Path(__file__).resolve().parents[1].joinpath("docs", "reliability-faults.md").write_text(text, encoding="utf-8")
         return
     if args.only != "smtp":
@@ -101,6 +103,19 @@ inherent duplicate of SMTP: the server kept the message but its 250 never reache
 then retry (at least once).
 
 {smtp}
+
+## Parser fuzzing
+
+`python bench/fuzz.py` (Hypothesis, strategies in `gradewatch.testing.fuzz`): pages shaped like each
+system's grade page (the right block, table and headers; rows of plausible cells with one in 40
+replaced by anything: odd Unicode, markup, numbers like `1e309` or `٣`), ZF grade JSON (the usual keys,
+some values replaced by any JSON value), unstructured text and bytes; and login answers with the
+message where schools put it (or noise) and statuses 200/302/404/500, sent through a loopback server
+to each adapter's `submit_login`. The property: a grade parser returns grades or raises `ValueError`
+(which the adapter turns into `unexpected_page`); a login answer ends in success or a `SchoolError`.
+The normal suite runs 50 examples per parser (`GRADEWATCH_FUZZ_EXAMPLES` raises it).
+
+{fuzz}
 """
 
 

@@ -70,13 +70,13 @@ def _code_of(err: BaseException) -> int | None:
     from gradewatch.config import ConfigError
     from gradewatch.logs import LogFileError
     from gradewatch.schools.errors import CaptchaModelError, SchoolError, SchoolUnavailable
-    from gradewatch.secrets import SecretsError
+    from gradewatch.secrets import KeyFileAccessError, SecretsError
     from gradewatch.store.db import StoreError
 
     table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int]] = [
-        (ConfigError, exit_codes.CONFIG),
+        ((KeyFileAccessError, LogFileError), exit_codes.FILE_ACCESS),
+        ((ConfigError, SecretsError), exit_codes.CONFIG),  # a key that is not a key: a setting to fix
         (StoreError, exit_codes.DATABASE),
-        ((SecretsError, LogFileError), exit_codes.FILE_ACCESS),
         ((ModelError, CaptchaModelError), exit_codes.CAPTCHA_MODEL),
         (SchoolUnavailable, exit_codes.SCHOOL_UNREACHABLE),
         ((SchoolError, CaptchaError), exit_codes.SCHOOL_ANSWER),

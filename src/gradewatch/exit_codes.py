@@ -30,7 +30,7 @@ INTERRUPTED = 130
 TABLE: list[tuple[int, str]] = [
     (OK, "success (also: `run` stopped by SIGTERM/SIGINT)"),
     (CHECK_FAILED, "a check failed for an account-side reason: wrong password, account locked, captcha rejected"),
-    (CONFIG, "config file or command-line error (names the file and the key)"),
+    (CONFIG, "config file, command-line or key error (names the file and the key)"),
     (DATABASE, "database cannot be opened, migrated or written"),
     (SCHOOL_UNREACHABLE, "school unreachable, timed out, 5xx, or past the request/check deadline"),
     (SCHOOL_ANSWER, "school answered something unusable: unexpected page, redirect loop, bad encoding, "

@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class SecretsError(Exception):
-    """The key file is missing, unreadable or not a key, or a stored secret does not decrypt."""
+    """The key is not a key, or a stored secret does not decrypt with it."""
+
+
+class KeyFileAccessError(SecretsError):
+    """The key file cannot be created or read (permissions, a directory in its place …)."""
 
 
 def exposed_mode(path: Path) -> int | None:
@@ -75,14 +79,15 @@ class Vault:
             except FileExistsError:
                 pass  # another process created it first; read theirs
             except OSError as err:
-                raise SecretsError(f"key file {path}: cannot create: {err.strerror or type(err).__name__}") from None
+                raise KeyFileAccessError(
+                    f"key file {path}: cannot create: {err.strerror or type(err).__name__}") from None
             else:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(Fernet.generate_key())
         try:
             key = path.read_bytes().strip()
         except OSError as err:
-            raise SecretsError(f"key file {path}: cannot read: {err.strerror or type(err).__name__}") from None
+            raise KeyFileAccessError(f"key file {path}: cannot read: {err.strerror or type(err).__name__}") from None
         try:
             vault = cls(key)
         except ValueError:
