@@ -131,7 +131,8 @@ class CaptchaSpec:
                 raise InvalidImage(
                     f"image is {image.size[0]}x{image.size[1]}, model {self.name!r} expects {self.width}x{self.height}"
                 )
-            image = image.convert("L" if self.grayscale else "RGB").resize((self.width, self.height), Image.BILINEAR)
+            image = image.convert("L" if self.grayscale else "RGB").resize(
+                (self.width, self.height), Image.Resampling.BILINEAR)
         if self.grayscale and image.mode not in ("L", "RGB"):
             # Go through RGBA so that palette/alpha images are flattened the same way every time.
             image = image.convert("RGBA")

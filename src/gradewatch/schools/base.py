@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Protocol
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from gradewatch.captcha.errors import CaptchaError
 from gradewatch.grades import Grade
 from gradewatch.logs import register_transient_secret
 from gradewatch.schools import http as bounded
@@ -257,13 +256,15 @@ class SchoolAdapter:
         self.submit_login(creds, captcha)
 
     def _read_captcha(self) -> str:
+        from gradewatch.captcha.errors import CaptchaError
+
         solver = self.solver
         for _ in range(self.max_captcha_fetches):
             image = self.fetch_captcha()
             self.stats.captcha_fetches += 1
             try:
                 pred = solver.solve(image)
-            except CaptchaError as err:  # a garbage image is the school's fault: typed, backed off
+            except (CaptchaError, ValueError, OSError) as err:  # a garbage image is the school's fault: typed
                 raise UnexpectedPage(f"{self.system}: the captcha is not a readable image ({err})") from None
             if pred.confidence >= self.min_captcha_confidence:
                 return pred.text
@@ -280,6 +281,8 @@ class SchoolAdapter:
 
             # A school may point at its own model file (options.captcha_model), e.g. one `captcha bootstrap` trained.
             model = str(self.options.get("captcha_model") or self.captcha_model)
+            from gradewatch.captcha.errors import CaptchaError
+
             try:
                 solver: CaptchaSolver = load_solver(model)
             except CaptchaError as err:
