@@ -42,7 +42,7 @@ def test_good_config_loads_with_defaults():
         ({**GOOD, "accounts": {"a": {"school": "s", "username": "u", "password": "p", "password_env": "E"}}},
          "give only one of password, password_env, password_cmd"),
         ({**GOOD, "accounts": {"a": {"school": "s", "username": "u", "notify": ["not a url"]}}},
-         "accounts.a.notify: Value error, not a notification URL"),
+         "accounts.a.notify[0]: not a notification URL"),
         ({**GOOD, "interval_minutes": -1}, "interval_minutes: Input should be greater than 0"),
         ({**GOOD, "accounts": {"a": {"school": "s", "username": "u", "gpa": {"scale": "nosuch"}}}},
          "unknown GPA scale 'nosuch'"),

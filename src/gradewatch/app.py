@@ -10,6 +10,7 @@ from gradewatch.config import Config, load_config
 from gradewatch.logs import setup_logging
 from gradewatch.schools.base import CaptchaSolver
 from gradewatch.secrets import Vault
+from gradewatch.store.accounts import with_db_accounts
 from gradewatch.store.db import Store, StoreError
 from gradewatch.watch.checker import Watcher
 
@@ -32,6 +33,7 @@ def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSo
     vault = Vault.from_env() or Vault.open(cfg.key_path)
     precreate_private_sqlite(cfg.database_url)
     store = Store.open(cfg.database_url, vault)
+    cfg = with_db_accounts(cfg, store)  # the database's accounts join the TOML ones
     watcher = Watcher(cfg, store, solver=solver)
     watcher.send_baseline = send_baseline
     return App(cfg, store, watcher)

@@ -19,6 +19,8 @@ from rich.table import Table
 
 from gradewatch import exit_codes
 from gradewatch.captcha.cli import app as captcha_app
+from gradewatch.cli_accounts_db import accounts_app
+from gradewatch.cli_notify import app as notify_app
 from gradewatch.schools.detect import detect_command
 
 #: How long `run` waits after SIGTERM for a check to finish its step before abandoning it.
@@ -34,6 +36,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(captcha_app, name="captcha", help="Captcha engine: train, solve and evaluate models.")
+app.add_typer(accounts_app, name="accounts", help="Accounts kept in the database: add, import CSV, list, pause …")
+app.add_typer(notify_app, name="notify", help="Notification channels: `notify test [ACCOUNT]`.")
 
 with contextlib.suppress(ImportError):  # the simulators land in their own module
     from gradewatch.sim.cli import app as sim_app
@@ -47,6 +51,9 @@ from gradewatch.cli_setup import doctor_command  # noqa: E402
 app.add_typer(schools_app, name="schools")
 app.add_typer(key_app, name="key")
 app.command("doctor")(doctor_command)
+from gradewatch.cli_web import web_command  # noqa: E402
+
+app.command("web")(web_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -321,9 +328,23 @@ def status(config: ConfigOpt = Path("gradewatch.toml")) -> None:
                           f"{st.last_ok_at:%Y-%m-%d %H:%M}" if st.last_ok_at else "-",
                           "stored" if st.has_session else "-", st.status_reason)
         console.print(table)
+        print_channel_health(gw.store)
         counts = gw.store.outbox_counts()
         console.print("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
         gw.close()
+
+
+def print_channel_health(store) -> None:  # type: ignore[no-untyped-def]
+    from gradewatch.notify.health import channel_health
+
+    bad = [h for h in channel_health(store) if h.state != "ok"]
+    if bad:
+        table = Table(title="Notification channels not working", title_justify="left")
+        for col in ("account", "channel", "state", "last error"):
+            table.add_column(col, overflow="fold")
+        for h in bad:
+            table.add_row(h.account_id, h.channel, f"[red]{h.state}[/]", h.last_error)
+        console.print(table)
 
 
 @app.command()

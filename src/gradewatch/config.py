@@ -93,7 +93,9 @@ class AccountConfig(_Strict):
     password: str | None = Field(default=None, repr=False)
     password_env: str | None = None
     password_cmd: str | None = None
-    notify: list[str] = Field(default_factory=list, description="Apprise URLs")
+    notify: list[str] = Field(default_factory=list, description="notification URLs (docs/notify.md)")
+    privacy: Literal["off", "hide_scores", "hide_all"] = Field(
+        default="off", description="hide scores (or also course names) in notifications, for lock screens")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this account")
 
     @model_validator(mode="after")
@@ -115,13 +117,16 @@ class AccountConfig(_Strict):
                 raise ValueError("is empty")
         return v
 
-    @field_validator("notify")
-    @classmethod
-    def _apprise_urls(cls, v: list[str]) -> list[str]:
-        for url in v:
-            if "://" not in url:
-                raise ValueError(f"not a notification URL (expected e.g. mailtos://…): {url.split('@')[-1]!r}")
-        return v
+    def notify_problems(self, name: str) -> list[str]:
+        """``accounts.NAME.notify[i]: reason`` for every URL no channel can deliver to."""
+        from gradewatch.notify.channels import validate_url
+
+        out = []
+        for i, url in enumerate(self.notify):
+            reason = validate_url(url)
+            if reason:
+                out.append(f"accounts.{name}.notify[{i}]: {reason}")
+        return out
 
 
 class Config(_Strict):
@@ -131,6 +136,8 @@ class Config(_Strict):
     interval_minutes: float = Field(default=30, gt=0, le=MAX_MINUTES)
     jitter_minutes: float = Field(default=5, ge=0, le=MAX_MINUTES)
     log_file: str | None = None
+    #: Tell the student when their school has been failing this long (and again when it is back).
+    school_alert_hours: float = Field(default=6, gt=0)
     schools: dict[str, SchoolConfig] = Field(default_factory=dict)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     #: Directory the relative paths above are resolved against (the config file's folder).
@@ -139,6 +146,9 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _accounts_name_schools(self) -> Config:
         for name, acc in self.accounts.items():
+            bad_urls = acc.notify_problems(name)
+            if bad_urls:
+                raise ValueError("\n".join(bad_urls))
             if acc.school not in self.schools:
                 raise ValueError(
                     f"accounts.{name}.school: no school named {acc.school!r} "
@@ -176,7 +186,7 @@ class Config(_Strict):
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:
-    lines = []
+    lines: list[str] = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p != "__root__")
         msg = e["msg"].removeprefix("Value error, ")
@@ -188,7 +198,7 @@ def _format_errors(path: Path, err: ValidationError) -> str:
             msg = f"{msg} (got {e.get('input')!r})"
             if loc.endswith("_minutes"):
                 msg += f"; at most {MAX_MINUTES} minutes (one year)"
-        lines.append(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}")
+        lines.extend(f"{path}: {loc}: {m}" if loc else f"{path}: {m}" for m in msg.split("\n"))
     return "\n".join(lines)
 
 

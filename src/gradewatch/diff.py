@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from gradewatch.grades import Grade
 
-# What makes a grade "changed"; row order, index columns and remarks do not.
-_COMPARED = ("score", "credits", "grade_point", "course_name")
+# What makes a grade "changed"; row order, index columns, remarks and components do not. The status is
+# compared but is no part of the key, so a real score after 缓考 is a change of the same grade.
+_COMPARED = ("score", "status", "credits", "grade_point", "course_name")
 
 
 @dataclass

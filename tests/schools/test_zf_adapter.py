@@ -129,7 +129,7 @@ def test_wrong_password_posted_once_and_lock(zf: SchoolSim, connect: Any) -> Non
         with pytest.raises(WrongPassword):
             connect(zf).login(creds(zf, f"guess-{n}"))
         assert zf.admin.stats(zf.username)["login_posts"] == n + 1
-    with pytest.raises(AccountLocked, match="锁定"):
+    with pytest.raises(AccountLocked, match="禁用"):
         connect(zf).login(creds(zf))
 
 

@@ -86,7 +86,7 @@ def _b64(text: str) -> str:
 
 
 def message(resp: httpx.Response) -> str:
-    node = LexborHTMLParser(resp.text).css_first("#showMsg")
+    node = LexborHTMLParser(resp.text).css_first(".dlmi font[color=red], span#errorinfo")
     return node.text(strip=True) if node is not None else ""
 
 

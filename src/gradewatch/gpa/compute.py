@@ -98,6 +98,8 @@ def _nature_counts(grade: Grade, natures: list[str] | None) -> bool:
 
 
 def _interpret(grade: Grade, index: int, settings: GpaSettings) -> _Entry | ExcludedGrade:
+    if grade.status:  # 退课 / 缓考 / 免修 / 取消 / 作弊 / 待评教: a mark, not a score
+        return ExcludedGrade(grade, f"非成绩标记（{grade.status_label}）")
     credits = grade.credits
     if credits is None:
         return ExcludedGrade(grade, "无学分")

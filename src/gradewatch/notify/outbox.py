@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gradewatch.notify.channels import DeliveryError, Message, deliver
+from gradewatch.notify.health import record_channel
 from gradewatch.store.db import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,18 @@ def drain(
             send(url, msg)
         except DeliveryError as err:
             attempts = row.attempts + 1
-            give_up = attempts >= max_attempts
+            # A permanent refusal (bad key, banned bot) cannot get better by waiting: fail at once.
+            permanent = getattr(err, "permanent", False)
+            give_up = permanent or attempts >= max_attempts
+            record_channel(store, row.account_id, row.channel or row.target,
+                           "needs_attention" if permanent else "failing", str(err))
             store.mark_attempt_failed(row.id, str(err), retry_at=None if give_up else now + retry_delay(attempts))
             result.failed += 1
             result.errors.append(str(err))
             log.warning("notification %d for %s not delivered (attempt %d): %s", row.id, row.account_id, attempts, err)
             continue
         store.mark_sent(row.id)
+        record_channel(store, row.account_id, row.channel or row.target, "ok", "")
         result.sent += 1
         log.info("notification %d for %s delivered", row.id, row.account_id)
     return result

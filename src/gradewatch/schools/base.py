@@ -172,6 +172,15 @@ class SchoolAdapter:
         """Fetch and normalise the grade table. Raise SessionExpired when not logged in."""
         raise NotImplementedError
 
+    #: Whether :meth:`fetch_courses` reads the system's timetable/选课 page (fast detection uses it).
+    offers_courses: ClassVar[bool] = False
+
+    def fetch_courses(self, term: str | None = None) -> list[tuple[str, str, str]]:
+        """The courses the student takes in ``term`` (None: the system's current term), graded or not,
+        as (term, course code, course name); the code may be "" where the page shows none.
+        Default: not supported (NotImplementedError). Raise SessionExpired when not logged in."""
+        raise NotImplementedError(f"{self.system or 'this system'} offers no course list")
+
     def start_login(self) -> None:
         """Open the login page (sets the session cookie, reads hidden fields)."""
         raise NotImplementedError

@@ -69,3 +69,20 @@ class CaptchaModelError(SchoolError):
     """The captcha model cannot be loaded (missing or corrupt file). Our side, not the school's."""
 
     kind = "captcha_model"
+
+
+class AccountDisabled(AccountLocked):
+    """The school disabled the account (正方: 用户已被禁用！). Paused like a lock; the message says which."""
+
+
+class NoStudentRole(SchoolError):
+    """The account exists but has no role that may log in (正方: 该用户无所属角色，禁止登录！)."""
+
+    kind = "no_role"
+
+
+class PortalLoginRequired(SchoolError):
+    """The school lets this account in only through its portal / CAS front door (正方: 校内用户请从信息门户登录！),
+    not through the system's own login page. Neither a lock nor a wrong password."""
+
+    kind = "portal_login_required"

@@ -1,36 +1,54 @@
-"""强智 (Qiangzhi) "jsxsd", docs/school-systems.md §3.
+"""强智 (Qiangzhi) "jsxsd", docs/school-systems.md §3 and the field notes.
 
-``base_url`` is the site root above ``/jsxsd`` (``http://jwxt.example.edu.cn``). Options (all optional):
+``base_url`` is the site root above the app (``http://jwxt.example.edu.cn``). Options (all optional):
 
-- ``login``: ``"auto"`` (default: whatever the login form posts to), ``"seed"`` (variant B: ``Logon.do``
-  with the server-seed interleave) or ``"direct"`` (variant A: ``jsxsd/xk/LoginToXk`` with
+- ``login``: ``"auto"`` (default: whatever the login form posts to), ``"seed"`` (``Logon.do`` with the
+  server-seed interleave) or ``"direct"`` (``xk/LoginToXk`` or ``xk/LoginToXkLdap`` with
   ``base64(ID)%%%base64(password)``);
-- ``logon_method``: the ``Logon.do`` method of variant B (default ``logon``; some schools ``logonLdap``);
+- ``login_action``: the path the login form posts to, when the page does not say (default: the form's
+  ``action``: ``Logon.do?method=logon``, ``Logon.do?method=logonLdap``, ``…/xk/LoginToXk``, ``…/xk/LoginToXkLdap``);
+- ``logon_method``: the ``Logon.do`` method when the form names none (default ``logon``);
+- ``context``: the app's path (default: read from the login form or the page after login, else ``/jsxsd``;
+  one school uses ``/njlgdx``);
 - ``captcha``: ``"auto"`` (default: use RANDOMCODE when the login page shows the image), ``true`` or ``false``;
-- ``term``: the ``kksj`` sent with the grade query (default empty: every term).
+- ``term``: the ``kksj`` sent with the grade query (default empty: every term);
+- ``grade_method``: ``"get"`` (default: as the real ``cjcx_frm`` frameset loads the list) or ``"post"``;
+- ``page_size``: rows per page asked of the JSON grade list (default 100; every page is fetched).
 
-Sessions are short and a new login ends the previous one; an evicted session reads as expired, so the
-next check just logs in again.
+The grade list is read as the HTML table or, when the school answers JSON, as the JSON list. Sessions
+are short and a new login ends the previous one; an evicted session reads as expired, so the next check
+just logs in again.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from gradewatch.grades import Grade, attempt_from_text
+from gradewatch.grades import Grade
 from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import AccountLocked, SchoolError, SessionExpired, WrongCaptcha, WrongPassword
+from gradewatch.schools.qiangzhi_grades import normalise_term, parse_grades, parse_json
 
+__all__ = ["QiangzhiAdapter", "encode_seed", "normalise_term", "parse_grades", "parse_json"]
+
+DEFAULT_CONTEXT = "/jsxsd"
 MAIN = "/jsxsd/framework/xsMain.jsp"
 GRADE_FORM = "/jsxsd/kscj/cjcx_frm"
 GRADE_LIST = "/jsxsd/kscj/cjcx_list"
+#: The student homes real schools land on after login.
+_HOME = re.compile(r"^(/[^/]+)/(?:framework/)?(?:xsMain\.jsp|xsMain_new\.jsp|xsMainV\.htmlx)$")
+_XK_ACTION = re.compile(r"^(/[^/]+)/xk/LoginToXk(?:Ldap)?$")
 
 _WRONG_CAPTCHA = ("验证码错误", "验证码不正确", "验证码输入错误")
 _LOCKED = ("锁定", "冻结", "禁止登录", "次数过多")
@@ -38,21 +56,8 @@ _WRONG_PASSWORD = ("用户名或密码错误", "密码错误", "不存在或密�
 _EXPIRED = ("请先登录", "在其它地方登录", "在其他地方登录")
 #: A formless page below this size that links to the logout hop is the "session lost" stub (~850 bytes).
 _STUB_BYTES = 1500
-_NO_DATA = "未查询到数据"
-
-# Header text -> Grade field; everything else (序号 …) is dropped.
-_COLUMNS = {
-    "开课学期": "term",
-    "课程编号": "course_code",
-    "课程名称": "course_name",
-    "成绩": "score",
-    "学分": "credits",
-    "绩点": "grade_point",
-    "考试性质": "exam_type",
-    "课程属性": "course_nature",  # 必修 / 选修 (what Grade calls 课程性质)
-    "课程性质": "course_category",  # 公共基础课 / 专业课 …
-}
-_REQUIRED = ("开课学期", "课程编号", "课程名称", "成绩")
+#: JSON pages fetched at most (a school that keeps answering full pages must not loop us forever).
+_MAX_PAGES = 50
 
 
 @register
@@ -66,6 +71,11 @@ class QiangzhiAdapter(SchoolAdapter):
 
     _login_url: str = ""
     _captcha_url: str = ""
+    #: Where the login form posts (absolute URL) and its hidden fields (loginMethod …).
+    _action: str = ""
+    _hidden: Mapping[str, str] = MappingProxyType({})
+    #: The app's context path, once known (option, login form, or the page after login).
+    _ctx: str = ""
 
     #: The login variant in use: the option, or (``auto``) what start_login read from the login form.
     _variant: str = ""
@@ -79,10 +89,22 @@ class QiangzhiAdapter(SchoolAdapter):
             raise SchoolError(f"the qiangzhi option login must be 'auto', 'seed' or 'direct', not {value!r}")
         return value
 
+    @property
+    def ctx(self) -> str:
+        chosen = str(self.options.get("context") or "").rstrip("/")
+        return chosen or self._ctx or self._cookie_context() or DEFAULT_CONTEXT
+
+    def _cookie_context(self) -> str:
+        """The app's path as its session cookie is scoped (a stored session of an earlier check)."""
+        paths = {c.path.rstrip("/") for c in self.client.cookies.jar if c.name == "JSESSIONID"}
+        paths.discard("")
+        return paths.pop() if len(paths) == 1 else ""
+
     # ---- login -----------------------------------------------------------------------------
     def start_login(self) -> None:
         variant = self.variant
-        paths = {"seed": ["/"], "direct": ["/jsxsd/"], "auto": ["/", "/jsxsd/"]}[variant]
+        app = f"{self.ctx}/"
+        paths = {"seed": ["/"], "direct": [app], "auto": ["/", app]}[variant]
         for path in paths:
             resp = self.get(path)
             tree = self.html(self.text_of(resp))
@@ -91,12 +113,23 @@ class QiangzhiAdapter(SchoolAdapter):
                 break
         else:
             raise self.unexpected("the 强智 login page has no login form", resp, tree)
-        if variant == "auto":
-            self._variant = "direct" if "LoginToXk" in str(form.attributes.get("action") or "") else "seed"
         self._login_url = str(resp.url)
-        img = tree.css_first("img#SafeCodeImg")
-        src = str(img.attributes.get("src") or "") if img is not None else ""
-        self._captcha_url = urljoin(self._login_url, src) if src else ""
+        action = str(self.options.get("login_action") or form.attributes.get("action") or "")
+        if not action:
+            action = "Logon.do?method=logon" if variant == "seed" else f"{self.ctx}/xk/LoginToXk"
+        self._action = urljoin(self._login_url, action)
+        action_path = urlsplit(self._action).path
+        m = _XK_ACTION.match(action_path)
+        if m and not self.options.get("context"):
+            self._ctx = m[1]
+        if variant == "auto":
+            self._variant = "direct" if m else "seed"
+        self._hidden = {
+            str(i.attributes.get("name")): str(i.attributes.get("value") or "")
+            for i in form.css('input[type="hidden"]')
+            if i.attributes.get("name") and i.attributes.get("name") != "encoded"
+        }
+        self._captcha_url = _captcha_src(tree, self._login_url)
 
     def needs_captcha(self) -> bool:
         setting = self.options.get("captcha", "auto")
@@ -105,7 +138,7 @@ class QiangzhiAdapter(SchoolAdapter):
         return bool(self._captcha_url)
 
     def fetch_captcha(self) -> bytes:
-        default = "/verifycode.servlet" if self.variant == "seed" else "/jsxsd/verifycode.servlet"
+        default = "/verifycode.servlet" if self.variant == "seed" else f"{self.ctx}/verifycode.servlet"
         resp = self.get(self._captcha_url or default, headers={"Referer": self._login_url})
         if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
             raise self.unexpected("the 强智 captcha is not an image", resp)
@@ -113,22 +146,29 @@ class QiangzhiAdapter(SchoolAdapter):
 
     def submit_login(self, creds: Credentials, captcha: str | None) -> None:
         referer = {"Referer": self._login_url or self.base_url + "/"}
-        form = {"userAccount": creds.username, "userPassword": ""}
+        form = {**self._hidden, "userAccount": creds.username, "userPassword": ""}
         if captcha is not None:
             form["RANDOMCODE"] = captcha
-        method = str(self.options.get("logon_method") or "logon")
+        action = self._action or urljoin(self.base_url + "/", "Logon.do?method=logon")
         if self.variant == "seed":
-            seed = self.post("/Logon.do", params={"method": method, "flag": "sess"}, headers=referer)
+            # Real clients GET the seed; the method of the login itself comes from the form's action.
+            method = _query_value(action, "method") or str(self.options.get("logon_method") or "logon")
+            if not _query_value(action, "method"):
+                action = f"{action.split('?')[0]}?method={method}"
+            seed = self.get(urljoin(action, "Logon.do"), params={"method": "logon", "flag": "sess"},
+                            headers=referer)
             scode, sep, sxh = seed.text.strip().partition("#")
             if seed.status_code != 200 or not sep or not re.fullmatch(r"\d{20}", sxh) or not scode:
                 raise self.unexpected("the 强智 login seed is not <scode>#<sxh>", seed)
             form["encoded"] = encode_seed(f"{creds.username}%%%{creds.password}", scode, sxh)
-            resp = self.post("/Logon.do", params={"method": method}, data=form, headers=referer)
         else:
             form["encoded"] = f"{_b64(creds.username)}%%%{_b64(creds.password)}"
-            resp = self.post("/jsxsd/xk/LoginToXk", data=form, headers=referer)
+        resp = self.post(action, data=form, headers=referer)
         tree = self.html(self.text_of(resp))
-        if resp.status_code == 200 and resp.url.path.endswith(MAIN) and tree.css_first("#userAccount") is None:
+        home = _HOME.match(resp.url.path)
+        if resp.status_code == 200 and home and tree.css_first("#userAccount") is None:
+            if not self.options.get("context"):
+                self._ctx = home[1]
             return
         err = self.login_error(_message(tree))
         if err is not None:
@@ -137,19 +177,45 @@ class QiangzhiAdapter(SchoolAdapter):
 
     # ---- grades ----------------------------------------------------------------------------
     def fetch_grades(self) -> list[Grade]:
-        main = self.base_url + MAIN
-        resp = self.get(GRADE_FORM, headers={"Referer": main})
+        ctx = self.ctx
+        frm = f"{ctx}/kscj/cjcx_frm"
+        resp = self.get(frm, headers={"Referer": f"{self.base_url}{ctx}/framework/xsMain.jsp"})
         self._check_logged_in(resp)
-        form = {"kksj": str(self.options.get("term") or ""), "kcxz": "", "kcmc": "", "xsfs": "all"}
-        resp = self.post(GRADE_LIST, data=form, headers={"Referer": self.base_url + GRADE_FORM})
-        tree = self._check_logged_in(resp)
-        try:
-            return parse_grades(tree)
-        except ValueError as err:
-            if "评教" in tree.text():
-                raise self.unexpected("the 强智 grades are hidden until the teaching evaluation is done",
-                                      resp, tree) from None
-            raise self.unexpected(f"the 强智 grade page is not as expected: {err}", resp, tree) from None
+        grades: list[Grade] = []
+        for page in range(1, _MAX_PAGES + 1):
+            resp = self._grade_list(page)
+            data = _json_of(resp)
+            if data is None:
+                tree = self._check_logged_in(resp)
+                try:
+                    return parse_grades(tree)
+                except ValueError as err:
+                    if "评教" in tree.text():
+                        raise self.unexpected("the 强智 grades are hidden until the teaching evaluation is done",
+                                              resp, tree) from None
+                    raise self.unexpected(f"the 强智 grade page is not as expected: {err}", resp, tree) from None
+            try:
+                rows, count = parse_json(data)
+            except ValueError as err:
+                raise self.unexpected(f"the 强智 grade list is not as expected: {err}", resp) from None
+            grades += rows
+            seen = len(data["data"]) if isinstance(data, dict) else 0
+            if not seen or page * self._page_size >= count:
+                return grades
+        raise self.unexpected(f"the 强智 grade list has more than {_MAX_PAGES} pages", resp)
+
+    @property
+    def _page_size(self) -> int:
+        return int(self.options.get("page_size") or 100)
+
+    def _grade_list(self, page: int) -> httpx.Response:
+        query = {"kksj": str(self.options.get("term") or ""), "kcxz": "", "kcmc": "", "xsfs": "all",
+                 "pageNum": str(page), "pageSize": str(self._page_size)}
+        url = f"{self.ctx}/kscj/cjcx_list"
+        headers = {"Referer": f"{self.base_url}{self.ctx}/kscj/cjcx_frm"}
+        if str(self.options.get("grade_method") or "get").lower() == "post":
+            return self.post(url, data=query, headers=headers)
+        return self.get(url, params=query, headers=headers)
 
     def _check_logged_in(self, resp: httpx.Response) -> HTMLParser:
         text = self.text_of(resp)
@@ -187,6 +253,23 @@ class QiangzhiAdapter(SchoolAdapter):
             path = path.rsplit("/", 1)[0] if not path.endswith("/") else path.rstrip("/")
         return f"{parts.scheme}://{parts.netloc}{path}"
 
+    # ---- timetable (学期理论课表) -------------------------------------------------------------
+    offers_courses = True
+
+    def fetch_courses(self, term: str | None = None) -> list[tuple[str, str, str]]:
+        params = {"xnxq01id": term} if term else {}
+        resp = self.get(TIMETABLE, params=params, headers={"Referer": self.base_url + MAIN})
+        text = self.text_of(resp)
+        tree = self.html(text)
+        if tree.css_first("#userAccount") is not None or (
+            tree.css_first("table#kbtable") is None and any(w in text for w in _EXPIRED)
+        ):
+            raise SessionExpired("the 强智 session has expired or was ended by another login")
+        try:
+            return parse_timetable(tree, term)
+        except ValueError as err:
+            raise self.unexpected(f"the 强智 timetable is not as expected: {err}", resp, tree) from None
+
 
 def encode_seed(text: str, scode: str, sxh: str) -> str:
     """Variant B's ``encoded``: each of the first 20 characters, then the next ``sxh[i]`` characters of
@@ -200,72 +283,6 @@ def encode_seed(text: str, scode: str, sxh: str) -> str:
         out.append(char + scode[pos : pos + n])
         pos += n
     return "".join(out)
-
-
-def parse_grades(tree: HTMLParser) -> list[Grade]:
-    """The rows of ``table#dataList``, columns mapped by header text. Raises ValueError on another shape."""
-    table = tree.css_first("table#dataList")
-    if table is None:
-        raise ValueError("no table#dataList")
-    rows = table.css("tr")
-    header = next((r for r in rows if r.css_first("th") is not None), None)
-    if header is None:
-        raise ValueError("the table has no header row")
-    names = [th.text(strip=True) for th in header.css("th")]
-    missing = [n for n in _REQUIRED if n not in names]
-    if missing:
-        raise ValueError(f"no {', '.join(missing)} column")
-    grades: list[Grade] = []
-    body = [r for r in rows if r.css_first("td") is not None]
-    for n, row in enumerate(body, start=1):
-        cells = [td.text(strip=True).replace("\xa0", "") for td in row.css("td")]
-        if len(cells) == 1 and _NO_DATA in cells[0]:
-            continue
-        if len(cells) != len(names):
-            raise ValueError(f"row {n} has {len(cells)} cells for {len(names)} columns")
-        grade = _grade_of(dict(zip(names, cells, strict=True)), n)
-        if grade is not None:
-            grades.append(grade)
-    return grades
-
-
-def _grade_of(row: dict[str, str], n: int) -> Grade | None:
-    fields = {field: row.get(header, "") for header, field in _COLUMNS.items()}
-    term = normalise_term(fields["term"])
-    if term is None:
-        raise ValueError(f"row {n}: unreadable term {fields['term'][:20]!r}")
-    if not fields["course_code"] or not fields["course_name"]:
-        raise ValueError(f"row {n}: no course code or name")
-    if not fields["score"]:
-        return None
-    exam_type = fields["exam_type"] or "正常考试"
-    return Grade(
-        term=term,
-        course_code=fields["course_code"],
-        course_name=fields["course_name"],
-        score=fields["score"],
-        credits=_number(fields["credits"], n, "credits"),
-        exam_type=exam_type,
-        attempt=attempt_from_text(exam_type),
-        course_nature=fields["course_nature"],
-        course_category=fields["course_category"],
-        grade_point=_number(fields["grade_point"], n, "grade point"),
-    )
-
-
-def normalise_term(text: str) -> str | None:
-    """``2021-2022-1`` (as 开课学期 shows it; ``2021-2022-2 `` with spaces too) → ``2021-2022-1``."""
-    m = re.fullmatch(r"\s*(\d{4})\s*-\s*(\d{4})\s*-\s*([123])\s*", text)
-    return f"{m[1]}-{m[2]}-{m[3]}" if m else None
-
-
-def _number(text: str, n: int, what: str) -> float | None:
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"row {n}: unreadable {what} {text[:10]!r}") from None
 
 
 def _login_form(tree: HTMLParser) -> Node | None:
@@ -288,3 +305,61 @@ def _message(tree: HTMLParser) -> str:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _captcha_src(tree: HTMLParser, base: str) -> str:
+    """The captcha image URL: ``#SafeCodeImg`` is the ``<img>`` itself or, at some schools, a wrapper around it."""
+    node = tree.css_first("#SafeCodeImg")
+    if node is not None and node.tag != "img":
+        node = node.css_first("img")
+    if node is None:
+        node = tree.css_first('img[src*="verifycode.servlet"]')
+    src = str(node.attributes.get("src") or "") if node is not None else ""
+    return urljoin(base, src) if src else ""
+
+
+def _query_value(url: str, name: str) -> str:
+    return httpx.URL(url).params.get(name, "")
+
+
+def _json_of(resp: httpx.Response) -> Any | None:
+    if resp.status_code != 200 or not resp.content.lstrip().startswith(b"{"):
+        return None
+    try:
+        return json.loads(resp.content)
+    except ValueError:
+        return None
+
+
+# ---- timetable (学期理论课表) -------------------------------------------------------------------------
+TIMETABLE = "/jsxsd/xskb/xskb_list.do"
+_LESSON_SPLIT = re.compile(r"-{5,}\s*(?:<br\s*/?>)?", re.IGNORECASE)
+_CODE_LINE = re.compile(r"[A-Za-z0-9]{5,20}")
+
+
+def parse_timetable(tree: HTMLParser, term: str | None) -> list[tuple[str, str, str]]:
+    """(term, code, name) of each course in ``table#kbtable`` (the detailed ``div.kbcontent``), once
+    each. Most schools show no course code there: the code is then "" (matched by name)."""
+    table = tree.css_first("table#kbtable")
+    if table is None:
+        raise ValueError("no table#kbtable")
+    if term is None:
+        option = tree.css_first("#xnxq01id option[selected]")
+        term = normalise_term(str(option.attributes.get("value") or "")) if option is not None else None
+        if term is None:
+            raise ValueError("no selected term")
+    seen: dict[tuple[str, str], None] = {}
+    for div in table.css("div.kbcontent"):
+        for piece in _LESSON_SPLIT.split(div.html or ""):
+            lesson = HTMLParser(piece)
+            for font in lesson.css("font"):
+                font.decompose()
+            body = lesson.body
+            lines = [t.strip() for t in (body.text(separator="\n") if body else "").splitlines()]
+            lines = [t for t in lines if t and t != "\xa0"]
+            if not lines:
+                continue
+            code = lines[0] if len(lines) > 1 and _CODE_LINE.fullmatch(lines[0]) else ""
+            name = lines[1] if code else lines[0]
+            seen.setdefault((code, name), None)
+    return [(term, code, name) for code, name in seen]

@@ -80,6 +80,7 @@ class Student:
         self._salt = secrets.token_bytes(16)
         self._hash = self._digest(record.password)
         self.grades: dict[str, Grade] = {g.key: g for g in record.grades}
+        self.enrolled: dict[str, dict[str, str]] = {}  # term -> {code: name} taken, graded or not (sim/timetable.py)
         self.wrong_passwords = 0  # consecutive
         self.locked = False
         self.stats = UserStats()
@@ -101,6 +102,8 @@ class Session:
     username: str | None = None  # set once logged in
     captcha: str | None = None  # the answer of the last captcha served to this session
     captcha_fetches: int = 0  # since the last login POST, attributed to the username posted
+    scope: str = ""  # the web application (context path) the session belongs to
+    failed_logins: int = 0  # failed login POSTs in this session (the ZF vendor asks a captcha after 3)
 
 
 class Simulator:
@@ -165,31 +168,52 @@ class Simulator:
         return Response("<html><body><h1>503 Service Unavailable</h1></body></html>", 503, media_type="text/html")
 
     # ---- sessions --------------------------------------------------------------------------
-    def session(self, request: Request) -> Session | None:
-        """The live session of this request, refreshed; None when absent or idle too long."""
-        sid = request.cookies.get(self.session_cookie)
-        sess = self._sessions.get(sid) if sid else None
-        if sess is None:
-            return None
-        now = self._clock()
-        if now - sess.last_seen > self.controls.session_ttl:
-            del self._sessions[sess.id]
-            return None
-        sess.last_seen = now
-        return sess
+    def scope_of(self, path: str) -> str:
+        """The web application (context path) a request path belongs to; its sessions are its own.
+        One application by default; a system with two (强智: the root Logon.do and /jsxsd) overrides."""
+        return ""
 
-    def new_session(self) -> Session:
+    def cookie_ids(self, request: Request) -> list[str]:
+        """Every session-cookie value of the request, in header order (a client may send several)."""
+        ids = []
+        for part in request.headers.get("cookie", "").split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name.strip() == self.session_cookie and value.strip():
+                ids.append(value.strip().strip('"'))
+        return ids
+
+    def session(self, request: Request) -> Session | None:
+        """The live session of this request, refreshed; None when absent or idle too long.
+
+        As Tomcat does, of several session cookies the first one that names a live session of this
+        application wins (browsers send the longest cookie path first)."""
+        scope = self.scope_of(request.url.path)
+        now = self._clock()
+        for sid in self.cookie_ids(request):
+            sess = self._sessions.get(sid)
+            if sess is None or sess.scope != scope:
+                continue
+            if now - sess.last_seen > self.controls.session_ttl:
+                del self._sessions[sess.id]
+                continue
+            sess.last_seen = now
+            return sess
+        return None
+
+    def new_session(self, scope: str = "") -> Session:
         now = self._clock()
         ttl = self.controls.session_ttl
         for sid in [s.id for s in self._sessions.values() if now - s.last_seen > ttl]:
             del self._sessions[sid]
-        sess = Session(id=secrets.token_hex(16).upper(), last_seen=now)
+        sess = Session(id=secrets.token_hex(16).upper(), last_seen=now, scope=scope)
         self._sessions[sess.id] = sess
         return sess
 
     def session_or_new(self, request: Request) -> tuple[Session, bool]:
         sess = self.session(request)
-        return (sess, False) if sess is not None else (self.new_session(), True)
+        if sess is not None:
+            return sess, False
+        return self.new_session(self.scope_of(request.url.path)), True
 
     async def form(self, request: Request, encoding: str = "utf-8") -> dict[str, str]:
         """An urlencoded form body (the first value of each field), percent-decoded in the page's encoding."""
@@ -197,7 +221,11 @@ class Simulator:
         return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True, encoding=encoding, errors="replace").items()}
 
     def set_cookie(self, response: Response, sess: Session) -> None:
-        response.set_cookie(self.session_cookie, sess.id, path=self.cookie_path, httponly=True)
+        response.set_cookie(self.session_cookie, sess.id, path=self.cookie_path_of(sess), httponly=True)
+
+    def cookie_path_of(self, sess: Session) -> str:
+        """The Path of a session's cookie: its application's context path."""
+        return self.cookie_path
 
     def end_session(self, sess: Session) -> None:
         self._sessions.pop(sess.id, None)
@@ -263,6 +291,8 @@ class Simulator:
         if sess is not None:
             sess.captcha_fetches = 0
         result = self._judge(sess, student, password, captcha)
+        if sess is not None and result.outcome is not Outcome.OK:
+            sess.failed_logins += 1
         if student is not None:
             student.stats.outcomes[result.outcome.value] += 1
         return result
@@ -286,7 +316,7 @@ class Simulator:
     def log_in(self, sess: Session, student: Student) -> Session:
         """Bind a fresh session to the student (session-fixation protection: the old id dies)."""
         self.end_session(sess)
-        fresh = self.new_session()
+        fresh = self.new_session(sess.scope)
         fresh.username = student.username
         return fresh
 

@@ -20,6 +20,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+_VARIANT_HELP = "A named variant of a real deployment, or key=value of one simulator option (repeatable)."
+
+
+def _make(cls: type, system: str, variants: list[str], *args: object, **kwargs: object) -> object:
+    """The simulator with the ``--variant`` options on top of the others; bad ones are one error line."""
+    from gradewatch.sim.variants import variant_options
+
+    try:
+        return cls(*args, **{**kwargs, **variant_options(system, variants)})
+    except TypeError as err:  # an option the simulator does not have
+        raise _fail(f"bad --variant for {system}: {str(err).split(')', 1)[-1].strip() or err}") from None
+    except (ValueError, ImportError) as err:
+        raise _fail(str(err)) from None
+
+
 @app.command()
 def ssfw(
     port: int = typer.Option(8080, "--port", help="Port to listen on (0 = any free port)."),
@@ -32,6 +47,7 @@ def ssfw(
     admin_token: str | None = typer.Option(None, "--admin-token", help="Admin API token (default: a random one)."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Page encoding: utf-8 or gbk."),
     students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
+    variant: list[str] = typer.Option([], "--variant", help=_VARIANT_HELP + " Named: cjxx, portal."),
 ) -> None:
     """Wisedu SSFW (师生服务): login.jsp, jwcaptcha.do, j_spring_ids_security_check, jwnavmenu.do."""
     from gradewatch.sim.captchas import FileCaptchas
@@ -40,10 +56,10 @@ def ssfw(
 
     try:
         captchas = FileCaptchas.load(captcha_dir, seed=seed) if captcha_dir is not None else None
-        sim = SsfwSimulator(seeded_students(seed, students), captchas=captchas, admin_token=admin_token,
-                            session_ttl=session_ttl, seed=seed, encoding=encoding)
     except (ValueError, ImportError) as err:
         raise _fail(str(err)) from None
+    sim = _make(SsfwSimulator, "ssfw", variant, seeded_students(seed, students), captchas=captchas,
+                admin_token=admin_token, session_ttl=session_ttl, seed=seed, encoding=encoding)
     _serve(sim, [
         "SSFW simulator on {base}/ssfw/login.jsp",
         "  base_url     {base}",
@@ -89,13 +105,16 @@ def zf(
     session_ttl: float = typer.Option(1800.0, "--session-ttl", min=0.1, help="Idle seconds before a session expires."),
     admin_token: str | None = typer.Option(None, "--admin-token", help="Admin API token (default: a random one)."),
     students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
+    variant: list[str] = typer.Option(
+        [], "--variant", help=_VARIANT_HELP + " Named: vendor, kaptcha, signed-modulus, no-csrftoken, dg, sparse."
+    ),
 ) -> None:
     """ZF 正方 jwglxt: login_slogin.html (RSA password, kaptcha), cjcx_cxXsgrcj.html grade JSON."""
     from gradewatch.sim.transcripts import seeded_students
     from gradewatch.sim.zf import LOGIN, ZfSimulator
 
-    sim = ZfSimulator(seeded_students(seed, students), captcha=captcha, notice_for=notice, admin_token=admin_token,
-                      session_ttl=session_ttl, seed=seed)
+    sim = _make(ZfSimulator, "zf", variant, seeded_students(seed, students), captcha=captcha, notice_for=notice,
+                admin_token=admin_token, session_ttl=session_ttl, seed=seed)
     _serve(sim, [
         "ZF simulator on {base}" + LOGIN,
         "  base_url     {base}/jwglxt",
@@ -113,20 +132,19 @@ def qiangzhi(
     session_ttl: float = typer.Option(1800.0, "--session-ttl", min=0.1, help="Idle seconds before a session expires."),
     admin_token: str | None = typer.Option(None, "--admin-token", help="Admin API token (default: a random one)."),
     students: int = typer.Option(20, "--students", min=0, help="Random students besides the demo student."),
+    variant: list[str] = typer.Option([], "--variant", help=_VARIANT_HELP + " Named: ldap, logon-ldap, direct, json."),
 ) -> None:
     """强智 jsxsd: Logon.do or xk/LoginToXk, verifycode.servlet, kscj/cjcx_list grade table."""
     from gradewatch.sim.qiangzhi import QiangzhiSimulator
     from gradewatch.sim.transcripts import seeded_students
 
-    try:
-        sim = QiangzhiSimulator(seeded_students(seed, students), login=login, captcha=captcha,
-                                admin_token=admin_token, session_ttl=session_ttl, seed=seed)
-    except ValueError as err:
-        raise _fail(str(err)) from None
+    sim = _make(QiangzhiSimulator, "qiangzhi", variant, seeded_students(seed, students), login=login,
+                captcha=captcha, admin_token=admin_token, session_ttl=session_ttl, seed=seed)
+    assert isinstance(sim, QiangzhiSimulator)
     _serve(sim, [
         "强智 simulator on {base}" + sim.login_url,
         "  base_url     {base}",
-        f'  options      {{ login = "{login}" }}; captcha {"on" if captcha else "off"}; seed {seed}',
+        f'  login        {sim.login} ({sim.login_action}); captcha {"on" if sim.captcha else "off"}; seed {seed}',
     ], host, port)
 
 
@@ -136,6 +154,7 @@ def captchas(
     out: Path = typer.Argument(..., help="Folder to write into (created)."),
     count: int = typer.Option(1000, "--count", min=1, help="How many captchas."),
     seed: int = typer.Option(1, "--seed", help="Seed of the simulator's captcha stream."),
+    variant: list[str] = typer.Option([], "--variant", help=_VARIANT_HELP + " (e.g. zf --variant kaptcha)"),
 ) -> None:
     """Write captchas exactly as SYSTEM's simulator serves them, as <answer>_<n>.<ext> (for `captcha eval`)."""
     from gradewatch.sim.qiangzhi import QiangzhiSimulator
@@ -146,7 +165,7 @@ def captchas(
     if system not in known:
         raise _fail(f"unknown system {system!r} (known: {', '.join(known)})")
     try:
-        source = known[system]([], seed=seed).default_captchas()
+        source = _make(known[system], system, variant, [], seed=seed).default_captchas()  # type: ignore[attr-defined]
         out.mkdir(parents=True, exist_ok=True)
         for n in range(count):
             answer, image, media_type = source.next()

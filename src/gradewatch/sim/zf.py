@@ -4,22 +4,29 @@ Everything lives below the context path ``/jwglxt`` (the adapter's ``base_url`` 
 
     GET  /jwglxt/xtgl/login_slogin.html        login page: hidden csrftoken, yhm, mm, (yzm + kaptcha image), p#tips
     GET  /jwglxt/xtgl/login_getPublicKey.html  {"modulus", "exponent"} (base64) of this session's RSA key
-    GET  /jwglxt/kaptcha?time=…                a new kaptcha image (JPEG, 4–5 characters, case sensitive)
+    GET  /jwglxt/kaptcha?time=…                a new kaptcha image (JPEG; ours or stock kaptcha, see captcha_style)
     POST /jwglxt/xtgl/login_slogin.html        csrftoken, yhm, mm = base64(RSA PKCS#1 v1.5(password)), yzm, language
                                                302 → index_initMenu.html (or the notice page) on success; else the
-                                               login page with #tips: 验证码输入错误！ / 用户名或密码不正确… / lock text
+                                               login page with #tips, one of the vendor bundle's texts only:
+                                               验证码输入错误！ / 用户名或密码不正确，请重新输入！ /
+                                               用户名不存在！ / 用户已被禁用！ (also after 5 wrong
+                                               passwords) / 该用户无所属角色，禁止登录！ /
+                                               校内用户请从信息门户登录！
     GET  /jwglxt/xtgl/index_cxXsTz.html        a mandatory notice (students listed in ``notice_for``), once per login
     POST /jwglxt/xtgl/index_cxXsTzYd.html      "我已阅读" (tzid) → 302 index_initMenu.html
     GET  /jwglxt/xtgl/index_initMenu.html      the main menu naming the student
-    POST /jwglxt/cjcx/cjcx_cxXsgrcj.html?doType=query&gnmkdm=N305005
+    POST /jwglxt/cjcx/cjcx_cxXsgrcj.html?doType=query&gnmkdm=N305005   (and cjcx_cxDgXscj.html, same JSON)
                                                the grade JSON (items, totalPage …), paged by queryModel.*; answered
                                                by the HTML login page without a session, by the notice page while a
                                                notice is unread
     GET  /jwglxt/logout                        ends the session
 
-Each key pair is used for one login POST (the page fetches a new one per attempt). The password is
-decrypted with the private key and never kept; :attr:`ZfSimulator.login_bodies` keeps the raw
-bodies of the last login POSTs for the tests (in process only, never on the admin API).
+Each key pair is used for one login POST (the page fetches a new one per attempt). ``mm`` is decoded
+as the vendor's server does: whitespace skipped, a ciphertext shorter than the key (browser RSA drops
+leading zero bytes) accepted. Tomcat's session id changes at login. The variants real schools run are
+constructor options (see ZfSimulator). The password is decrypted with the private key and never kept;
+:attr:`ZfSimulator.login_bodies` keeps the raw bodies of the last login POSTs for the tests (in
+process only, never on the admin API).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -39,10 +46,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gradewatch.grades import Grade
-from gradewatch.sim.base import Outcome, Session, Simulator, Student
+from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
+from gradewatch.sim.zf_pages import (
+    CAPTCHA_ROW,
+    ERROR_PAGE,
+    FRAME,
+    LOGIN_PAGE,
+    MENU_BODY,
+    NOT_FOUND,
+    NOTICE_BODY,
+    grade_item,
+    grade_point,
+    score_percent,
+)
+
+__all__ = ["VariableCaptchas", "ZfSimulator", "grade_item", "grade_point", "score_percent"]
 
 CTX = "/jwglxt"
 LOGIN = f"{CTX}/xtgl/login_slogin.html"
@@ -52,84 +72,24 @@ MENU = f"{CTX}/xtgl/index_initMenu.html"
 NOTICE = f"{CTX}/xtgl/index_cxXsTz.html"
 NOTICE_READ = f"{CTX}/xtgl/index_cxXsTzYd.html"
 GRADES = f"{CTX}/cjcx/cjcx_cxXsgrcj.html"
+GRADES_DG = f"{CTX}/cjcx/cjcx_cxDgXscj.html"
 LOGOUT = f"{CTX}/logout"
 
+# The vendor's own message bundle (field notes): no other login verdict text is shown.
 WRONG_CAPTCHA = "验证码输入错误！"
 BAD_CREDENTIALS = "用户名或密码不正确，请重新输入！"
-LOCKED = "密码连续输入错误{n}次，账号已被锁定，请次日再试或联系管理员解锁！"
+UNKNOWN_USER = "用户名不存在！"
+DISABLED = "用户已被禁用！"
+NO_ROLE = "该用户无所属角色，禁止登录！"
+PORTAL_ONLY = "校内用户请从信息门户登录！"
+#: What ``refuse={username: reason}`` makes the login answer for that student, password right or wrong.
+REFUSALS = {"disabled": DISABLED, "no_role": NO_ROLE, "portal": PORTAL_ONLY}
 STALE_FORM = "页面已过期，请刷新页面后重新登录！"
-
-_LOGIN_PAGE = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="X-UA-Compatible" content="IE=edge">
-<title>教学管理信息服务平台</title>
-<link rel="stylesheet" href="{ctx}/zftal-ui-v5-1.0.2/css/zftal-ui.css">
-<script type="text/javascript" src="{ctx}/js/globalweb/login/login.js?ver=26531486"></script>
-<script type="text/javascript" src="{ctx}/js/rsa/RSA.js"></script>
-</head>
-<body>
-<div class="container container_1170">
-<div class="row sl_log_bor4">
-<h5>用户登录</h5>
-<form class="form-horizontal" role="form" action="{ctx}/xtgl/login_slogin.html" method="post">
-<input type="hidden" id="csrftoken" name="csrftoken" value="{csrftoken}"/>
-<p style="display: none;" id="tips" class="bg_danger sl_danger">{tips}</p>
-<div class="form-group"><input type="text" class="form-control" name="yhm" id="yhm" value="{username}"
-  placeholder="用户名" autocomplete="off"></div>
-<div class="form-group"><input type="password" class="form-control" name="mm" id="mm" value=""
-  placeholder="密码" autocomplete="off"></div>
-{captcha}
-<div class="form-group"><button type="button" class="btn btn-primary btn-block" id="dl">登 录</button></div>
-</form>
-</div>
-</div>
-<div class="footer">版权所有&copy; Copyright 1999-2023 正方软件股份有限公司</div>
-<script type="text/javascript">
-{tips_script}
-</script>
-</body>
-</html>
-"""
-
-_CAPTCHA_ROW = """<div class="form-group"><input type="text" class="form-control" name="yzm" id="yzm"
-  placeholder="验证码" maxlength="6"><img id="yzmPic" src="{ctx}/kaptcha" alt="验证码"
-  onclick="this.src='{ctx}/kaptcha?time='+new Date().getTime()"></div>"""
-
-_FRAME = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head><meta charset="utf-8"><title>{title}</title></head>
-<body>
-<div class="navbar"><span id="sessionUserKey" style="display:none">{username}</span>
-<a href="#" class="dropdown-toggle">{name} {username} 学生</a>
-<a href="{ctx}/logout">注销</a></div>
-<div class="container">{body}</div>
-</body>
-</html>
-"""
-
-_NOTICE_BODY = """<div class="panel panel-default"><div class="panel-heading"><h4>重要通知</h4></div>
-<div class="panel-body"><p>根据学校安排，请认真阅读以下通知：本学期期末考试安排已发布，
-请在规定时间内完成个人信息核对与教学评价。未阅读本通知将无法使用系统其他功能。</p>
-<form id="tzForm" action="{ctx}/xtgl/index_cxXsTzYd.html" method="post">
-<input type="hidden" name="tzid" value="{tzid}"/>
-<button type="submit" class="btn btn-primary" id="btn_yd">我已阅读并知晓</button>
-</form></div></div>"""
-
-_MENU_BODY = """<ul class="nav"><li><a href="#">信息查询</a><ul>
-<li><a href="{ctx}/cjcx/cjcx_cxDgXscj.html?gnmkdm=N305005&layout=default">学生成绩查询</a></li>
-</ul></li></ul><div class="index_welcome">欢迎使用教学管理信息服务平台！</div>"""
-
-_ERROR_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>错误提示</title></head>
-<body><div class="errorpage"><h3>系统运行异常，请联系管理员！</h3>
-<p>java.lang.NullPointerException at com.zfsoft.jwglxt.cjcx.action.CjcxAction.cxXsgrcj(CjcxAction.java:214)</p>
-</div></body></html>"""
-
-_TERM_CODE = {"1": "3", "2": "12", "3": "16"}  # xqmmc (shown) -> xqm (code)
-_LEVEL_PERCENT = {"优秀": 95, "良好": 85, "中等": 75, "及格": 65, "不及格": 0, "合格": 85, "通过": 85, "不合格": 0}
-_EXAM_CODE = {"正常考试": "01", "补考": "11", "重修": "16"}
-
+#: The vendor framework checks the captcha only after this many failed logins in one session.
+VENDOR_CAPTCHA_AFTER = 3
+#: Stock kaptcha's default alphabet and length (the vendor default).
+KAPTCHA_CHARSET = "abcde2345678gfynmnpwx"
+KAPTCHA_LENGTH = 4
 
 class VariableCaptchas:
     """Texts of ``min_length``..``length`` characters drawn by a renderer, served as JPEG (as kaptcha does)."""
@@ -149,62 +109,10 @@ class VariableCaptchas:
         return text, buf.getvalue(), "image/jpeg"
 
 
-def score_percent(score: str) -> str:
-    """The 百分制 value ZF shows as ``bfzcj``: the score itself, or the usual value of a level word."""
-    if score.replace(".", "", 1).isdigit():
-        return score
-    return str(_LEVEL_PERCENT.get(score, 0))
-
-
-def grade_point(score: str) -> str:
-    percent = float(score_percent(score))
-    return f"{max(0.0, (percent - 50) / 10) if percent >= 60 else 0.0:.2f}"
-
-
-def grade_item(g: Grade, student: Student, row: int) -> dict[str, Any]:
-    """One element of ``items`` as the grade JSON carries it (a subset of the real keys)."""
-    year, _, term_no = g.term.rpartition("-")
-    xnm = year.split("-")[0]
-    credits = "" if g.credits is None else f"{g.credits:g}"
-    jd = grade_point(g.score)
-    # A stable teaching-class id per course and term; a retake sits in another class.
-    jxb_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{g.term}/{g.course_code}/{g.exam_type}").hex.upper()
-    return {
-        "bfzcj": score_percent(g.score),
-        "cj": g.score,
-        "cjsfzf": "否",
-        "jd": jd,
-        "jsxm": "",
-        "jxb_id": jxb_id,
-        "jxbmc": f"({g.term})-{g.course_code}-01",
-        "kcbj": "主修",
-        "kch": g.course_code,
-        "kch_id": g.course_code,
-        "kclbmc": g.course_category,
-        "kcmc": g.course_name,
-        "kcxzmc": g.course_nature,
-        "khfsmc": "考试" if g.numeric_score is not None else "考查",
-        "kkbmmc": "教务处",
-        "ksxz": g.exam_type,
-        "ksxzdm": _EXAM_CODE.get(g.exam_type, "01"),
-        "row_id": row,
-        "tjrxm": "教务员",
-        "tjsj": f"{int(xnm) + (1 if term_no != '1' else 0)}-{'01' if term_no == '1' else '07'}-15 10:23:45",
-        "xf": credits,
-        "xfjd": f"{float(jd) * (g.credits or 0):.2f}",
-        "xh": student.username,
-        "xm": student.name,
-        "xnm": xnm,
-        "xnmmc": year,
-        "xqm": _TERM_CODE.get(term_no, term_no),
-        "xqmmc": term_no,
-    }
-
-
 class ZfSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
-    locked_text = LOCKED
+    locked_text = DISABLED
     system: ClassVar[str] = "zf"
     session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = CTX
@@ -216,18 +124,55 @@ class ZfSimulator(Simulator):
         students: Iterable[StudentRecord],
         *,
         captcha: bool = True,
+        captcha_policy: str = "always",
+        captcha_style: str = "classic",
+        modulus: str = "bare",
+        csrftoken: bool = True,
+        grade_endpoints: str = "both",
+        fields: str = "full",
+        route_cookie: bool = False,
+        refuse: Mapping[str, str] | None = None,
         notice_for: Iterable[str] = (),
-        max_show_count: int = 15,
+        max_show_count: int | None = None,
         key_bits: int = 1024,
         **kwargs: Any,
     ) -> None:
-        """``captcha``: the kaptcha variant (True) or the plain one; ``notice_for``: usernames that get a
-        mandatory notice after each login; ``max_show_count``: the page size the server allows at most."""
+        """Variants (each seen at real schools, see the field notes):
+
+        ``captcha``: a kaptcha on the login page at all; ``captcha_policy``: ``"always"`` checked, or
+        ``"after_failures"`` (the vendor framework: shown and checked only after 3 failed logins in the
+        session); ``captcha_style``: ``"classic"`` (our 4–5 mixed-case characters) or ``"kaptcha"`` (stock
+        kaptcha, 4 of ``abcde2345678gfynmnpwx``; needs ``render_kaptcha``); ``modulus``: ``"bare"`` (128 bytes)
+        or ``"signed"`` (Java's 129-byte signed form, base64 starting with ``A``); ``csrftoken``: the login
+        form has one; ``grade_endpoints``: ``"both"`` or ``"dg"`` (only ``cjcx_cxDgXscj``); ``fields``:
+        ``"full"`` or ``"sparse"`` (no ksxz/xnmmc/jd/totalPage, totalResult a string); ``route_cookie``: a
+        load balancer's ``route`` cookie (requests without it reach a node that does not know the session);
+        ``refuse``: username → ``disabled`` / ``no_role`` / ``portal`` (the vendor text that student gets);
+        ``notice_for``: usernames with a mandatory notice after login; ``max_show_count``: a page-size
+        cap (None: none, as no real server is known to cap)."""
         super().__init__(students, **kwargs)
+        _check_choice("captcha_policy", captcha_policy, ("always", "after_failures"))
+        _check_choice("captcha_style", captcha_style, ("classic", "kaptcha"))
+        _check_choice("modulus", modulus, ("bare", "signed"))
+        _check_choice("grade_endpoints", grade_endpoints, ("both", "dg"))
+        _check_choice("fields", fields, ("full", "sparse"))
+        for reason in (refuse or {}).values():
+            _check_choice("refuse reason", reason, tuple(REFUSALS))
+        if captcha_style == "kaptcha":
+            _kaptcha_renderer()  # fail now with a clear message, not at the first image
         self.captcha = captcha
+        self.captcha_policy = captcha_policy
+        self.captcha_style = captcha_style
+        self.modulus = modulus
+        self.csrftoken = csrftoken
+        self.grade_endpoints = grade_endpoints
+        self.fields = fields
+        self.route_cookie = route_cookie
+        self.refuse = dict(refuse or {})
         self.notice_for = set(notice_for)
         self.max_show_count = max_show_count
         self.key_bits = key_bits
+        self._route = secrets.token_hex(6)
         #: Raw bodies of the last login POSTs, for tests (the password must never appear in them).
         self.login_bodies: deque[bytes] = deque(maxlen=50)
         self._csrf: dict[str, str] = {}
@@ -235,6 +180,9 @@ class ZfSimulator(Simulator):
         self._unread: dict[str, str] = {}  # session id -> id of the notice still to acknowledge
 
     def default_captchas(self) -> CaptchaSource:
+        if self.captcha_style == "kaptcha":
+            return VariableCaptchas(_kaptcha_renderer(), charset=KAPTCHA_CHARSET, min_length=KAPTCHA_LENGTH,
+                                    length=KAPTCHA_LENGTH, seed=self.seed)
         from gradewatch.captcha.render_schools import render_zf
         from gradewatch.captcha.spec import SPECS
 
@@ -249,27 +197,36 @@ class ZfSimulator(Simulator):
     def page(text: str, status: int = 200) -> Response:
         return Response(text.encode("utf-8"), status, headers={"Content-Type": "text/html;charset=UTF-8"})
 
+    def asks_captcha(self, sess: Session) -> bool:
+        """Whether this session's next login shows and checks the kaptcha."""
+        if not self.captcha:
+            return False
+        return self.captcha_policy == "always" or sess.failed_logins >= VENDOR_CAPTCHA_AFTER
+
     def login_page(self, sess: Session, tips: str = "", username: str = "") -> Response:
-        token = self._csrf.get(sess.id)
-        if token is None:
-            token = self._csrf[sess.id] = f"{uuid.uuid4()},{uuid.uuid4().hex}".replace("-", "")
-            while len(self._csrf) > 1000:
-                del self._csrf[next(iter(self._csrf))]
+        field = ""
+        if self.csrftoken:
+            token = self._csrf.get(sess.id)
+            if token is None:
+                token = self._csrf[sess.id] = f"{uuid.uuid4()},{uuid.uuid4().hex}".replace("-", "")
+                while len(self._csrf) > 1000:
+                    del self._csrf[next(iter(self._csrf))]
+            field = f'<input type="hidden" id="csrftoken" name="csrftoken" value="{token}"/>'
         script = "$('#tips').show();" if tips else ""
         return self.page(
-            _LOGIN_PAGE.format(
+            LOGIN_PAGE.format(
                 ctx=CTX,
-                csrftoken=token,
+                csrftoken=field,
                 tips=html.escape(tips),
                 tips_script=script,
                 username=html.escape(username),
-                captcha=_CAPTCHA_ROW.format(ctx=CTX) if self.captcha else "",
+                captcha=CAPTCHA_ROW.format(ctx=CTX) if self.asks_captcha(sess) else "",
             )
         )
 
     def frame(self, student: Student, title: str, body: str) -> Response:
         return self.page(
-            _FRAME.format(
+            FRAME.format(
                 ctx=CTX, title=title, body=body, name=html.escape(student.name), username=html.escape(student.username)
             )
         )
@@ -278,6 +235,16 @@ class ZfSimulator(Simulator):
         if new:
             self.set_cookie(resp, sess)
         return resp
+
+    def set_cookie(self, response: Response, sess: Session) -> None:
+        super().set_cookie(response, sess)
+        if self.route_cookie:  # the balancer pins the client to this node
+            response.set_cookie("route", self._route, path="/", httponly=True)
+
+    def session(self, request: Request) -> Session | None:
+        if self.route_cookie and request.cookies.get("route") != self._route:
+            return None  # another node behind the balancer: it has never seen this session
+        return super().session(request)
 
     def _forget(self, sid: str) -> None:
         self._csrf.pop(sid, None)
@@ -296,8 +263,10 @@ class ZfSimulator(Simulator):
             Route(MENU, self.menu),
             Route(NOTICE, self.notice),
             Route(NOTICE_READ, self.notice_read, methods=["POST"]),
-            Route(GRADES, self.grades, methods=["POST"]),
+            Route(GRADES, self.grades if self.grade_endpoints == "both" else self.not_found, methods=["POST"]),
+            Route(GRADES_DG, self.grades, methods=["POST"]),
             Route(LOGOUT, self.logout),
+            *timetable_routes(self),
         ]
 
     async def root(self, request: Request) -> Response:
@@ -317,7 +286,7 @@ class ZfSimulator(Simulator):
         while len(self._keys) > 1000:  # sessions that fetched a key and left
             del self._keys[next(iter(self._keys))]
         numbers = key.public_key().public_numbers()
-        body = {"modulus": _b64_int(numbers.n), "exponent": _b64_int(numbers.e)}
+        body = {"modulus": _b64_int(numbers.n, signed=self.modulus == "signed"), "exponent": _b64_int(numbers.e)}
         return self._with_cookie(JSONResponse(body), sess, new)
 
     async def kaptcha(self, request: Request) -> Response:
@@ -333,11 +302,14 @@ class ZfSimulator(Simulator):
         sess, new = self.session_or_new(request)
         username = form.get("yhm", "").strip()
         token = self._csrf.get(sess.id)
-        if new or token is None or not secrets.compare_digest(token, form.get("csrftoken", "")):
+        if new or (self.csrftoken and (token is None or not secrets.compare_digest(token, form.get("csrftoken", "")))):
             return self._with_cookie(self.login_page(sess, STALE_FORM, username), sess, new)
         key = self._keys.pop(sess.id, None)  # one key pair, one attempt
         password = _decrypt(key, form.get("mm", ""))
-        captcha = form.get("yzm", "") if self.captcha else None
+        captcha = form.get("yzm", "") if self.asks_captcha(sess) else None
+        refusal = self.refuse.get(username)
+        if refusal is not None:
+            return self.login_page(sess, REFUSALS[refusal], username)
         # An undecryptable mm is a wrong password (the real server cannot tell either).
         result = self.attempt_login(sess, username, password if password is not None else "", captcha)
         if result.outcome is Outcome.OK and result.student is not None:
@@ -352,9 +324,20 @@ class ZfSimulator(Simulator):
             return resp
         return self.login_page(sess, self.error_text(result), username)
 
+    def error_text(self, result: LoginResult) -> str:
+        # Only the vendor's texts: an unknown user is told so; a locked account reads as disabled.
+        if result.outcome is Outcome.WRONG_CAPTCHA:
+            return WRONG_CAPTCHA
+        if result.outcome is Outcome.LOCKED:
+            return DISABLED
+        return BAD_CREDENTIALS if result.student is not None else UNKNOWN_USER
+
+    async def not_found(self, request: Request) -> Response:
+        return self.page(NOT_FOUND, 404)
+
 
     def _notice_page(self, sess: Session, student: Student) -> Response:
-        return self.frame(student, "重要通知", _NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
+        return self.frame(student, "重要通知", NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
 
     async def menu(self, request: Request) -> Response:
         sess, student = self.logged_in(request)
@@ -362,7 +345,7 @@ class ZfSimulator(Simulator):
             return RedirectResponse(LOGIN, 302)
         if sess.id in self._unread:
             return RedirectResponse(NOTICE, 302)
-        return self.frame(student, "教学管理信息服务平台", _MENU_BODY.format(ctx=CTX))
+        return self.frame(student, "教学管理信息服务平台", MENU_BODY.format(ctx=CTX))
 
     async def notice(self, request: Request) -> Response:
         sess, student = self.logged_in(request)
@@ -391,22 +374,24 @@ class ZfSimulator(Simulator):
             return self._notice_page(sess, student)
         student.stats.grade_fetches += 1
         if self.controls.broken_grades:
-            return self.page(_ERROR_PAGE)
+            return self.page(ERROR_PAGE)
         form = await self.form(request)
         return JSONResponse(self.grade_json(student, form))
 
     def grade_json(self, student: Student, form: dict[str, str]) -> dict[str, Any]:
         year, term = form.get("xnm", ""), form.get("xqm", "")
         grades = sorted(student.grades.values(), key=lambda g: (g.term, g.course_code, g.exam_type))
-        items = [grade_item(g, student, n) for n, g in enumerate(grades, start=1)]
+        sparse = self.fields == "sparse"
+        items = [grade_item(g, student, n, sparse=sparse) for n, g in enumerate(grades, start=1)]
         items = [i for i in items if (not year or i["xnm"] == year) and (not term or i["xqm"] == term)]
-        show = _int(form.get("queryModel.showCount"), 15)
-        show = max(1, min(show, self.max_show_count))
+        show = max(1, _int(form.get("queryModel.showCount"), 15))
+        if self.max_show_count is not None:
+            show = min(show, self.max_show_count)
         total = len(items)
         pages = max(1, -(-total // show))
         page = max(1, _int(form.get("queryModel.currentPage"), 1))
         chunk = items[(page - 1) * show : page * show]
-        return {
+        answer: dict[str, Any] = {
             "currentPage": page,
             "currentResult": (page - 1) * show,
             "entityOrField": False,
@@ -423,6 +408,10 @@ class ZfSimulator(Simulator):
             "totalPage": pages,
             "totalResult": total,
         }
+        if sparse:  # some schools: no totalPage, totalResult as a string
+            del answer["totalPage"]
+            answer["totalResult"] = str(total)
+        return answer
 
     async def logout(self, request: Request) -> Response:
         sess = self.session(request)
@@ -432,18 +421,43 @@ class ZfSimulator(Simulator):
         return RedirectResponse(LOGIN, 302)
 
 
-def _b64_int(value: int) -> str:
-    return base64.b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).decode("ascii")
+def _b64_int(value: int, *, signed: bool = False) -> str:
+    """Big-endian base64 of a positive integer; ``signed`` as Java's BigInteger.toByteArray() gives it
+    (a leading 0x00 when the top bit is set: 129 bytes for a 1024-bit modulus)."""
+    size = value.bit_length() // 8 + 1 if signed else (value.bit_length() + 7) // 8
+    return base64.b64encode(value.to_bytes(size, "big")).decode("ascii")
 
 
 def _decrypt(key: rsa.RSAPrivateKey | None, mm: str) -> str | None:
-    """The password from ``mm`` (base64 of RSA PKCS#1 v1.5), or None when it is not a ciphertext of this key."""
+    """The password from ``mm`` (base64 of RSA PKCS#1 v1.5), or None when it is not a ciphertext of this key.
+
+    Decoded as the vendor's server does: whitespace (a trailing newline) skipped; a ciphertext one or
+    more bytes short (browser RSA drops leading zero bytes) is the same number, so it is left-padded."""
     if key is None:
         return None
     try:
-        return key.decrypt(base64.b64decode(mm, validate=True), padding.PKCS1v15()).decode("utf-8")
+        raw = base64.b64decode("".join(mm.split()), validate=True)
+        size = (key.key_size + 7) // 8
+        if not raw or len(raw) > size:
+            return None
+        return key.decrypt(raw.rjust(size, b"\x00"), padding.PKCS1v15()).decode("utf-8")
     except ValueError:  # bad base64, wrong key or padding, not UTF-8
         return None
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _kaptcha_renderer() -> Any:
+    """The stock-kaptcha renderer of the captcha engine (``render_kaptcha(text, rng)``)."""
+    try:
+        from gradewatch.captcha.render_schools import render_kaptcha  # type: ignore[attr-defined]
+    except ImportError:
+        raise ValueError("captcha_style 'kaptcha' needs gradewatch.captcha.render_schools.render_kaptcha, "
+                         "which this installation does not have") from None
+    return render_kaptcha
 
 
 def _int(text: str | None, default: int) -> int:
@@ -451,3 +465,42 @@ def _int(text: str | None, default: int) -> int:
         return int(text or "")
     except ValueError:
         return default
+
+
+# ---- timetable (学生课表查询): the term's courses, graded or not ---------------------------------
+#   POST /jwglxt/kbcx/xskbcx_cxXsKb.html?gnmkdm=N2151   form xnm (start year), xqm (3/12/16);
+#        both empty: the current term. JSON {kbList: [one per weekly lesson], sjkList, xsxx},
+#        as published ZF clients read it (kcmc, kch_id, xm, cdmc, xqjmc, jc, zcd, jxbmc).
+TIMETABLE = f"{CTX}/kbcx/xskbcx_cxXsKb.html"
+
+
+def timetable_routes(sim: ZfSimulator) -> list[BaseRoute]:
+    from gradewatch.sim.timetable import PERIODS, WEEKDAYS, current_term, lessons_of
+
+    def term_of(form: dict[str, str], student: Student) -> str:
+        xnm, xqm = form.get("xnm", "").strip(), form.get("xqm", "").strip()
+        if not xnm or not xqm:
+            return current_term(student)
+        number = {v: k for k, v in _TERM_CODE.items()}.get(xqm, xqm)
+        return f"{xnm}-{int(xnm) + 1}-{number}" if xnm.isdigit() else current_term(student)
+
+    async def timetable(request: Request) -> Response:
+        sess, student = sim.logged_in(request)
+        if sess is None or student is None:
+            fresh, new = sim.session_or_new(request)
+            return sim._with_cookie(sim.login_page(fresh), fresh, new)
+        term = term_of(await sim.form(request), student)
+        year, _, number = term.rpartition("-")
+        kb = []
+        for le in lessons_of(student, term):
+            _, first, last = PERIODS[le.period]
+            kb.append({
+                "cdmc": le.room, "jc": f"{first}-{last}节", "jcs": f"{first}-{last}", "jxbmc": f"({term})-{le.code}-01",
+                "kch": le.code, "kch_id": le.code, "kcmc": le.name, "xm": le.teacher, "xqj": str(le.weekday),
+                "xqjmc": WEEKDAYS[le.weekday - 1], "zcd": f"{le.weeks}周",
+            })
+        xsxx = {"XH": student.username, "XM": student.name, "XNM": year.split("-")[0], "XNMC": year,
+                "XQM": _TERM_CODE.get(number, number), "XQMMC": number}
+        return JSONResponse({"kbList": kb, "sjkList": [], "xsxx": xsxx, "xqjmcMap": {}})
+
+    return [Route(TIMETABLE, timetable, methods=["POST"])]

@@ -36,10 +36,16 @@ def utcnow() -> datetime:
 class Notice:
     """A notification the watcher wants sent, before it has an outbox row per target."""
 
-    kind: str  # baseline | update
+    kind: str  # baseline | update | alert
     subject: str
     body_text: str
     body_html: str
+    # Filled by the notify renderer: the content as data (to render per channel), and which part
+    # of how many this is for which channel of the account (a long message is split per channel).
+    doc: Any = None
+    part: int = 1
+    parts: int = 1
+    channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -230,12 +236,14 @@ class Store:
         grades: Sequence[Grade],
         compose: Callable[[GradeDiff, list[Grade], list[Grade], bool], list[Notice]],
         targets: Sequence[str],
+        expand: Callable[[str, Notice], Sequence[Notice]] | None = None,
     ) -> GradeDiff:
         """Diff ``grades`` against the stored table and write the new table, the history and the
         notifications for every target in ONE transaction: either all of it lands or none does.
 
         ``compose(diff, before, after, first_check)`` turns the diff into notices; ``targets`` are the
-        fingerprints of the account's notification URLs.
+        fingerprints of the account's notification URLs. ``expand(target, notice)``, if given, renders
+        a notice for that target's channel, split into parts that fit it (one outbox row each).
         """
         now = utcnow()
         with self.session() as s:
@@ -266,10 +274,12 @@ class Store:
             if diff or first:
                 for notice in compose(diff, list(before.values()), list(after.values()), first):
                     for target in targets:
-                        s.add(OutboxMessage(account_id=account_id, check_id=check_id, target=target,
-                                            kind=notice.kind, subject=notice.subject, body_text=notice.body_text,
-                                            body_html=notice.body_html, status="pending", attempts=0,
-                                            next_attempt_at=now, last_error="", created_at=now))
+                        for n in expand(target, notice) if expand else [notice]:
+                            s.add(OutboxMessage(account_id=account_id, check_id=check_id, target=target,
+                                                channel=n.channel, part=n.part, parts=n.parts,
+                                                kind=n.kind, subject=n.subject, body_text=n.body_text,
+                                                body_html=n.body_html, status="pending", attempts=0,
+                                                next_attempt_at=now, last_error="", created_at=now))
             acc.baseline_done = True
             acc.last_ok_at = now
             chk = s.get(Check, check_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -68,6 +68,8 @@ class Account(Base):
     source: Mapped[str] = mapped_column(String(10), default="config")
     # For accounts defined in the database: their notification URLs, Fernet-encrypted JSON list.
     notify_urls: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # When the school's timetable (the term's course list) was last read for this account (0005c).
+    courses_fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CurrentGrade(Base):
@@ -152,6 +154,8 @@ class SchoolState(Base):
     # Fixed-window request budget across all workers: requests counted since window_start.
     window_start: Mapped[datetime | None] = mapped_column(nullable=True)
     window_requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Fast detection (watch/expedite.py): the school's expedited checks are booked up to this time (0005c).
+    expedite_until: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
@@ -160,6 +164,7 @@ class Enrolment(Base):
     classmates in the same course are checked soon after one of them gets its grade."""
 
     __tablename__ = "enrolments"
+    __table_args__ = (Index("ix_enrolments_course", "school", "term", "course_code"),)
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     term: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -17,13 +17,16 @@ from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, 
 from gradewatch.frontdoor.access import AccessError, build_adapter
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
+from gradewatch.notify.alerts import alert_on_status_change, school_outage_change
 from gradewatch.notify.outbox import DrainResult, drain
 from gradewatch.notify.render import compose
+from gradewatch.notify.targets import account_targets, expander
 from gradewatch.schools import adapter_class
 from gradewatch.schools.base import CaptchaSolver, Credentials
-from gradewatch.schools.errors import AccountLocked, SchoolError, WrongPassword
+from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongPassword
 from gradewatch.secrets import SecretsError
 from gradewatch.store.db import AccountState, Store, utcnow
+from gradewatch.watch.expedite import expedite_after_check, refresh_courses
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,10 @@ class Watcher:
         #: Whether an account's first check mails the whole table (a scheduled runner may say no).
         self.send_baseline = True
         self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.targets = {store.vault.fingerprint(url): url for acc in config.accounts.values() for url in acc.notify}
+        # Rows written before a mail URL was split per recipient still name the whole URL.
+        self.targets = {store.vault.fingerprint(u): u for acc in config.accounts.values() for u in acc.notify}
+        self.targets |= {t.fingerprint: t.url for acc in config.accounts.values()
+                         for t in account_targets(store.vault.fingerprint, acc.notify)}
 
     # ---- one account ------------------------------------------------------------------------
     def check_account(self, name: str) -> CheckReport:
@@ -124,20 +130,33 @@ class Watcher:
         try:
             with adapter:
                 grades, logged_in = adapter.check(Credentials(acc.username, password))
+                refresh_courses(self.store, name, acc.school, adapter, grades, now=self._clock())  # fast detection
                 self.store.save_cookies(name, adapter.export_cookies())
-                return self._record(name, acc, check_id, grades, logged_in, report)
+                result = self._record(name, acc, check_id, grades, logged_in, report)
+                if result.ok:  # tell the student it works again, if it did not
+                    alert_on_status_change(self.store, name, state.status, "ok", "", urls=acc.notify)
+                    if self._school_outage(state, now, ok=True) == "recovered":
+                        alert_on_status_change(self.store, name, "school_down", "ok", "", urls=acc.notify)
+                return result
         except WrongPassword as err:
             self.store.set_status(name, "needs_attention", str(err), bad_password_fp=fingerprint)
+            alert_on_status_change(self.store, name, state.status, "needs_attention", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except AccountLocked as err:
             self.store.set_status(name, "paused", str(err), paused_until=now + LOCK_PAUSE)
+            alert_on_status_change(self.store, name, state.status, "paused", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except SchoolError as err:
+            if isinstance(err, SchoolUnavailable) and self._school_outage(state, now, ok=False) == "down":
+                alert_on_status_change(self.store, name, "ok", "school_down", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except Exception as err:  # a bug must not stop the other accounts; keep the trace in the log
             log.exception("check of %s failed unexpectedly", name)
             self.store.finish_check(check_id, "internal_error", f"{type(err).__name__}: {err}")
             return report("internal_error", f"{type(err).__name__}: {err}")
+
+    def _school_outage(self, state: AccountState, now: datetime, *, ok: bool) -> str | None:
+        return school_outage_change(state.last_ok_at, state.last_check_at, now, self.config.school_alert_hours, ok=ok)
 
     def _fail(self, check_id: int, report: partial[CheckReport], err: SchoolError, logged_in: bool) -> CheckReport:
         self.store.finish_check(check_id, err.kind, str(err), logged_in=logged_in)
@@ -150,16 +169,18 @@ class Watcher:
             msg = "the school returned an empty grade table; keeping the stored one"
             self.store.finish_check(check_id, "empty_table", msg, logged_in=logged_in)
             return report("empty_table", msg, logged_in=logged_in)
-        targets = [self.store.vault.fingerprint(u) for u in acc.notify]
+        channels = account_targets(self.store.vault.fingerprint, acc.notify)
         gpa = partial(gpa_line, self.config, name)
 
         def make(diff, before, after, first):  # type: ignore[no-untyped-def]
             if first and not self.send_baseline:
                 return []  # a runner that lost its state: record the table as seen, mail nothing
-            return compose(diff, before, after, first, account=name,
+            return compose(diff, before, after, first, account=name, privacy=acc.privacy,
                            gpa_line=None if first else gpa(before, after))
 
-        diff = self.store.apply_grades(name, check_id, grades, make, targets)
+        diff = self.store.apply_grades(name, check_id, grades, make, [t.fingerprint for t in channels],
+                                       expand=expander(channels))
+        expedite_after_check(self.store, self.config, name, diff, baseline=not stored, now=self._clock())
         self.store.finish_check(check_id, "ok", logged_in=logged_in)
         n, c, r = diff.counts
         return report("ok", "", logged_in=logged_in, grades=len(grades), new=n, changed=c, removed=r)

@@ -1,0 +1,147 @@
+"""`gradewatch accounts …`: accounts kept in the database, for a campus of students.
+
+    gradewatch accounts add NAME --school S --username U [--password-env VAR] [--notify URL]...
+    gradewatch accounts import students.csv      # columns: name,school,username,password,notify
+    gradewatch accounts list
+    gradewatch accounts remove NAME
+    gradewatch accounts pause NAME / resume NAME
+
+Passwords are asked for hidden (or read from an environment variable) and stored encrypted with
+the key file; they are never printed, not even from a CSV with errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from gradewatch.store.accounts import AccountBook
+
+accounts_app = typer.Typer(no_args_is_help=True, help="Accounts kept in the database (a campus of students).")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="GRADEWATCH_CONFIG", help="Config file (TOML): schools, database, key."),
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    for line in message.splitlines():
+        err_console.print(f"[bold red]gradewatch: error:[/] {line}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _book(config: Path) -> Iterator[AccountBook]:
+    """The AccountBook over the config's database; every expected failure becomes clear lines."""
+    from gradewatch.config import ConfigError, load_config
+    from gradewatch.secrets import SecretsError, Vault
+    from gradewatch.store.accounts import AccountBook, AccountError
+    from gradewatch.store.db import Store, StoreError
+
+    store = None
+    try:
+        cfg = load_config(config)
+        store = Store.open(cfg.database_url, Vault.open(cfg.key_path))
+        yield AccountBook(store, cfg)
+    except (ConfigError, StoreError, SecretsError, AccountError) as err:
+        _fail(str(err))
+    finally:
+        if store is not None:
+            store.close()
+
+
+@accounts_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Account name (unique; letters, digits, _ . @ -).")],
+    school: Annotated[str, typer.Option("--school", "-s", help="A school defined in the config.")],
+    username: Annotated[str, typer.Option("--username", "-u", help="The student's login (学号).")],
+    notify: Annotated[list[str] | None, typer.Option("--notify", "-n", help="Notification URL (repeatable).")] = None,
+    password_env: Annotated[str | None, typer.Option(
+        "--password-env", help="Read the password from this environment variable instead of asking.")] = None,
+    config: ConfigOpt = Path("gradewatch.toml"),
+) -> None:
+    """Add one account; the password is asked for hidden and stored encrypted."""
+    from gradewatch.store.accounts import NewAccount
+
+    if password_env:
+        password = os.environ.get(password_env, "")
+        if not password:
+            _fail(f"--password-env: environment variable {password_env} is not set")
+    else:
+        password = getpass.getpass(f"Password for {username}: ")
+    with _book(config) as book:
+        book.add(NewAccount(name, school, username, password, tuple(notify or ())))
+        console.print(f"Added {name} ({school}, {username}); password stored encrypted.")
+
+
+@accounts_app.command("import")
+def import_csv(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with a header line: name,school,username,password,notify "
+                                              "(notify: URLs separated by spaces).")],
+    config: ConfigOpt = Path("gradewatch.toml"),
+) -> None:
+    """Add every account of a CSV file, all or none: each bad line is reported with its line and column."""
+    from gradewatch.store.accounts import parse_csv
+
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        _fail(f"{csv_file}: cannot read: {type(err).__name__}")
+    with _book(config) as book:
+        new = parse_csv(text, book.config, source=str(csv_file))
+        if not new:
+            _fail(f"{csv_file}: no accounts in the file")
+        n = book.add_many(new)
+        console.print(f"Imported {n} account(s) from {csv_file}; passwords stored encrypted.")
+
+
+@accounts_app.command("list")
+def list_accounts(config: ConfigOpt = Path("gradewatch.toml")) -> None:
+    """Every account (TOML and database), its state and its next check."""
+    with _book(config) as book:
+        rows = book.rows()
+    table = Table(title=f"Accounts: {len(rows)}", title_justify="left")
+    for col in ("name", "source", "school", "username", "status", "channels", "next check", "last ok", "detail"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.name, r.source, r.school, r.username, r.status, str(r.channels),
+                      f"{r.next_check_at:%Y-%m-%d %H:%M}" if r.next_check_at else "due",
+                      f"{r.last_ok_at:%Y-%m-%d %H:%M}" if r.last_ok_at else "-", r.status_reason)
+    console.print(table)
+
+
+@accounts_app.command("remove")
+def remove(name: str, config: ConfigOpt = Path("gradewatch.toml")) -> None:
+    """Delete a database account with its grades, history and pending notifications."""
+    with _book(config) as book:
+        book.remove(name)
+        console.print(f"Removed {name}.")
+
+
+@accounts_app.command("pause")
+def pause(name: str, config: ConfigOpt = Path("gradewatch.toml")) -> None:
+    """Stop checking an account until `resume`."""
+    with _book(config) as book:
+        book.pause(name)
+        console.print(f"Paused {name}.")
+
+
+@accounts_app.command("resume")
+def resume(name: str, config: ConfigOpt = Path("gradewatch.toml")) -> None:
+    """Check a paused account again (due at once)."""
+    with _book(config) as book:
+        book.resume(name)
+        console.print(f"Resumed {name}; it is due now.")

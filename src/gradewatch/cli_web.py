@@ -1,0 +1,56 @@
+"""`gradewatch web`: serve the student and operator pages (alone, or with the watcher in one process)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import typer
+
+
+def web_command(
+    config: Path = typer.Option(Path("gradewatch.toml"), "--config", "-c", envvar="GRADEWATCH_CONFIG",
+                                help="Config file (TOML)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (put a TLS proxy in front for the internet)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    admin_password_env: str = typer.Option("GRADEWATCH_ADMIN_PASSWORD", help="Environment variable holding the "
+                                           "operator's dashboard password (hashed with argon2 at start)."),
+    mail_sender_env: str = typer.Option("GRADEWATCH_MAIL_SENDER", help="Environment variable with a mail URL "
+                                        "without recipient (the club's sending mailbox): students then give only "
+                                        "their e-mail address."),
+    wechat_token_env: str = typer.Option("GRADEWATCH_WECHAT_TOKEN", help="Environment variable with the WeChat "
+                                         "official account's token (enables /wechat)."),
+    https: bool = typer.Option(False, help="Behind TLS: mark cookies Secure."),
+    with_run: bool = typer.Option(False, "--with-run", help="Also keep checking accounts in this process."),
+) -> None:
+    """Serve the self-service pages for students and the operator's dashboard."""
+    import uvicorn
+
+    from gradewatch.config import ConfigError
+    from gradewatch.store.db import StoreError
+    from gradewatch.web.app import WebSettings, create_app
+    from gradewatch.web.security import hash_password
+
+    admin = os.environ.get(admin_password_env)
+    settings = WebSettings(config_path=config, admin_hash=hash_password(admin) if admin else None,
+                           mail_sender=os.environ.get(mail_sender_env) or None,
+                           wechat_token=os.environ.get(wechat_token_env) or None, https_only=https)
+    try:
+        app = create_app(settings)
+    except (ConfigError, StoreError) as err:
+        typer.echo(f"gradewatch: error: {err}", err=True)
+        raise typer.Exit(2) from None
+    stop = threading.Event()
+    if with_run:
+        from gradewatch.watch.scheduler import Scheduler
+
+        gw = app.state.web.gw
+        threading.Thread(target=Scheduler(gw.watcher).run, args=(stop,), name="scheduler", daemon=True).start()
+    typer.echo(f"gradewatch web on http://{host}:{port}/" + ("" if admin else
+               f" (no dashboard: set {admin_password_env})"))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        app.state.web.close()

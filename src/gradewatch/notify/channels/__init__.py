@@ -1,0 +1,140 @@
+"""Delivering one message to one notification URL.
+
+Our own channel classes (one shared base, facts as data) handle e-mail and every push service in
+``CHANNELS``: they accept our scheme and the service's own webhook URL as users copy it, and they
+count a message delivered only when the service's answer says so. Any other scheme Apprise knows
+still goes through Apprise (which can only report what HTTP status it got).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from urllib.parse import urlsplit
+
+from gradewatch.notify.channels.base import (
+    Channel,
+    DeliveryError,
+    Limits,
+    Message,
+    UrlError,
+)
+from gradewatch.notify.channels.bots import DingTalk, Feishu, WeComApp, WeComBot
+from gradewatch.notify.channels.cn_push import PushPlus, ServerChan, ServerChan3, WxPusher, is_serverchan3_key
+from gradewatch.notify.channels.email import Email, split_recipients
+from gradewatch.notify.channels.intl import Bark, Ntfy, Telegram, Webhook
+
+__all__ = ["CHANNELS", "Channel", "DeliveryError", "Limits", "Message", "UrlError", "channel_for", "deliver",
+           "redact", "split_recipients", "validate_url"]
+
+EMAIL_SCHEMES = Email.schemes
+CHANNELS: tuple[type[Channel], ...] = (Email, ServerChan, ServerChan3, PushPlus, WxPusher, WeComBot, WeComApp,
+                                       DingTalk, Feishu, Bark, Telegram, Ntfy, Webhook)
+
+
+class AppriseChannel(Channel):
+    """A scheme only Apprise knows: delivered through Apprise, confirmed by what it reports."""
+
+    label = "Apprise"
+    body_format = "text"
+    limits = Limits(body=4000, unit="chars", title=200)
+    confirmed_by = "whatever Apprise reports (usually the HTTP status only)"
+
+    def __init__(self, url: str) -> None:
+        import apprise
+
+        self.url = url
+        obj = apprise.Apprise.instantiate(url)
+        if obj is None:
+            raise UrlError("unknown notification URL (not one of gradewatch's channels, and Apprise does not "
+                           "understand it either: see docs/notify.md)")
+        self._obj = obj
+        self.name = f"Apprise {getattr(obj, 'service_name', '')}".strip()
+        body_max = int(getattr(obj, "body_maxlen", 0) or 0)
+        if body_max:  # Apprise knows the service's limit: split to it rather than let Apprise cut
+            self.limits = Limits(body=body_max, unit="chars",  # type: ignore[misc]
+                                 title=int(getattr(obj, "title_maxlen", 0) or 0))
+
+    def describe(self) -> str:
+        return str(self._obj.url(privacy=True)).split("?", 1)[0]
+
+    def send(self, msg: Message, *, timeout: float) -> None:
+        import apprise
+
+        ap = apprise.Apprise()
+        ap.add(self._obj)
+        with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
+            ok = ap.notify(title=msg.subject, body=msg.text, body_format=apprise.NotifyFormat.TEXT)
+        if not ok:
+            detail = logs.getvalue().strip().splitlines()
+            raise DeliveryError(f"{self.describe()}: " + (detail[-1] if detail else "not delivered"))
+
+
+def channel_class(url: str) -> type[Channel] | None:
+    """Which of our channel classes takes this URL (by scheme, or by the service's own host)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("http", "https"):
+        host = (urlsplit(url).hostname or "").lower()
+        for cls in CHANNELS:
+            if any(fnmatch.fnmatch(host, pattern) for pattern in cls.hosts):
+                if cls is ServerChan and is_serverchan3_key(url):
+                    return ServerChan3
+                return cls
+        return None
+    for cls in CHANNELS:
+        if scheme in cls.schemes:
+            if cls is ServerChan and is_serverchan3_key(url):
+                return ServerChan3
+            return cls
+    return None
+
+
+def channel_for(url: str) -> Channel:
+    """The parsed channel for ``url``; raises UrlError with a reason that holds no secret."""
+    if "://" not in url:
+        raise UrlError("not a notification URL (expected e.g. mailtos://… or schan://SENDKEY)")
+    cls = channel_class(url)
+    if cls is None:
+        try:
+            return AppriseChannel(url)
+        except UrlError as err:
+            hint = _scheme_hint(url.split("://", 1)[0].lower())
+            raise UrlError(f"{err}{hint}") from None
+    return cls(url)  # type: ignore[call-arg]
+
+
+_HINTS = {"serverchan": "schan", "sct": "schan", "ftqq": "schan", "wecom": "wecombot", "wework": "wecombot",
+          "qywx": "wecombot", "ding": "dingtalk", "lark": "feishu", "telegram": "tgram", "email": "mailtos",
+          "smtp": "mailtos", "webhook": "json"}
+
+
+def _scheme_hint(scheme: str) -> str:
+    import difflib
+
+    known = sorted({s for cls in CHANNELS for s in cls.schemes})
+    guess = _HINTS.get(scheme) or next(iter(difflib.get_close_matches(scheme, known, n=1, cutoff=0.6)), None)
+    return f"; did you mean {guess}://?" if guess else ""
+
+
+def validate_url(url: str) -> str | None:
+    """None when a channel takes the URL, else the reason."""
+    try:
+        channel_for(url)
+    except UrlError as err:
+        return str(err)
+    return None
+
+
+def redact(url: str) -> str:
+    """A notification URL's channel with its secrets masked, for logs and `status` output."""
+    try:
+        return channel_for(url).describe()
+    except UrlError:
+        return url.split("://", 1)[0] + "://…"
+
+
+def deliver(url: str, msg: Message, *, timeout: float = 20.0) -> None:
+    try:
+        channel = channel_for(url)
+    except UrlError as err:
+        raise DeliveryError(f"{url.split('://', 1)[0]}://…: {err}", permanent=True) from None
+    channel.send(msg, timeout=timeout)

@@ -1,0 +1,191 @@
+"""What every channel shares: the message, the typed delivery error, and an HTTP channel whose
+service-specific parts (endpoint, body, success rule, limits, permanent error codes) are data.
+
+A channel is confirmed only by the service's own answer: the HTTP status AND the success field
+in the body. Many Chinese push services answer HTTP 200 with an error code in the body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from gradewatch.logs import register_secret
+
+BodyFormat = Literal["text", "markdown", "html"]
+LimitUnit = Literal["bytes", "chars"]
+
+
+class DeliveryError(Exception):
+    """The channel did not confirm the message; the text is safe to log (no credentials).
+
+    ``permanent`` means retrying cannot help (bad key, banned bot, invalid token): the outbox
+    gives up at once and the channel needs the user's attention. Otherwise (rate limit, 5xx,
+    timeout) it is retried with backoff.
+    """
+
+    def __init__(self, text: str, *, permanent: bool = False) -> None:
+        super().__init__(text)
+        self.permanent = permanent
+
+
+class UrlError(ValueError):
+    """A notification URL that cannot work; the text names what is wrong, never the secret."""
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str  # in the channel's body format (plain text or Markdown)
+    html: str
+    message_id: str  # stable per outbox row, so a re-delivery after a crash threads as the same mail
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one message may carry, counted as the service counts it."""
+
+    body: int
+    unit: LimitUnit = "bytes"
+    title: int = 0  # 0: the service has no separate title (it is prepended to the body)
+
+    def size(self, text: str) -> int:
+        return len(text.encode()) if self.unit == "bytes" else len(text)
+
+
+@dataclass(frozen=True)
+class SuccessRule:
+    """``field`` (a dotted path in the JSON answer) must hold one of ``ok``; error codes in
+    ``permanent`` stop retrying, any other code is retried."""
+
+    field: str
+    ok: tuple[Any, ...]
+    message: tuple[str, ...] = ("errmsg", "message", "msg", "error", "description")
+    permanent: frozenset[Any] = frozenset()
+    #: Where the error code is when it is not ``field`` itself (Telegram: ok=false, error_code=401).
+    error_field: str = ""
+
+    def value(self, body: Any) -> Any:
+        cur = body
+        for part in self.field.split("."):
+            if not isinstance(cur, Mapping) or part not in cur:
+                return _MISSING
+            cur = cur[part]
+        return cur
+
+    def text(self, body: Any) -> str:
+        if isinstance(body, Mapping):
+            for key in self.message:
+                if body.get(key):
+                    return str(body[key])[:200]
+        return ""
+
+
+_MISSING = object()
+
+
+def query(url: str) -> dict[str, str]:
+    """The URL's query as a flat dict (last value wins)."""
+    return {k: v[-1] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    json: Any = None
+    form: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Channel:
+    """One configured notification URL, parsed. Subclasses declare their facts as class data."""
+
+    label: ClassVar[str] = ""  # shown to the user: "Server酱", "DingTalk bot" …
+    schemes: ClassVar[tuple[str, ...]] = ()  # our URL schemes
+    hosts: ClassVar[tuple[str, ...]] = ()  # the service's own URL hosts as users copy them
+    body_format: ClassVar[BodyFormat] = "text"
+    limits: ClassVar[Limits] = Limits(body=4096)
+    #: The chat shows only the body: the renderer puts the subject at the top of it.
+    title_in_body: ClassVar[bool] = False
+    #: Room for the composer's full table (e-mail): no per-channel layout, no splitting.
+    full_table: ClassVar[bool] = False
+    confirmed_by: ClassVar[str] = ""  # for the docs table
+
+    def send(self, msg: Message, *, timeout: float) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A safe name for logs and `notify test`: the channel and a masked key."""
+        return self.label
+
+
+def mask(secret: str) -> str:
+    return secret[:4] + "…" if len(secret) > 8 else "…"
+
+
+class HttpChannel(Channel):
+    """A service reached with one HTTP request whose answer says whether it took the message."""
+
+    default_base: ClassVar[str] = ""
+    rule: ClassVar[SuccessRule]
+    #: Codes in the body (or HTTP statuses) that mean "slow down / try later" even if listed nowhere.
+    temporary_http: ClassVar[frozenset[int]] = frozenset({408, 425, 429})
+
+    def __init__(self, url: str, base: str | None = None) -> None:
+        q = query(url)
+        # ``base`` points the channel at a self-hosted server (Bark, ntfy) or a loopback stand-in.
+        self.base = (base or q.get("base") or self.default_base).rstrip("/")
+        if not self.base.startswith(("http://", "https://")):
+            raise UrlError(f"base must start with http:// or https:// (got {self.base.split('://')[0]!r})")
+
+    def build(self, msg: Message) -> Request:
+        raise NotImplementedError
+
+    def send(self, msg: Message, *, timeout: float) -> None:
+        req = self.build(msg)
+        answer = self._exchange(req, timeout)
+        self.check(answer)
+
+    def _exchange(self, req: Request, timeout: float) -> httpx.Response:
+        # Keys sit in URL paths and queries; -vv logs every request URL, so mask them first.
+        for name in ("key", "token", "secret", "access_token"):
+            register_secret(getattr(self, name, None))
+        try:
+            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+                return client.request(req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers))
+        except httpx.TimeoutException:
+            raise DeliveryError(f"{self.describe()}: no answer within {timeout:g} s") from None
+        except httpx.HTTPError as err:
+            raise DeliveryError(f"{self.describe()}: {type(err).__name__}") from None
+
+    def check(self, r: httpx.Response) -> None:
+        """Raise unless the service's answer confirms the message."""
+        body = _json(r)
+        code = self.rule.value(body)
+        detail = self.rule.text(body)
+        where = f"{self.describe()}: HTTP {r.status_code}"
+        if r.is_success and code is not _MISSING and code in self.rule.ok:
+            return
+        name = self.rule.error_field or self.rule.field
+        err_code = body.get(name, _MISSING) if self.rule.error_field and isinstance(body, Mapping) else code
+        if err_code is not _MISSING and (code is not _MISSING or self.rule.error_field):
+            text = f"{where}, {name} {err_code}" + (f": {detail}" if detail else "")
+            raise DeliveryError(text, permanent=err_code in self.rule.permanent and r.status_code < 500)
+        if r.status_code >= 500 or r.status_code in self.temporary_http:
+            raise DeliveryError(where + (f": {detail}" if detail else ""))
+        if not r.is_success:
+            raise DeliveryError(where + (f": {detail}" if detail else ""), permanent=r.status_code in (401, 403, 404))
+        raise DeliveryError(f"{where} without the {self.rule.field} field that confirms delivery")
+
+
+def _json(r: httpx.Response) -> Any:
+    try:
+        return json.loads(r.content or b"null")
+    except ValueError:
+        return None

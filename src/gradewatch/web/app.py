@@ -1,0 +1,134 @@
+"""`gradewatch web`: a self-service page for students and a dashboard for whoever runs gradewatch.
+
+Server-rendered (Starlette + Jinja2, autoescaped), every asset served from here. Students sign up
+with their school credentials — checked by exactly one real login, as everywhere in gradewatch —
+and then see their grades, GPA and channels; they sign in again with the same credentials, checked
+against the encrypted copy without asking the school, or with a one-time link sent to their own
+channel. The operator signs in with a password hashed by argon2.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from gradewatch.config import Config, load_config
+from gradewatch.web import pages
+from gradewatch.web.security import RateLimiter, SecurityHeaders, csrf_ok, csrf_token
+from gradewatch.web.wechat import Bindings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+@dataclass
+class WebSettings:
+    config_path: Path
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    admin_hash: str | None = field(default=None, repr=False)  # argon2 hash; None: no dashboard
+    #: A mail URL without a recipient (the club's sending mailbox): students then give only an address.
+    mail_sender: str | None = field(default=None, repr=False)
+    wechat_token: str | None = field(default=None, repr=False)
+    https_only: bool = False  # secure cookies (set behind TLS)
+    signin_limit: tuple[int, float] = (5, 300.0)  # attempts per window (seconds), per IP and per account
+    clock: Callable[[], float] = time.monotonic
+
+
+class Web:
+    """The state behind the pages: the config, the store, rate limits, one-time links."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        from gradewatch.app import open_app
+
+        self.settings = settings
+        self.base_config: Config = load_config(settings.config_path)
+        self.gw = open_app(self.base_config, logging=False)
+        self.store = self.gw.store
+        self.by_ip = RateLimiter(*settings.signin_limit, clock=settings.clock)
+        self.by_account = RateLimiter(*settings.signin_limit, clock=settings.clock)
+        self.links: dict[str, tuple[str, float]] = {}
+        self.bindings = Bindings(self.base_config.base_dir / "wechat-bindings.json")
+        self._checks: dict[str, threading.Thread] = {}
+
+    def config(self) -> Config:
+        """The config with the database's accounts (a sign-up is one of them at once)."""
+        from gradewatch.store.accounts import with_db_accounts
+
+        return with_db_accounts(self.base_config, self.store)
+
+    def check_soon(self, account: str) -> threading.Thread:
+        """Check one account now, in the background (a new sign-up's first check)."""
+        from gradewatch.watch.checker import Watcher
+
+        def work() -> None:
+            try:
+                watcher = Watcher(self.config(), self.store)
+                watcher.check_account(account)
+                watcher.send_pending()
+            except Exception:  # the page must not die with a background check; the log keeps it
+                log.exception("background check of %s failed", account)
+
+        t = threading.Thread(target=work, name=f"web-check-{account}", daemon=True)
+        self._checks[account] = t
+        t.start()
+        return t
+
+    def close(self) -> None:
+        for t in self._checks.values():
+            t.join(timeout=30)
+        self.gw.close()
+
+
+def create_app(settings: WebSettings) -> Starlette:
+    web = Web(settings)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["csrf"] = csrf_token
+
+    def render(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
+        return templates.TemplateResponse(request, template, {"me": request.session.get("account"),
+                                                          "admin": request.session.get("admin"), **ctx},
+                                          status_code=status)
+
+    async def form_of(request: Request) -> dict[str, str] | None:
+        form = await request.form()
+        data = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        return data if csrf_ok(request, data.get("csrf")) else None
+
+    def forbidden(request: Request) -> Response:
+        return render(request, "message.html", 403, title="Refused",
+                      text="This form is out of date or did not come from this site. Reload the page and try again.")
+
+    async def health(request: Request) -> Response:
+        try:
+            counts = web.store.outbox_counts()
+        except Exception as err:  # a health check reports, it does not raise
+            return JSONResponse({"ok": False, "database": type(err).__name__}, 503)
+        return JSONResponse({"ok": True, "outbox": counts})
+
+    routes = pages.routes(web, render, form_of, forbidden)
+    routes += [Route("/healthz", health), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")]
+    app = Starlette(routes=routes, middleware=[
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gw_session",
+                   same_site="strict", https_only=settings.https_only, max_age=14 * 24 * 3600),
+    ])
+    app.state.web = web
+    return app
+
+
+

@@ -1,0 +1,372 @@
+"""The pages: sign-up, sign-in, a student's own pages, the operator's dashboard, WeChat."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from gradewatch.web.security import verify_password
+
+if TYPE_CHECKING:
+    from gradewatch.web.app import Web
+
+Render = Callable[..., Response]
+FormOf = Callable[[Request], Awaitable[dict[str, str] | None]]
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LINK_TTL = 900.0
+
+
+def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Request], Response]) -> list[Route]:
+    from gradewatch.store.accounts import AccountBook, AccountError, NewAccount
+    from gradewatch.store.models import Account
+
+    def ip(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
+    def schools() -> list[tuple[str, str]]:
+        cfg = web.base_config
+        return [(name, f"{name} ({s.system})") for name, s in cfg.schools.items()]
+
+    def account_name(school: str, username: str) -> str:
+        return f"{school}.{username}"
+
+    def channels_of(name: str) -> list[str]:
+        acc = web.config().accounts.get(name)
+        return list(acc.notify) if acc else []
+
+    def set_channels(name: str, urls: list[str]) -> None:
+        with web.store.session() as s:
+            row = s.get(Account, name)
+            if row is not None:
+                row.notify_urls = web.store.vault.encrypt_json(urls)
+
+    def notify_url(target: str) -> str | None:
+        target = target.strip()
+        if _EMAIL.fullmatch(target) and web.settings.mail_sender:
+            sep = "&" if "?" in web.settings.mail_sender else "?"
+            return f"{web.settings.mail_sender}{sep}to={quote(target, safe='@')}"
+        if re.fullmatch(r"SCT\w{10,}", target):
+            return f"https://sctapi.ftqq.com/{target}.send"
+        return target if "://" in target else None
+
+    def owner(request: Request, name: str) -> bool:
+        return request.session.get("account") == name
+
+    # ---- landing, sign-up, sign-in ---------------------------------------------------------
+    async def index(request: Request) -> Response:
+        if request.session.get("account"):
+            return RedirectResponse(f"/accounts/{quote(request.session['account'])}", 303)
+        return render(request, "index.html")
+
+    async def signup(request: Request) -> Response:
+        ctx = {"schools": schools(), "email_ok": bool(web.settings.mail_sender)}
+        if request.method == "GET":
+            return render(request, "signup.html", **ctx)
+        form = await form_of(request)
+        if form is None:
+            return forbidden(request)
+        school, username = form.get("school", ""), form.get("username", "").strip()
+        password, target = form.get("password", ""), form.get("notify", "")
+        ctx.update(school=school, username=username, notify=target)
+        if not web.by_ip.allow(ip(request)) or not web.by_account.allow(f"{school}/{username}"):
+            return render(request, "signup.html", 429, error="Too many attempts; wait a few minutes.", **ctx)
+        if school not in web.base_config.schools or not username or not password:
+            return render(request, "signup.html", 400, error="Choose your school and give your student number "
+                          "and password.", **ctx)
+        url = notify_url(target)
+        if url is None:
+            return render(request, "signup.html", 400, error="Give an e-mail address, a Server酱 key or a "
+                          "notification URL.", **ctx)
+        name = account_name(school, username)
+        if name in web.config().accounts:
+            return render(request, "signup.html", 409, error="This student number is already signed up: sign in.",
+                          **ctx)
+        cookies, problem = _verify(web, school, username, password)
+        if problem is not None:
+            return render(request, "signup.html", 400, error=problem, **ctx)
+        try:
+            AccountBook(web.store, web.base_config).add(NewAccount(name, school, username, password, (url,)))
+        except AccountError as err:
+            return render(request, "signup.html", 400, error=str(err), **ctx)
+        web.store.save_cookies(name, cookies)  # the first check reuses this login's session
+        request.session.clear()
+        request.session["account"] = name
+        web.check_soon(name)
+        return RedirectResponse(f"/accounts/{quote(name)}", 303)
+
+    async def signin(request: Request) -> Response:
+        ctx = {"schools": schools()}
+        if request.method == "GET":
+            return render(request, "signin.html", **ctx)
+        form = await form_of(request)
+        if form is None:
+            return forbidden(request)
+        school, username = form.get("school", ""), form.get("username", "").strip()
+        name = account_name(school, username)
+        if not web.by_ip.allow(ip(request)) or not web.by_account.allow(name):
+            return render(request, "signin.html", 429, error="Too many attempts; wait a few minutes.", **ctx)
+        acc = web.config().accounts.get(name)
+        if form.get("link"):
+            if acc is not None and acc.notify:
+                _send_link(web, request, name, acc.notify[0])
+            # The same answer whether or not the account exists: nothing to learn by probing.
+            return render(request, "message.html", title="Link sent",
+                          text="If that account exists, a sign-in link is on its way to its first channel.")
+        stored = web.store.stored_password(name) if acc is not None else None
+        # Checked against the encrypted copy: signing in never costs the school a login.
+        if stored is None or not secrets.compare_digest(stored.encode(), form.get("password", "").encode()):
+            return render(request, "signin.html", 401, error="Unknown student number or wrong password.", **ctx)
+        request.session.clear()
+        request.session["account"] = name
+        return RedirectResponse(f"/accounts/{quote(name)}", 303)
+
+    async def signin_link(request: Request) -> Response:
+        entry = web.links.pop(request.path_params["token"], None)
+        if entry is None or entry[1] < web.settings.clock():
+            return render(request, "message.html", 400, title="Link expired", text="That link is used or expired.")
+        request.session.clear()
+        request.session["account"] = entry[0]
+        return RedirectResponse(f"/accounts/{quote(entry[0])}", 303)
+
+    async def signout(request: Request) -> Response:
+        form = await form_of(request)
+        if form is None:
+            return forbidden(request)
+        request.session.clear()
+        return RedirectResponse("/", 303)
+
+    # ---- a student's own pages -------------------------------------------------------------
+    async def account_page(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not owner(request, name) or name not in web.config().accounts:
+            return render(request, "message.html", 404, title="Not found", text="No such page.")
+        return render(request, "account.html", **_account_view(web, name), bind_code=None, result=None)
+
+    async def account_action(request: Request) -> Response:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if not owner(request, name) or name not in web.config().accounts:
+            return render(request, "message.html", 404, title="Not found", text="No such page.")
+        form = await form_of(request)
+        if form is None:
+            return forbidden(request)
+        urls = channels_of(name)
+        view: dict[str, Any] = {}
+        if action == "add-channel":
+            url = notify_url(form.get("notify", ""))
+            if url is None:
+                view["result"] = "Give an e-mail address, a Server酱 key or a notification URL."
+            else:
+                set_channels(name, [*urls, url])
+                view["result"] = f"Channel {len(urls) + 1} added."
+        elif action == "test-channel":
+            idx = int(form.get("index", "0")) if form.get("index", "0").isdigit() else 0
+            if 0 <= idx < len(urls):
+                from gradewatch.doctor import deliver_test
+
+                problem = deliver_test(name, urls[idx])
+                view["result"] = (f"Channel {idx + 1}: confirmed by the service." if problem is None
+                                  else f"Channel {idx + 1}: not delivered — {problem}")
+        elif action == "remove-channel":
+            idx = int(form.get("index", "-1")) if form.get("index", "").isdigit() else -1
+            if 0 <= idx < len(urls) and len(urls) > 1:
+                set_channels(name, urls[:idx] + urls[idx + 1:])
+                view["result"] = f"Channel {idx + 1} removed."
+        elif action in ("pause", "resume"):
+            book = AccountBook(web.store, web.base_config)
+            try:
+                book.pause(name) if action == "pause" else book.resume(name)
+            except AccountError as err:
+                view["result"] = str(err)
+        elif action == "wechat-code":
+            view["bind_code"] = web.bindings.code_for(name)
+        elif action == "delete":
+            if form.get("confirm", "").strip() != web.config().accounts[name].username:
+                view["result"] = "Type your student number to confirm the deletion."
+            else:
+                _delete_everything(web, name)
+                request.session.clear()
+                return render(request, "message.html", title="Deleted",
+                              text="Your account, grades, history, channels and notifications are deleted.")
+        return render(request, "account.html", **{**_account_view(web, name), "bind_code": None, "result": None,
+                                                   **view})
+
+    # ---- the operator ----------------------------------------------------------------------
+    async def admin_login(request: Request) -> Response:
+        if web.settings.admin_hash is None:
+            return render(request, "message.html", 404, title="Not found", text="No dashboard is configured.")
+        if request.method == "GET":
+            return render(request, "admin_login.html")
+        form = await form_of(request)
+        if form is None:
+            return forbidden(request)
+        if not web.by_ip.allow("admin:" + ip(request)):
+            return render(request, "admin_login.html", 429, error="Too many attempts; wait a few minutes.")
+        if not verify_password(web.settings.admin_hash, form.get("password", "")):
+            return render(request, "admin_login.html", 401, error="Wrong password.")
+        request.session.clear()
+        request.session["admin"] = True
+        return RedirectResponse("/admin", 303)
+
+    async def admin(request: Request) -> Response:
+        if not request.session.get("admin"):
+            return RedirectResponse("/admin/login", 303)
+        return render(request, "admin.html", **_dashboard(web))
+
+    async def wechat(request: Request) -> Response:
+        from gradewatch.web.wechat import WechatError, parse, reply, signed
+
+        token = web.settings.wechat_token
+        params = dict(request.query_params)
+        if not token or not signed(token, params):
+            return PlainTextResponse("forbidden", 403)
+        if request.method == "GET":  # WeChat's URL verification
+            return PlainTextResponse(params.get("echostr", ""))
+        try:
+            msg = parse(await request.body())
+        except WechatError:
+            return PlainTextResponse("bad request", 400)
+        text = _wechat_answer(web, msg.from_user, msg.content if msg.msg_type == "text" else "")
+        return Response(reply(msg, text), media_type="application/xml")
+
+    return [
+        Route("/", index), Route("/signup", signup, methods=["GET", "POST"]),
+        Route("/signin", signin, methods=["GET", "POST"]), Route("/signin/link/{token}", signin_link),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/accounts/{name}", account_page), Route("/accounts/{name}/{action}", account_action, methods=["POST"]),
+        Route("/admin/login", admin_login, methods=["GET", "POST"]), Route("/admin", admin),
+        Route("/wechat", wechat, methods=["GET", "POST"]),
+    ]
+
+
+def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[dict[str, Any]], str | None]:
+    """One real login through the school's adapter: (cookies, None) or ([], what to tell the student)."""
+    from gradewatch.frontdoor.access import AccessError, build_adapter
+    from gradewatch.schools import adapter_class
+    from gradewatch.schools.base import Credentials
+    from gradewatch.schools.errors import AccountLocked, SchoolError, WrongCaptcha, WrongPassword
+
+    cfg = web.base_config.schools[school]
+    try:
+        with build_adapter(cfg, adapter_class(cfg.system), options=cfg.options, timeout=cfg.timeout) as adapter:
+            adapter.login(Credentials(username, password))
+            return adapter.export_cookies(), None
+    except WrongPassword:
+        return [], ("The school says this student number or password is wrong. It was tried once; "
+                    "check it before trying again (schools lock accounts after a few wrong tries).")
+    except AccountLocked as err:
+        return [], f"The school has locked this account: {err}"
+    except WrongCaptcha:
+        return [], "The school's captcha could not be read this time; please try again in a minute."
+    except (SchoolError, AccessError) as err:
+        return [], f"Could not reach your school's system: {err}"
+
+
+def _send_link(web: Web, request: Request, name: str, url: str) -> None:
+    from gradewatch.notify.channels import DeliveryError, Message, deliver
+
+    token = secrets.token_urlsafe(24)
+    web.links[token] = (name, web.settings.clock() + LINK_TTL)
+    link = f"{request.base_url}signin/link/{token}"
+    text = f"Sign in to gradewatch: {link}\nThe link works once, for 15 minutes."
+    try:
+        deliver(url, Message("gradewatch: your sign-in link", text, f"<p><a href=\"{link}\">Sign in</a></p>",
+                             message_id=f"<gradewatch-link-{token[:8]}@gradewatch>"))
+    except DeliveryError:
+        web.links.pop(token, None)
+
+
+def _account_view(web: Web, name: str) -> dict[str, Any]:
+    from gradewatch.gpa import compute
+    from gradewatch.notify.channels import redact
+    from gradewatch.web.chart import gpa_trend_svg
+
+    cfg = web.config()
+    acc = cfg.accounts[name]
+    state = web.store.account_state(name)
+    grades = web.store.grades(name)
+    by_term: dict[str, list[Any]] = {}
+    for g in grades:
+        by_term.setdefault(g.term, []).append(g)
+    settings = cfg.gpa_settings(name)
+    report = compute(grades, None, settings)
+    history = [h for h in web.store.history(name) if h.change != "new" or h.old is not None][-20:]
+    chart = gpa_trend_svg([(t.term or "", t.gpa) for t in report.terms], top=report.scale.points(100) or 4.0)
+    return {"name": name, "acc": acc, "state": state, "terms": sorted(by_term.items(), reverse=True),
+            "report": report, "chart": chart, "channels": [redact(u) for u in acc.notify], "history": history,
+            "checked": state.last_check_at is not None}
+
+
+def _delete_everything(web: Web, name: str) -> None:
+    from gradewatch.store.accounts import AccountBook
+
+    AccountBook(web.store, web.base_config).remove(name)  # the row; grades, history, outbox, checks cascade
+    web.bindings.forget_account(name)
+
+
+def _dashboard(web: Web) -> dict[str, Any]:
+    from gradewatch.store.db import utcnow
+    from gradewatch.store.models import Account, Check, OutboxMessage, SchoolState
+
+    now = utcnow()
+    day = now - timedelta(hours=24)
+    cfg = web.config()
+    rows = []
+    with web.store.session() as s:
+        states = {st.school: st for st in s.scalars(select(SchoolState))}
+        for school in cfg.schools:
+            ids = [n for n, a in cfg.accounts.items() if a.school == school]
+            checks = list(s.scalars(select(Check).where(Check.account_id.in_(ids), Check.started_at >= day)
+                                    .order_by(Check.id.desc()))) if ids else []
+            done = [c for c in checks if c.outcome not in ("running", "skipped")]
+            ok = sum(c.outcome == "ok" for c in done)
+            last_err = next((f"{c.outcome}: {c.message}" for c in done if c.outcome != "ok"), "")
+            st = states.get(school)
+            recent_bad = bool(done) and done[0].outcome != "ok"
+            rows.append({"school": school, "system": cfg.schools[school].system, "accounts": len(ids),
+                         "per_hour": round(len(done) / 24, 2), "success": f"{100 * ok / len(done):.0f} %" if done
+                         else "–", "last_error": last_err[:160], "bad": recent_bad,
+                         "backoff": (st.backoff_until.strftime("%Y-%m-%d %H:%M") if st is not None and st.backoff_until
+                                     and st.backoff_until > now else "")})
+        attention = [a for a in s.scalars(select(Account).where(Account.status != "ok").order_by(Account.id))]
+        outbox = list(s.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "failed")))
+                                .order_by(OutboxMessage.id.desc()).limit(50)))
+        counts = dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return {"schools": rows, "attention": attention, "outbox": outbox, "counts": counts}
+
+
+def _wechat_answer(web: Web, openid: str, text: str) -> str:
+    from gradewatch.gpa import compute
+
+    text = text.strip()
+    m = re.fullmatch(r"(?:绑定|bind)\s*(\d{6})", text)
+    if m:
+        account = web.bindings.bind(openid, m[1])
+        if account is None:
+            return "绑定码无效或已过期，请在网页上重新获取。"
+        return f"已绑定 {account}。发送「成绩」「绩点」或「新成绩」查询。"
+    account = web.bindings.account_of(openid)
+    if account is None or account not in web.config().accounts:
+        return "请先在 gradewatch 网页上获取绑定码，然后发送「绑定 123456」。"
+    grades = web.store.grades(account)
+    if text == "成绩":
+        latest = sorted(grades, key=lambda g: (g.term, g.course_name), reverse=True)[:15]
+        return "\n".join(f"{g.term} {g.course_name}: {g.score}" for g in latest) or "还没有成绩。"
+    if text == "绩点":
+        report = compute(grades, None, web.config().gpa_settings(account))
+        c = report.cumulative
+        gpa = f"{c.gpa:.2f}" if c.gpa is not None else "–"
+        avg = f"{c.average:.2f}" if c.average is not None else "–"
+        return f"{report.scale.name}: {gpa}（{c.credits:g} 学分），加权平均分 {avg}"
+    if text == "新成绩":
+        recent = [h for h in web.store.history(account) if h.new is not None][-10:]
+        return "\n".join(f"{h.new['course_name']}: {h.new['score']}" for h in recent if h.new) or "最近没有新成绩。"
+    return "发送「成绩」「绩点」或「新成绩」。"

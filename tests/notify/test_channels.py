@@ -1,0 +1,120 @@
+"""Every channel through the real path (outbox row → drain → our channel class → HTTP) against a
+loopback stand-in answering as the service does: only a confirmed message is marked sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+import pytest
+
+from gradewatch.notify.channels import deliver
+from gradewatch.notify.health import channel_health
+from gradewatch.notify.outbox import drain
+from gradewatch.notify.standins import PushStandin
+from gradewatch.store.db import utcnow
+
+from .helpers import SECRETS, SERVICES, first_check, open_store, service_url
+
+SEND = partial(deliver, timeout=10)  # generous: the machine may be busy; only "timeout" uses a short one
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):  # type: ignore[no-untyped-def]
+    s = open_store(tmp_path_factory.mktemp("channels"))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("mode, outcome", [
+    ("ok", "sent"), ("app_error", "permanent"), ("client_error", "permanent"),
+    ("server_error", "retry"), ("timeout", "retry"),
+])
+@pytest.mark.parametrize("service", SERVICES)
+def test_confirmed_only_by_the_services_answer(store, service, mode, outcome):  # type: ignore[no-untyped-def]
+    account = f"{service}-{mode}"
+    with PushStandin(service, mode=mode, delay=1.0, secret=SECRETS.get(service)) as standin:
+        targets = first_check(store, account, [service_url(service, standin.base)])
+        first_try = partial(deliver, timeout=0.3) if mode == "timeout" else SEND
+        result = drain(store, {t.fingerprint: t.url for t in targets}, send=first_try)
+        [row] = store.messages(account)
+        health = {h.channel: h for h in channel_health(store, account)}["notify[0]"]
+        assert len(standin.received) == 1 and standin.received[0].content  # it really got there
+        if outcome == "sent":
+            assert (row.status, result.sent, health.state) == ("sent", 1, "ok")
+            return
+        assert row.status != "sent" and result.failed == 1
+        assert row.last_error and "SCT1a2b" not in row.last_error  # the service's words, not the key
+        later = utcnow() + timedelta(days=1)
+        if outcome == "permanent":
+            assert row.status == "failed" and health.state == "needs_attention"
+            drain(store, {t.fingerprint: t.url for t in targets}, send=SEND, now=later)
+            assert len(standin.received) == 1  # a permanent refusal is not retried
+        else:
+            assert row.status == "pending" and health.state == "failing" and row.next_attempt_at > utcnow()
+            standin.mode = "ok"
+            drain(store, {t.fingerprint: t.url for t in targets}, send=SEND, now=later)
+            assert [m.status for m in store.messages(account)] == ["sent"]
+            assert len(standin.delivered()) == 1
+
+
+@pytest.mark.parametrize("service", ["dingtalk", "feishu"])
+def test_signed_bots_sign_as_the_service_checks(service):  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    msg = Message("t", "body", "", "<id>")
+    with PushStandin(service, secret=SECRETS[service]) as right, PushStandin(service, secret="SECwrong" * 8) as wrong:
+        deliver(service_url(service, right.base), msg, timeout=5)
+        with pytest.raises(DeliveryError) as err:
+            deliver(service_url(service, wrong.base), msg, timeout=5)
+    assert len(right.delivered()) == 1 and err.value.permanent
+    assert ("310000" if service == "dingtalk" else "19021") in str(err.value)
+
+
+def test_schemes_outside_our_table_still_go_through_apprise():  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message, channel_for
+
+    msg = Message("t", "body", "", "<id>")
+    with PushStandin("webhook") as standin:
+        url = f"xml://{standin.base.removeprefix('http://')}/hook"
+        assert type(channel_for(url)).__name__ == "AppriseChannel"
+        deliver(url, msg, timeout=5)
+        standin.mode = "server_error"
+        with pytest.raises(DeliveryError) as err:
+            deliver(url, msg, timeout=5)
+    assert len(standin.received) == 2 and not err.value.permanent
+
+
+def test_keys_never_reach_the_log(caplog):  # type: ignore[no-untyped-def]
+    import logging
+
+    from gradewatch.logs import RedactingFilter
+    from gradewatch.notify.channels import Message
+
+    caplog.handler.addFilter(RedactingFilter())
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    with PushStandin("serverchan") as standin:
+        deliver(service_url("serverchan", standin.base), Message("t", "b", "", "<id>"), timeout=5)
+    assert "HTTP Request" in caplog.text and "SCT1a2b3c4d5e6f7g8h9" not in caplog.text
+
+
+def test_an_unsplit_message_over_the_limit_is_refused_by_the_standin():  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    with PushStandin("wecombot") as standin, pytest.raises(DeliveryError, match="40058"):
+        deliver(service_url("wecombot", standin.base), Message("t", "成绩" * 1400, "", "<id>"), timeout=5)
+    assert standin.delivered() == []
+
+
+def test_wecom_app_reuses_its_token_and_fetches_a_new_one_when_it_expires():  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import Message
+
+    msg = Message("t", "b", "", "<id>")
+    with PushStandin("wecomapp") as standin:
+        url = service_url("wecomapp", standin.base)
+        deliver(url, msg, timeout=5)
+        deliver(url, msg, timeout=5)
+        assert standin.tokens_issued == 1  # cached between messages
+        standin.revoked_tokens.add("ACCESS_TOKEN_1")
+        deliver(url, msg, timeout=5)
+        assert standin.tokens_issued == 2 and len(standin.delivered()) == 3

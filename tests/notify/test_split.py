@@ -1,0 +1,95 @@
+"""A 64-grade first check is delivered completely on every channel with a limit: split into
+numbered parts at grade boundaries, each its own outbox row; a kill -9 between parts resends none."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from gradewatch.notify.channels import channel_for, deliver
+from gradewatch.notify.outbox import drain
+from gradewatch.notify.standins import PushStandin
+from gradewatch.secrets import Vault
+from gradewatch.store.db import Store
+
+from .helpers import SERVICES, first_check, open_store, service_url
+
+SEND = partial(deliver, timeout=10)
+SMALL = {"wecombot", "wecomapp", "ntfy", "bark"}  # 64 grades (~10 KB) cannot fit one message there
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):  # type: ignore[no-untyped-def]
+    s = open_store(tmp_path_factory.mktemp("split"))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_64_grades_arrive_complete_in_numbered_parts(store, service):  # type: ignore[no-untyped-def]
+    with PushStandin(service) as standin:
+        url = service_url(service, standin.base)
+        targets = first_check(store, service, [url], n_grades=64)
+        drain(store, {t.fingerprint: t.url for t in targets}, send=SEND)
+        rows = store.messages(service)
+        got = standin.delivered()
+    assert all(r.status == "sent" for r in rows) and len(got) == len(rows)  # none refused as too long
+    n = len(rows)
+    assert (n > 1) == (service in SMALL), n
+    assert [(r.part, r.parts) for r in rows] == [(k, n) for k in range(1, n + 1)]
+    if n > 1:  # numbered, in the title where the service shows one, else at the top of the body
+        for k, r in enumerate(got, 1):
+            assert f"({k}/{n})" in (r.title or r.content)
+    # Every grade exactly once across the parts, none cut in the middle.
+    names = re.findall(r"程序设计实践\\?\((\d+)\\?\)", "".join(r.content for r in got))
+    assert sorted(map(int, names)) == list(range(64))
+    limit = channel_for(url).limits.title
+    assert all(len(r.title) <= limit for r in got if limit and r.title)
+
+
+CHILD = """
+import sys
+from functools import partial
+from gradewatch.notify.channels import deliver
+from gradewatch.notify.outbox import drain
+from gradewatch.secrets import Vault
+from gradewatch.store.db import Store
+db, key, fp, url = sys.argv[1:5]
+store = Store.open(db, Vault(key.encode()))
+drain(store, {fp: url}, send=partial(deliver, timeout=60))
+"""
+
+
+def test_kill_between_parts_resends_no_confirmed_part(tmp_path: Path) -> None:
+    key = Fernet.generate_key()
+    db = f"sqlite:///{tmp_path / 'gw.db'}"
+    store = Store.open(db, Vault(key))
+    with PushStandin("wecomapp", script=["ok", "ok", "hang"]) as standin:
+        url = service_url("wecomapp", standin.base)
+        [target] = first_check(store, "me", [url], n_grades=64)
+        parts = len(store.messages("me"))
+        assert parts >= 3
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        child = subprocess.Popen([sys.executable, "-c", CHILD, db, key.decode(), target.fingerprint, url], env=env)
+        deadline = time.monotonic() + 60
+        while len(standin.received) < 3 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        assert len(standin.received) == 3, "the child never reached the third part"
+        os.kill(child.pid, signal.SIGKILL)  # while it waits for the service to confirm part 3
+        child.wait(10)
+        standin.release.set()
+        assert [r.status for r in store.messages("me")][:3] == ["sent", "sent", "pending"]
+        drain(store, {target.fingerprint: url}, send=SEND)  # the restart
+        confirmed = [re.search(r"\((\d+)/\d+\)", r.content).group(1) for r in standin.delivered()]  # type: ignore[union-attr]
+    assert confirmed == [str(k) for k in range(1, parts + 1)]  # each part confirmed exactly once, in order
+    assert all(r.status == "sent" for r in store.messages("me"))
+    store.close()

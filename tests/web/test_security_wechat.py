@@ -1,0 +1,116 @@
+"""The web app's defences (CSRF, sign-in rate limits, headers, escaping) and the WeChat endpoint,
+against the real server over loopback with a plain HTTP client (as an attacker would use)."""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+
+import httpx
+
+from gradewatch.web.wechat import signature
+
+from .conftest import WECHAT_TOKEN
+
+
+def _csrf(client: httpx.Client, path: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert m, path
+    return m[1]
+
+
+def signed_up(site, student) -> httpx.Client:
+    client = httpx.Client(base_url=site.url, timeout=60, follow_redirects=True)
+    token = _csrf(client, "/signup")
+    resp = client.post("/signup", data={"csrf": token, "school": "uni", "username": student.username,
+                                        "password": student.password, "notify": "student@example.edu"})
+    assert resp.status_code == 200 and f"/accounts/uni.{student.username}" in str(resp.url), resp.text[:500]
+    return client
+
+
+def test_a_form_without_its_token_is_refused(site):
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        client.get("/signup")
+        resp = client.post("/signup", data={"school": "uni", "username": "x", "password": "y", "notify": "a@b.cn"})
+        assert resp.status_code == 403
+        resp = client.post("/signup", data={"csrf": "forged", "school": "uni", "username": "x", "password": "y",
+                                            "notify": "a@b.cn"})
+        assert resp.status_code == 403
+    assert site.sim.admin.stats()["unknown_user_posts"] == 0  # nothing reached the school
+
+
+def test_sign_in_rate_limit_trips_and_recovers(site, clock):
+    student = site.students[0]
+    signed_up(site, student).close()
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        token = _csrf(client, "/signin")
+        codes = [client.post("/signin", data={"csrf": token, "school": "uni", "username": student.username,
+                                              "password": f"guess{i}"}).status_code for i in range(7)]
+        assert codes[:4] == [401] * 4 and codes[-1] == 429
+        clock.now += 61  # the window passes
+        ok = client.post("/signin", data={"csrf": token, "school": "uni", "username": student.username,
+                                          "password": student.password}, follow_redirects=False)
+        assert ok.status_code == 303 and ok.headers["location"] == f"/accounts/uni.{student.username}"
+    # Signing in never costs the school a login: one POST (the sign-up's) in all.
+    assert site.sim.admin.stats(student.username)["login_posts"] == 1
+
+
+def test_headers_cookies_and_escaping(site):
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        resp = client.get("/signup")
+        assert "default-src 'self'" in resp.headers["content-security-policy"]
+        assert resp.headers["x-frame-options"] == "DENY" and resp.headers["x-content-type-options"] == "nosniff"
+        cookie = resp.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        token = _csrf(client, "/signup")
+        evil = '<script>alert(1)</script>'
+        page = client.post("/signup", data={"csrf": token, "school": "uni", "username": evil, "password": "x",
+                                            "notify": "nothing"})
+        assert evil not in page.text and "&lt;script&gt;" in page.text
+        assert "cdn" not in page.text.lower() and 'src="http' not in page.text
+
+
+def _wechat(site, xml: str, *, sign: bool = True) -> httpx.Response:
+    ts, nonce = str(int(time.time())), "n0nce"
+    sig = signature(WECHAT_TOKEN, ts, nonce) if sign else "0" * 40
+    return httpx.post(site.url + "/wechat", params={"signature": sig, "timestamp": ts, "nonce": nonce},
+                      content=xml.encode(), headers={"Content-Type": "text/xml"}, timeout=30)
+
+
+def _message(text: str, openid: str = "oUser123") -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_gradewatch]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{text}]]></Content><MsgId>1</MsgId></xml>")
+
+
+def test_wechat_signature_bind_and_grades(site):
+    # WeChat's URL check, then a forged request.
+    ts, nonce = "1700000000", "abc"
+    ok = httpx.get(site.url + "/wechat", params={"signature": signature(WECHAT_TOKEN, ts, nonce), "timestamp": ts,
+                                                 "nonce": nonce, "echostr": "echo-42"}, timeout=30)
+    assert ok.status_code == 200 and ok.text == "echo-42"
+    assert _wechat(site, _message("成绩"), sign=False).status_code == 403
+
+    student = site.students[4]
+    client = signed_up(site, student)
+    name = f"uni.{student.username}"
+    deadline = time.monotonic() + 60
+    while site.web.store.account_state(name).last_ok_at is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    token = _csrf(client, f"/accounts/{name}")
+    page = client.post(f"/accounts/{name}/wechat-code", data={"csrf": token})
+    code = re.search(r"绑定 (\d{6})", page.text)
+    assert code, page.text[:300]
+    client.close()
+
+    before = _wechat(site, _message("成绩"))
+    assert "绑定码" in ET.fromstring(before.text).findtext("Content")
+    bound = ET.fromstring(_wechat(site, _message(f"绑定 {code[1]}")).text)
+    assert bound.findtext("ToUserName") == "oUser123" and name in bound.findtext("Content")
+    grades = ET.fromstring(_wechat(site, _message("成绩")).text).findtext("Content")
+    stored = site.web.store.grades(name)
+    assert stored and any(g.course_name in grades for g in stored)
+    gpa = ET.fromstring(_wechat(site, _message("绩点")).text).findtext("Content")
+    assert "学分" in gpa
+    assert _wechat(site, b"<xml><oops".decode()).status_code == 400
