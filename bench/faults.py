@@ -44,7 +44,7 @@ def smtp_table() -> str:
     lines = ["| SMTP fault | what a correct client does | what gradewatch did | tries | copies (a, b) | last error |",
              "| --- | --- | --- | --- | --- | --- |"]
     for o in run_smtp_faults():
-        mark = "" if o.as_expected else " ✗" + (" (notify fix pending)" if o.needs_notify_fix else "")
+        mark = "" if o.as_expected else " ✗" + (" (direct deliver of one URL)" if o.needs_notify_fix else "")
         err = (o.errors[-1] if o.errors else "").replace("|", "\\|")
         if len(err) > 90:
             err = err[:87] + "…"
@@ -95,12 +95,12 @@ Each fault is scripted in `gradewatch.testing.smtp_faults.FaultySmtp` (aiosmtpd)
 recipients (a, b) is delivered with `gradewatch.notify.channels.deliver`, retried while it raises, at
 most 3 tries (what the outbox does over its backoff rounds); the copies are counted at the server.
 "failed visibly" means every try raised a `DeliveryError` with the one-line reason shown, so the
-message stays in the outbox as failed and `status` shows it. A ✗ marks an outcome that differs from what
-a correct client does; the rows marked "notify fix pending" are the notify helper's SMTP work
-(exactly-once after a 250 to DATA, per-recipient results) and are `xfail(strict=False)` in
-`tests/breakit/test_smtp_faults.py` until it lands. `data_timeout_after_accept_once` is the one
-inherent duplicate of SMTP: the server kept the message but its 250 never reached the client, which must
-then retry (at least once).
+message stays in the outbox as failed and `status` shows it; a permanent refusal (5xx) is tried once,
+as the outbox does. A ✗ would mark an outcome that differs from what a correct client does (none
+since notify's SMTP fix: a 250 to DATA is delivered whatever QUIT says, a 5xx is permanent and not retried, so a refused
+recipient costs the others no copy). `data_timeout_after_accept_once`
+is the one inherent duplicate of SMTP: the server kept the message but its 250 never reached the client,
+which must then retry (at least once).
 
 {smtp}
 
