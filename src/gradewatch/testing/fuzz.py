@@ -195,11 +195,50 @@ def check_zf_parse(text: str) -> str:
         return "ValueError"
 
 
+_QZ_JSON_PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
+    "xnxqid": st.sampled_from(["2021-2022-1", "2022-2023-2", "2021-2022"]), "kch": _PLAUSIBLE["code"],
+    "kc_mc": _PLAUSIBLE["name"], "zcj": _PLAUSIBLE["score"], "zcjstr": _PLAUSIBLE["score"],
+    "xf": st.sampled_from(["3", 2.5, "", "nan"]), "ksxzmc": _PLAUSIBLE["exam"], "kz": st.sampled_from(["", "1"]),
+}
+
+
+@st.composite
+def qiangzhi_json_answer(draw: Any) -> Any:
+    """One page of 强智's JSON grade list: {"code", "count", "data": [records]}, sometimes anything."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(json_value)
+    records = []
+    for _ in range(draw(st.integers(0, 6))):
+        rec = {k: draw(v) if draw(st.integers(0, 19)) < 18 else draw(_ZF_VALUES)
+               for k, v in _QZ_JSON_PLAUSIBLE.items() if draw(st.integers(0, 19)) < 19}
+        records.append(rec if draw(st.integers(0, 19)) else draw(json_value))
+    answer: dict[str, Any] = {"data": records}
+    if draw(st.booleans()):
+        answer["code"] = draw(st.one_of(st.sampled_from([0, "0", 1, ""]), _ZF_VALUES))
+    if draw(st.booleans()):
+        answer["count"] = draw(st.one_of(st.integers(-3, 50), _ZF_VALUES))
+    return answer
+
+
+def check_qiangzhi_json(text: str) -> str:
+    from gradewatch.schools.qiangzhi_grades import parse_json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    try:
+        return _tally(parse_json(data)[0])
+    except ValueError:
+        return "ValueError"
+
+
 #: name → (strategy of inputs, property). Each property names its outcome; it raises only on an untyped failure.
 PARSERS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str]]] = {
     "ssfw": (st.one_of(ssfw_grade_page(), garbage_page), check_ssfw_parse),
     "qiangzhi": (st.one_of(qiangzhi_grade_page(), garbage_page), check_qiangzhi_parse),
     "zf": (st.one_of(zf_grade_answer().map(zf_answer_text), garbage_page), check_zf_parse),
+    "qiangzhi-json": (st.one_of(qiangzhi_json_answer().map(zf_answer_text), garbage_page), check_qiangzhi_json),
 }
 
 
