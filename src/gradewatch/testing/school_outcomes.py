@@ -23,7 +23,8 @@ from gradewatch.testing.faults import FAULTS, FaultProxy
 #: Where each system's grade page and captcha image live (path suffixes the proxy matches).
 TARGETS: dict[str, dict[str, str]] = {
     "ssfw": {"grades": "/ssfw/jwnavmenu.do", "captcha": "/ssfw/jwcaptcha.do"},
-    "zf": {"grades": "cjcx/cjcx_cxXsgrcj.html", "captcha": "/kaptcha"},
+    # "cj.html" ends both ZF grade queries (cjcx_cxXsgrcj.html and its fallback cjcx_cxDgXscj.html).
+    "zf": {"grades": "cj.html", "captcha": "/kaptcha"},
     "qiangzhi": {"grades": "/jsxsd/kscj/cjcx_list", "captcha": "verifycode.servlet"},
 }
 SIM_OPTIONS: dict[str, dict[str, Any]] = {
