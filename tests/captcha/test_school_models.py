@@ -1,36 +1,86 @@
-"""The shipped ``zf`` and ``qiangzhi`` models read fresh simulator captchas (a seed they were not trained on)."""
+"""The shipped ``zf`` and ``qiangzhi`` models read fresh simulator captchas (a seed they were not trained on).
+
+``zf`` is one model for both ZF styles: the school variant the simulator serves by default
+(``render_zf``) and stock Google kaptcha, the vendor default (``render_kaptcha``, 4 characters of
+kaptcha's default alphabet).
+"""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from gradewatch.captcha.render_schools import (
+    KAPTCHA_CHARSET,
+    KAPTCHA_LENGTH,
+    ZF_CHARSET,
+    render_kaptcha,
+    sample_zf,
+)
 from gradewatch.captcha.solver import MODELS_DIR, load_solver
 from gradewatch.captcha.spec import SPECS
+from gradewatch.sim.captchas import RenderedCaptchas
 from gradewatch.sim.qiangzhi import QiangzhiSimulator
 from gradewatch.sim.zf import ZfSimulator
 
 SIMULATORS = {"zf": ZfSimulator, "qiangzhi": QiangzhiSimulator}
 
 
-@pytest.mark.parametrize("name", sorted(SIMULATORS))
-def test_shipped_model_reads_fresh_simulator_captchas(name: str) -> None:
+def _read_share(name: str, source, n: int = 200) -> tuple[float, list[tuple[str, str]]]:
     solver = load_solver(name)
-    assert solver.spec == SPECS[name]
-    source = SIMULATORS[name]([], seed=20240917).default_captchas()  # exactly what the simulator serves
     answers, images = [], []
-    for _ in range(200):
+    for _ in range(n):
         answer, image, _media = source.next()
         answers.append(answer)
         images.append(image)
     read = [p.text for p in solver.solve_many(images)]
-    right = sum(a == r for a, r in zip(answers, read, strict=True))
-    assert right / len(answers) >= 0.99, [(a, r) for a, r in zip(answers, read, strict=True) if a != r]
+    wrong = [(a, r) for a, r in zip(answers, read, strict=True) if a != r]
+    return 1 - len(wrong) / n, wrong
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATORS))
+def test_shipped_model_reads_fresh_simulator_captchas(name: str) -> None:
+    assert load_solver(name).spec == SPECS[name]
+    source = SIMULATORS[name]([], seed=20240917).default_captchas()  # exactly what the simulator serves
+    share, wrong = _read_share(name, source)
+    assert share >= 0.99, wrong
+
+
+def test_zf_model_reads_stock_kaptcha() -> None:
+    # Served the way a simulator serves a renderer (PNG of the rendered, JPEG-looking image).
+    source = RenderedCaptchas(render_kaptcha, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240917)
+    share, wrong = _read_share("zf", source)
+    assert share >= 0.99, wrong
+
+
+def test_zf_charset_covers_both_styles() -> None:
+    spec = load_solver("zf").spec
+    assert set(spec.charset) == set(ZF_CHARSET) | set(KAPTCHA_CHARSET)
+    assert set("abcde2345678gfynmnpwx") <= set(spec.charset)  # kaptcha's default alphabet
 
 
 def test_zf_model_is_case_sensitive_and_variable_length() -> None:
     spec = load_solver("zf").spec
     assert spec.variable_length and (spec.min_length, spec.length) == (4, 5)
     assert any(c.isupper() for c in spec.charset) and any(c.islower() for c in spec.charset)
+
+
+def test_render_kaptcha_is_stock_size_and_reproducible() -> None:
+    a = render_kaptcha("ab3n", random.Random(7))
+    b = render_kaptcha("ab3n", random.Random(7))
+    assert (a.size, a.mode) == ((200, 50), "RGB")
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != render_kaptcha("ab3x", random.Random(7)).tobytes()
+
+
+def test_training_mix_has_both_styles() -> None:
+    rng = random.Random(3)
+    samples = [sample_zf(rng) for _ in range(200)]
+    spec = SPECS["zf"]
+    assert all(spec.valid_label(text) for text, _ in samples)
+    kaptcha_like = sum(len(t) == 4 and set(t) <= set(KAPTCHA_CHARSET) for t, _ in samples)
+    assert 80 <= kaptcha_like <= 140  # about half stock kaptcha (plus the odd render_zf text that fits)
 
 
 @pytest.mark.parametrize("name", sorted(SIMULATORS))

@@ -215,7 +215,7 @@ def test_no_result_and_unknown_words_are_left_out() -> None:
     grades = [
         Grade(T1, "A", "甲", "免修", 2),
         Grade(T1, "B", "乙", "缓考", 2),
-        Grade(T1, "C", "丙", "A-", 2),
+        Grade(T1, "C", "丙", "A++", 2),  # not a letter grade ("A-" now is one: test_gpa_letters.py)
         Grade(T1, "D", "丁", "80", None),
         Grade(T1, "E", "戊", "80", 2),
     ]
@@ -223,7 +223,7 @@ def test_no_result_and_unknown_words_are_left_out() -> None:
     assert [e.reason for e in report.excluded] == [
         "无成绩（免修）",
         "无成绩（缓考）",
-        "无法识别的成绩 'A-'",
+        "无法识别的成绩 'A++'",
         "无学分",
     ]
     assert report.cumulative == TermRow(None, 2.0, 3.0, 80.0, 1)

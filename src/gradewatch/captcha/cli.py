@@ -53,7 +53,9 @@ class SolverKind(StrEnum):
 
 @app.command()
 def train(
-    data: list[Path] = typer.Argument(..., help="Folders or .tar.gz archives of <label>.png captchas."),
+    data: list[Path] | None = typer.Argument(
+        None, help="Folders or .tar.gz archives of <label>.png captchas (none: train on --synthetic only)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.onnx; .json and .pt beside it)."),
     synthetic: int = typer.Option(0, help="Also train on N rendered captchas."),
     minutes: float = typer.Option(3.0, help="Stop after this much wall time."),
@@ -86,7 +88,7 @@ def train(
         except ImportError as exc:
             raise CaptchaError(f"training needs the 'train' extra: pip install 'gradewatch[train]' ({exc})") from None
         result = do_train(
-            data,
+            data or [],
             out,
             the_spec,
             synthetic=synthetic,

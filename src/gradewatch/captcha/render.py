@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gradewatch.captcha.render_schools import SCHOOL_RENDERERS
+from gradewatch.captcha.render_schools import SCHOOL_RENDERERS, SCHOOL_SAMPLERS
 from gradewatch.captcha.spec import SPECS, CaptchaSpec
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -131,6 +131,9 @@ def render_dataset(spec: CaptchaSpec, n: int, seed: int) -> tuple[list[str], lis
     except KeyError:
         raise KeyError(f"no synthetic renderer for spec {spec.name!r}") from None
     rng = random.Random(seed)
+    if spec.name in SCHOOL_SAMPLERS:  # several captcha styles: each sample picks its style and text
+        pairs = [SCHOOL_SAMPLERS[spec.name](rng) for _ in range(n)]
+        return [t for t, _ in pairs], [im for _, im in pairs]
     texts = [random_text(spec, rng) for _ in range(n)]
     return texts, [renderer(t, rng) for t in texts]
 

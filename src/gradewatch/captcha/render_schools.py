@@ -1,7 +1,11 @@
 """Synthetic captchas of the ZF (正方 jwglxt) and 强智 (jsxsd) login pages.
 
-Both imitate what docs/school-systems.md describes; the simulators serve them and the shipped
-``zf`` and ``qiangzhi`` models are trained on them.
+They imitate what docs/school-systems.md and the field notes describe; the simulators serve them
+and the shipped ``zf`` and ``qiangzhi`` models are trained on them.
+
+- ``render_kaptcha``: stock Google kaptcha as the ZF vendor ships it (field notes): 200x50, 4
+  characters of kaptcha's default ``abcde2345678gfynmnpwx``, drawn the way kaptcha's default
+  classes draw (see the section below). ``sample_zf`` mixes it with ``render_zf`` for training.
 
 - ``render_zf``: a Google *kaptcha* image as the new ZF serves at ``/kaptcha``: 200x50, 4–5
   characters, case sensitive, a light gradient background, characters of about 36 px on a fixed
@@ -26,12 +30,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from gradewatch.captcha.render_kaptcha import KAPTCHA_CHARSET, KAPTCHA_LENGTH, kaptcha_text, render_kaptcha
 from gradewatch.captcha.spec import SPECS
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
-#: kaptcha.textproducer.char.string of the simulated ZF school (case sensitive).
-ZF_CHARSET = SPECS["zf"].charset
+#: kaptcha.textproducer.char.string of the simulated ZF school that ``render_zf`` draws (case
+#: sensitive); the ``zf`` model reads the union of this and ``KAPTCHA_CHARSET``.
+ZF_CHARSET = "2345679abdefhmnrtABDEFGHJLMNQRTY"
 ZF_WIDTH, ZF_HEIGHT = 200, 50
 #: The 强智 alphabet one school uses (docs/school-systems.md §3).
 QIANGZHI_CHARSET = SPECS["qiangzhi"].charset
@@ -175,4 +181,34 @@ def render_qiangzhi(text: str, rng: random.Random) -> Image.Image:
     return img
 
 
+# Training sees the harder obscurificators more often than a server shows them (STYLES).
+_TRAIN_STYLES = {"water": 0.45, "shadow": 0.275, "fisheye": 0.275}
+
+
+def sample_zf(rng: random.Random) -> tuple[str, Image.Image]:
+    """One training captcha for the ``zf`` model: 55 % stock kaptcha (vendor alphabet, 4 chars), 45 %
+    ``render_zf`` over its school's alphabet (4–5 chars), so one model reads both styles. (Not
+    render_zf over the union: that would invent pairs no server draws in one style, such as y/Y.)"""
+    if rng.random() < 0.55:
+        text = kaptcha_text(rng)
+        style = rng.choices(list(_TRAIN_STYLES), weights=list(_TRAIN_STYLES.values()))[0]
+        return text, render_kaptcha(text, rng, style)
+    text = "".join(rng.choice(ZF_CHARSET) for _ in range(rng.randint(4, 5)))
+    return text, render_zf(text, rng)
+
+
 SCHOOL_RENDERERS = {"zf": render_zf, "qiangzhi": render_qiangzhi}
+#: Schools whose model covers several captcha styles: ``rng -> (text, image)`` for training data.
+SCHOOL_SAMPLERS = {"zf": sample_zf}
+
+__all__ = [
+    "KAPTCHA_CHARSET",
+    "KAPTCHA_LENGTH",
+    "SCHOOL_RENDERERS",
+    "SCHOOL_SAMPLERS",
+    "ZF_CHARSET",
+    "render_kaptcha",
+    "render_qiangzhi",
+    "render_zf",
+    "sample_zf",
+]

@@ -194,10 +194,13 @@ SPECS: dict[str, CaptchaSpec] = {
         grayscale=True,
         threshold=173,
     ),
-    # ZF jwglxt kaptcha (200x50, 4-5 characters, case sensitive), read downscaled to 88x22.
+    # ZF jwglxt kaptcha (200x50), read downscaled to 88x22. One model for both styles: stock kaptcha
+    # (the vendor default: 4 of "abcde2345678gfynmnpwx") and the school variant of render_zf (4-5 of
+    # "2345679abdefhmnrtABDEFGHJLMNQRTY", case sensitive); the charset is their union. The vendor's
+    # login action compares the code with equalsIgnoreCase, so case only matters to stricter servers.
     "zf": CaptchaSpec(
         name="zf",
-        charset="2345679abdefhmnrtABDEFGHJLMNQRTY",
+        charset="23456789abcdefghmnprtwxyABDEFGHJLMNQRTY",
         length=5,
         min_length=4,
         width=88,

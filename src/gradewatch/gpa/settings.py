@@ -13,7 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gradewatch.gpa.levels import DEFAULT_LEVEL_SCORES, FAIL, LEVELS, PASS, canonical
+from gradewatch.gpa.levels import (
+    DEFAULT_LETTER_GRADES,
+    DEFAULT_LEVEL_SCORES,
+    FAIL,
+    LEVELS,
+    PASS,
+    canonical,
+)
 from gradewatch.gpa.scales import ALL, BUILTIN_SCALES, Band, Scale, UnknownScaleError, find_scale
 
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -116,6 +123,24 @@ def _canonical_keys(mapping: Mapping[str, float], what: str) -> dict[str, float]
     return out
 
 
+class LetterGrade(BaseModel):
+    """One row of the letter table: the points a letter earns on 4-point scales and its 百分制 score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: float = Field(ge=0, le=5, allow_inf_nan=False)
+    score: float = Field(ge=0, le=100, allow_inf_nan=False)
+
+
+def _default_letters() -> dict[str, LetterGrade]:
+    return {w: LetterGrade(points=p, score=s) for w, (p, s) in DEFAULT_LETTER_GRADES.items()}
+
+
+#: Scales whose top is below this are the 4-point family (标准4.0 … 4.3 scales, WES, 4.x custom
+#: scales): a letter earns its table points there. On 5分制 and the like its score goes through the scale.
+LETTER_POINTS_BELOW = 5.0
+
+
 class GpaSettings(BaseModel):
     """How a school/account computes GPA. All keys optional; see docs/gpa.md."""
 
@@ -129,6 +154,11 @@ class GpaSettings(BaseModel):
     level_points: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description="scale id → {level word → points}: override the points a level word earns on that scale",
+    )
+    letter_grades: dict[str, LetterGrade] = Field(
+        default_factory=_default_letters,
+        description="letter → {points, score}: points on 4-point scales, score for 加权平均分 "
+        "(merged over the default A=4.0/95 … F=0/0)",
     )
     include_pass_fail: bool = False
     retake_policy: Literal["best", "latest", "first"] = "best"
@@ -156,6 +186,24 @@ class GpaSettings(BaseModel):
             if not (0 <= score <= 100) or math.isnan(score):
                 raise ValueError(f"level_scores.{word}: {score} is not a 百分制 score between 0 and 100")
         return {**DEFAULT_LEVEL_SCORES, **given}
+
+    @field_validator("letter_grades", mode="before")
+    @classmethod
+    def _letter_grades(cls, v: Any) -> Any:
+        # Merge over the defaults row by row, so a school can change only the score of "A-".
+        if not isinstance(v, Mapping):
+            return v
+        out: dict[str, Any] = {w: {"points": p, "score": s} for w, (p, s) in DEFAULT_LETTER_GRADES.items()}
+        for word, row in v.items():
+            key = canonical(str(word))
+            if key in (PASS, FAIL) or key in DEFAULT_LEVEL_SCORES:
+                raise ValueError(f"letter_grades.{word}: {key!r} is a pass/fail or level word, not a letter")
+            if isinstance(row, LetterGrade):
+                row = row.model_dump()
+            if isinstance(row, Mapping) and key in out:
+                row = {**out[key], **row}
+            out[key] = row
+        return out
 
     @field_validator("level_points")
     @classmethod
@@ -216,13 +264,23 @@ class GpaSettings(BaseModel):
         """The custom scales as ``Scale`` objects, by id."""
         return {sid: cs.to_scale(sid) for sid, cs in self.custom_scales.items()}
 
+    def letter_points(self, word: str, scale: Scale) -> float | None:
+        """Points a letter earns on ``scale`` from the letter table, or None where its score goes
+        through the scale instead (5分制 and other scales reaching 5)."""
+        row = self.letter_grades.get(word)
+        if row is None or scale.max_points >= LETTER_POINTS_BELOW:
+            return None
+        return row.points
+
     def level_score(self, word: str) -> float:
-        """百分制 equivalent of a canonical level or pass/fail word.
+        """百分制 equivalent of a canonical level, letter or pass/fail word.
 
         合格 counts as 及格 and 不合格 as 不及格 unless ``level_scores`` names them.
         """
         if word in self.level_scores:
             return self.level_scores[word]
+        if word in self.letter_grades:
+            return self.letter_grades[word].score
         if word == PASS:
             return self.level_scores[LEVELS[3]]
         if word == FAIL:
@@ -253,4 +311,12 @@ def merge_settings(*layers: Mapping[str, Any] | None) -> GpaSettings:
     return GpaSettings.model_validate(merged)
 
 
-__all__ = ["BUILTIN_SCALES", "BandSpec", "CustomScale", "GpaSettings", "check_bands", "merge_settings"]
+__all__ = [
+    "BUILTIN_SCALES",
+    "BandSpec",
+    "CustomScale",
+    "GpaSettings",
+    "LetterGrade",
+    "check_bands",
+    "merge_settings",
+]

@@ -96,7 +96,9 @@ class QiangzhiAdapter(SchoolAdapter):
 
     def _cookie_context(self) -> str:
         """The app's path as its session cookie is scoped (a stored session of an earlier check)."""
-        paths = {c.path.rstrip("/") for c in self.client.cookies.jar if c.name == "JSESSIONID"}
+        host = httpx.URL(self.base_url).host  # not a front door's cookie (the CAS's is scoped /authserver)
+        paths = {c.path.rstrip("/") for c in self.client.cookies.jar
+                 if c.name == "JSESSIONID" and c.domain.lstrip(".") == host}
         paths.discard("")
         return paths.pop() if len(paths) == 1 else ""
 

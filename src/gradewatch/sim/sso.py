@@ -34,7 +34,7 @@ def with_sso(sim: Simulator, *, cas_url: str, entry_path: str, home_path: str) -
         if student is None:
             return Response("<html><head><title>单点登录失败</title></head><body>票据无效</body></html>", 403,
                             media_type="text/html")
-        sess = sim.new_session()
+        sess = sim.new_session(sim.scope_of(entry_path))  # the session of the application the entry belongs to
         sess.username = student.username
         student.stats.successful_logins += 1
         sim.sso_logins += 1  # type: ignore[attr-defined]

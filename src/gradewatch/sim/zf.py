@@ -50,6 +50,7 @@ from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Studen
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
 from gradewatch.sim.zf_pages import (
+    _TERM_CODE,
     CAPTCHA_ROW,
     ERROR_PAGE,
     FRAME,
@@ -183,14 +184,10 @@ class ZfSimulator(Simulator):
         if self.captcha_style == "kaptcha":
             return VariableCaptchas(_kaptcha_renderer(), charset=KAPTCHA_CHARSET, min_length=KAPTCHA_LENGTH,
                                     length=KAPTCHA_LENGTH, seed=self.seed)
-        from gradewatch.captcha.render_schools import render_zf
-        from gradewatch.captcha.spec import SPECS
+        from gradewatch.captcha.render_schools import ZF_CHARSET, render_zf
 
-        spec = SPECS["zf"]
-        return VariableCaptchas(
-            render_zf, charset=spec.charset, min_length=spec.min_length or spec.length, length=spec.length,
-            seed=self.seed,
-        )
+        # The school variant's own alphabet (the zf model's charset also holds kaptcha's default one).
+        return VariableCaptchas(render_zf, charset=ZF_CHARSET, min_length=4, length=5, seed=self.seed)
 
     # ---- responses -------------------------------------------------------------------------
     @staticmethod

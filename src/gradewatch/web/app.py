@@ -23,7 +23,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -120,7 +120,7 @@ def create_app(settings: WebSettings) -> Starlette:
             return JSONResponse({"ok": False, "database": type(err).__name__}, 503)
         return JSONResponse({"ok": True, "outbox": counts})
 
-    routes = pages.routes(web, render, form_of, forbidden)
+    routes: list[BaseRoute] = [*pages.routes(web, render, form_of, forbidden)]
     routes += [Route("/healthz", health), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(SecurityHeaders),

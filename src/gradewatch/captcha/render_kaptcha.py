@@ -1,0 +1,229 @@
+"""Stock Google kaptcha, the captcha the 正方 (ZF) vendor framework serves at ``/kaptcha``.
+
+What the kaptcha 2.3 defaults do (``Config`` and the default classes), which this imitates:
+
+- ``DefaultKaptcha``: 200x50; word, then obscurificator, then background, then a 1-px black border.
+- ``DefaultTextCreator``: characters drawn at random from ``abcde2345678gfynmnpwx`` (``n`` appears
+  twice, so it comes up twice as often); the ZF vendor sets the length to 4 (kaptcha's own default
+  is 5).
+- ``DefaultWordRenderer``: anti-aliased, black, size 40, each character in Arial Bold or Courier
+  Bold at random, baseline at ``(height - size) / 5 + size``; the word is centred on the ink widths
+  of the characters plus 2 px between them. A Java server without those fonts (most Linux servers)
+  falls back to its "Dialog" sans; we use DejaVu Sans Bold and a bolded DejaVu Sans Mono.
+- ``WaterRipple`` (the default obscurificator): jhlabs WaterFilter (amplitude 1.5, wavelength 2,
+  phase 10, radius 50 around the centre), then RippleFilter (sine, x amplitude 2.6 with wavelength
+  15, y amplitude 1.7 with wavelength 5), then two ``DefaultNoise`` curves in black: cubic curves
+  through random heights at 10/10/25/25 % and 10/25/50/90 % of the width, the first three segments
+  drawn thicker (3.6, 2.7, 1.8 px).
+- The other stock obscurificators a school may configure: ``ShadowGimpy`` (strong ripple, a soft
+  black shadow 5 px below, the two noise curves) and ``FishEyeGimpy`` (a blue/red line grid every
+  6 px and a fish-eye bulge in the middle, no noise curves).
+- ``DefaultBackground``: a diagonal gradient from light grey (192,192,192) at the top left to white.
+- ``KaptchaServlet`` sends the image as JPEG (``ImageIO.write(bi, "jpg", …)``, quality 0.75 by
+  default), so the returned image has been through a JPEG round trip, as ``render_ssfw`` does.
+
+Schools change some of these settings, so a share of the images vary font size, colours, border
+and noise around the defaults.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+#: kaptcha's default ``kaptcha.textproducer.char.string``, as is (with ``n`` twice).
+KAPTCHA_CHARSET = "abcde2345678gfynmnpwx"
+KAPTCHA_LENGTH = 4  # the ZF vendor's setting
+KAPTCHA_WIDTH, KAPTCHA_HEIGHT = 200, 50
+_FONT_SIZE, _CHAR_SPACE = 40, 2
+# (font file, stroke): stand-ins for Arial Bold and Courier Bold (a 1-px stroke makes the mono bold).
+_FONTS = (("DejaVuSans-Bold.alnum.ttf", 0), ("DejaVuSansMono.alnum.ttf", 1))
+_GREY, _WHITE, _BLACK = (192, 192, 192), (255, 255, 255), (0, 0, 0)
+Coords = tuple[np.ndarray, np.ndarray]  # source x and y of every output pixel
+_SUPER = 4  # supersampling of the noise curves (kaptcha draws them anti-aliased)
+
+
+def kaptcha_text(rng: random.Random, length: int = KAPTCHA_LENGTH) -> str:
+    """A text as DefaultTextCreator makes it: ``length`` draws from the default alphabet."""
+    return "".join(rng.choice(KAPTCHA_CHARSET) for _ in range(length))
+
+
+@lru_cache(maxsize=64)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+def _word(text: str, rng: random.Random, size: int) -> np.ndarray:
+    """DefaultWordRenderer: the word's coverage (H, W) in 0..1 on a transparent canvas."""
+    w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
+    fonts = [rng.choice(_FONTS) for _ in text]
+    inks = []
+    for char, (name, stroke) in zip(text, fonts, strict=True):
+        left, _top, right, _bottom = _font(name, size).getbbox(char, stroke_width=stroke, anchor="ls")
+        inks.append(int(right - left))
+    x = (w - (sum(inks) + _CHAR_SPACE * (len(text) - 1))) // 2
+    baseline = (h - size) // 5 + size
+    mask = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(mask)
+    for char, (name, stroke), ink in zip(text, fonts, inks, strict=True):
+        # Java draws at the pen position (origin), then advances by the ink width plus the space.
+        draw.text((x, baseline), char, font=_font(name, size), fill=255, anchor="ls",
+                  stroke_width=stroke, stroke_fill=255)
+        x += ink + _CHAR_SPACE
+    return np.asarray(mask, np.float32) / 255.0
+
+
+def _sample(layer: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of ``layer`` (H, W, C) at source coordinates, edges clamped (TransformFilter)."""
+    h, w = layer.shape[:2]
+    sx = np.clip(sx, 0, w - 1.001)
+    sy = np.clip(sy, 0, h - 1.001)
+    x0, y0 = sx.astype(np.int32), sy.astype(np.int32)
+    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    top = layer[y0, x0] * (1 - fx) + layer[y0, x0 + 1] * fx
+    bottom = layer[y0 + 1, x0] * (1 - fx) + layer[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _grid(shape: tuple[int, int]) -> Coords:
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    return xs, ys
+
+
+def _ripple(xs: np.ndarray, ys: np.ndarray, ax: float, wx: float, ay: float, wy: float) -> Coords:
+    """jhlabs RippleFilter (sine): x moves with the row, y with the column."""
+    return xs + ax * np.sin(ys / wx), ys + ay * np.sin(xs / wy)
+
+
+def _water(xs: np.ndarray, ys: np.ndarray, amplitude: float = 1.5, wavelength: float = 2.0,
+           phase: float = 10.0, radius: float = 50.0) -> Coords:
+    """jhlabs WaterFilter: circular ripples around the image centre, fading out at ``radius``."""
+    dx, dy = xs - KAPTCHA_WIDTH * 0.5, ys - KAPTCHA_HEIGHT * 0.5
+    dist = np.hypot(dx, dy)
+    amount = amplitude * np.sin(dist / wavelength * 2 * math.pi - phase) * (radius - dist) / radius
+    amount = np.where((dist < radius) & (dist > 0), amount * wavelength / np.maximum(dist, 1e-6), 0.0)
+    return xs + dx * amount, ys + dy * amount
+
+
+@lru_cache(maxsize=1)
+def _water_ripple_map() -> Coords:
+    """WaterRipple's fixed settings give one fixed map: where each output pixel is read from."""
+    xs, ys = _grid((KAPTCHA_HEIGHT, KAPTCHA_WIDTH))
+    return _water(*_ripple(xs, ys, 2.6, 15.0, 1.7, 5.0))
+
+
+def _curve_points(p: list[tuple[float, float]], flatness: float = 2.0) -> list[tuple[float, float]]:
+    """A cubic Bézier flattened into a polyline (as Java's path iterator with flatness 2 does)."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = p
+    ux, uy = x3 - x0, y3 - y0
+    norm = math.hypot(ux, uy) or 1.0
+    off = max(abs((x1 - x0) * uy - (y1 - y0) * ux), abs((x2 - x0) * uy - (y2 - y0) * ux)) / norm
+    if off <= flatness:
+        return [p[0], p[3]]
+    mid = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(p, p[1:], strict=False)]
+    mid2 = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(mid, mid[1:], strict=False)]
+    centre = ((mid2[0][0] + mid2[1][0]) / 2, (mid2[0][1] + mid2[1][1]) / 2)
+    left = _curve_points([p[0], mid[0], mid2[0], centre], flatness)
+    right = _curve_points([centre, mid2[1], mid[2], p[3]], flatness)
+    return left[:-1] + right
+
+
+def _noise(rng: random.Random) -> np.ndarray:
+    """The two DefaultNoise curves' coverage (H, W) in 0..1."""
+    w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
+    canvas = Image.new("L", (w * _SUPER, h * _SUPER), 0)
+    draw = ImageDraw.Draw(canvas)
+    for factors in ((0.1, 0.1, 0.25, 0.25), (0.1, 0.25, 0.5, 0.9)):
+        pts = _curve_points([(w * f, h * rng.random()) for f in factors])
+        for i in range(len(pts) - 1):
+            stroke = 0.9 * (4 - min(i, 2))  # 3.6, 2.7, then 1.8 px
+            a = (int(pts[i][0]) * _SUPER, int(pts[i][1]) * _SUPER)
+            b = (int(pts[i + 1][0]) * _SUPER, int(pts[i + 1][1]) * _SUPER)
+            draw.line([a, b], fill=255, width=max(1, round(stroke * _SUPER)), joint="curve")
+    small = canvas.resize((w, h), Image.Resampling.BOX)
+    return np.asarray(small, np.float32) / 255.0
+
+
+def _over(under: np.ndarray, colour: tuple[int, int, int], alpha: np.ndarray) -> np.ndarray:
+    """Paint ``colour`` with coverage ``alpha`` over an RGBA premultiplied layer (H, W, 4)."""
+    a = alpha[..., None]
+    paint = np.concatenate([np.array(colour, np.float32) * a, a], axis=2)
+    return paint + under * (1 - a)
+
+
+def _fisheye(layer: np.ndarray, rng: random.Random) -> np.ndarray:
+    """FishEyeGimpy: a blue/red line grid over the word, then a bulge in the middle (nearest pixel)."""
+    h, w = layer.shape[:2]
+    out = layer.copy()
+    hgap, vgap = h // (h // 7 + 1), w // (w // 7 + 1)
+    for y in range(hgap, h, hgap):
+        out[y, :] = (0, 0, 255, 1)
+    for x in range(vgap, w, vgap):
+        out[:, x] = (255, 0, 0, 1)
+    distance = int(w / 4 + (w / 3 - w / 4 + 1) * rng.random())
+    xs, ys = _grid((h, w))
+    rx, ry = xs - w // 2, ys - h // 2
+    d = np.hypot(rx, ry)
+    s = d / distance
+    g = -0.75 * s**3 + 1.5 * s**2 + 0.25 * s
+    scale = np.where((d < distance) & (d > 0), g * distance / np.maximum(d, 1e-6), 1.0)
+    sx = np.clip((w // 2 + (scale * rx).astype(np.int32)), 0, w - 1)
+    sy = np.clip((h // 2 + (scale * ry).astype(np.int32)), 0, h - 1)
+    return out[sy, sx]
+
+
+def _colour(rng: random.Random, lo: int, hi: int) -> tuple[int, int, int]:
+    return rng.randint(lo, hi), rng.randint(lo, hi), rng.randint(lo, hi)
+
+
+#: kaptcha's obscurificators: WaterRipple (the default), ShadowGimpy, FishEyeGimpy, and how often each is drawn.
+STYLES = {"water": 0.7, "shadow": 0.15, "fisheye": 0.15}
+
+
+def render_kaptcha(text: str, rng: random.Random, style: str | None = None) -> Image.Image:
+    """Draw ``text`` as stock kaptcha draws it (mostly with the default settings): RGB, 200x50.
+
+    ``style`` picks the obscurificator (one of ``STYLES``); by default one is drawn at random."""
+    w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
+    default = rng.random() < 0.75  # the rest vary the settings a school may change
+    size = _FONT_SIZE if default or rng.random() < 0.5 else rng.randint(34, 44)
+    ink = _BLACK if default or rng.random() < 0.4 else _colour(rng, 0, 100)
+    noise_ink = _BLACK if default or rng.random() < 0.5 else _colour(rng, 0, 160)
+    drawn = rng.choices(list(STYLES), weights=list(STYLES.values()))[0]
+    style = style or drawn  # draw anyway, so a given seed gives the same settings whatever the style
+    layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size))
+    xs, ys = _grid((h, w))
+    if style == "water":
+        layer = _sample(layer, *_water_ripple_map())
+    elif style == "shadow":
+        rx, ry = _ripple(xs, ys, 7.6, float(rng.randint(8, 14)), 1.0 + rng.random(), float(rng.randint(2, 4)))
+        layer = _sample(layer, rx, ry)
+        blurred = Image.fromarray((layer[..., 3] * 255).astype(np.uint8), "L").filter(ImageFilter.GaussianBlur(10 / 3))
+        shadow = np.zeros_like(layer[..., 3])
+        shadow[5:] = np.asarray(blurred, np.float32)[:-5] / 255.0  # 5 px below the text
+        layer = layer + _over(np.zeros_like(layer), _BLACK, shadow) * (1 - layer[..., 3:4])
+    else:
+        layer = _fisheye(layer, rng)
+    if style != "fisheye" and (default or rng.random() < 0.8):
+        layer = _over(layer, noise_ink, _noise(rng))
+    top, bottom = (_GREY, _WHITE) if default or rng.random() < 0.5 else (_colour(rng, 170, 235), _colour(rng, 225, 255))
+    t = np.clip((xs * w + ys * h) / (w * w + h * h), 0, 1)[..., None]  # GradientPaint (0,0) → (w,h)
+    background = np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t
+    rgb = layer[..., :3] + background * (1 - layer[..., 3:4])
+    img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
+    if default or rng.random() < 0.6:
+        ImageDraw.Draw(img).rectangle((0, 0, w - 1, h - 1), outline=_BLACK)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=75 if default else rng.randint(65, 92))
+    buf.seek(0)
+    out = Image.open(buf)
+    out.load()
+    return out.convert("RGB")
