@@ -26,7 +26,7 @@ from gradewatch.testing.faults import FaultProxy
 from gradewatch.testing.fuzz import PARSERS, login_answer
 
 LOGIN_POST = {"ssfw": "/ssfw/j_spring_ids_security_check", "zf": "xtgl/login_slogin.html",
-              "qiangzhi": "/jsxsd/xk/LoginToXk"}
+              "qiangzhi": "/Logon.do"}  # where the adapter posts before start_login read a form
 
 
 def _run(name: str, strategy: st.SearchStrategy[Any], one: Any, examples: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def test_grade_parsers_raise_only_typed_errors(system, data):
 
 
 LOGIN_POST = {"ssfw": "/ssfw/j_spring_ids_security_check", "zf": "xtgl/login_slogin.html",
-              "qiangzhi": "/jsxsd/xk/LoginToXk"}
+              "qiangzhi": "/Logon.do"}  # where the adapter posts before start_login read a form
 
 
 @pytest.fixture(scope="module")
