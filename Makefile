@@ -26,7 +26,7 @@ test: $(STAMP)
 CORE := src/gradewatch/watch src/gradewatch/store src/gradewatch/notify src/gradewatch/schools src/gradewatch/gpa \
         src/gradewatch/config.py src/gradewatch/secrets.py src/gradewatch/diff.py src/gradewatch/grades.py src/gradewatch/app.py \
         src/gradewatch/frontdoor src/gradewatch/web src/gradewatch/directory src/gradewatch/doctor.py \
-        src/gradewatch/runner.py src/gradewatch/setup_wizard.py
+        src/gradewatch/runner.py src/gradewatch/setup_wizard.py src/gradewatch/logs.py src/gradewatch/exit_codes.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

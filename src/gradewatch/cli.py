@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -16,14 +17,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gradewatch import exit_codes
 from gradewatch.cli_accounts import accounts_app as lockout_accounts_app
 from gradewatch.cli_accounts_db import accounts_app
 from gradewatch.cli_notify import app as notify_app
 from gradewatch.schools.detect import detect_command
 
+#: How long `run` waits after SIGTERM for a check to finish its step before abandoning it.
+STOP_GRACE_SECONDS = 3.0
+
 app = typer.Typer(
     name="gradewatch",
     help="Watch your grades in the school's academic system and get notified of every new or changed grade.",
+    epilog=exit_codes.epilog().replace("\n", "\n\n"),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -76,22 +82,59 @@ Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More 
 AccountOpt = Annotated[list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]gradewatch: error:[/] {message}", highlight=False, soft_wrap=True)
+def fail(message: str, code: int = exit_codes.CONFIG) -> NoReturn:
+    err_console.print(f"[bold red]gradewatch: error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
     raise typer.Exit(code)
+
+
+def _code_of(err: BaseException) -> int | None:
+    """The exit code of an expected failure, None for anything else (a bug)."""
+    from gradewatch.captcha.errors import CaptchaError, ModelError
+    from gradewatch.config import ConfigError
+    from gradewatch.logs import LogFileError
+    from gradewatch.schools.errors import CaptchaModelError, SchoolError, SchoolUnavailable
+    from gradewatch.secrets import KeyFileAccessError, SecretsError
+    from gradewatch.store.db import StoreError
+
+    table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int]] = [
+        ((KeyFileAccessError, LogFileError), exit_codes.FILE_ACCESS),
+        ((ConfigError, SecretsError), exit_codes.CONFIG),  # a key that is not a key: a setting to fix
+        (StoreError, exit_codes.DATABASE),
+        ((ModelError, CaptchaModelError), exit_codes.CAPTCHA_MODEL),
+        (SchoolUnavailable, exit_codes.SCHOOL_UNREACHABLE),
+        ((SchoolError, CaptchaError), exit_codes.SCHOOL_ANSWER),
+        (OSError, exit_codes.FILE_ACCESS),
+    ]
+    for kinds, code in table:
+        if isinstance(err, kinds):
+            return code
+    return None
+
+
+def _message_of(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.filename:
+        return f"{err.filename}: {err.strerror or type(err).__name__}"
+    return str(err) or type(err).__name__
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn every expected failure into one clear line on stderr and a non-zero exit."""
-    from gradewatch.config import ConfigError
-    from gradewatch.secrets import SecretsError
-    from gradewatch.store.db import StoreError
-
+    """Turn every expected failure into one clear line on stderr and its exit code (docs/errors.md)."""
     try:
         yield
-    except (ConfigError, StoreError, SecretsError) as err:
-        fail(str(err))
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as err:
+        code = _code_of(err)
+        if code is None:
+            raise  # a bug: main() prints one line (the traceback with -v)
+        fail(_escape(_message_of(err)), code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _open(config: Path, verbose: int = 0):  # type: ignore[no-untyped-def]
@@ -201,13 +244,14 @@ def check(config: ConfigOpt = Path("gradewatch.toml"), account: AccountOpt = Non
             console.print(f"Notifications: {sent.sent} sent, {sent.failed} to retry later"
                           + (f" ({sent.errors[-1]})" if sent.errors else ""))
         gw.close()
-    if any(r.outcome not in ("ok", "skipped") for r in reports):
-        raise typer.Exit(1)
+    code = exit_codes.for_outcomes([r.outcome for r in reports])
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
 def run(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0) -> None:
-    """Keep checking every account (interval with jitter, per-school backoff) until Ctrl-C."""
+    """Keep checking every account (interval with jitter, per-school backoff) until Ctrl-C or SIGTERM."""
     from gradewatch.watch.scheduler import Scheduler
 
     with user_errors():
@@ -215,12 +259,47 @@ def run(config: ConfigOpt = Path("gradewatch.toml"), verbose: Verbose = 0) -> No
         _select(gw, None)
         sched = Scheduler(gw.watcher)
         stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        install_stop_handlers(stop)
         console.print(f"Watching {len(gw.config.accounts)} account(s) every {gw.config.interval_minutes:g} min "
                       f"(±{gw.config.jitter_minutes:g}). Ctrl-C stops.")
-        sched.run(stop, on_tick=print_reports)
+        failure: list[BaseException] = []
+
+        def loop() -> None:
+            try:
+                sched.run(stop, on_tick=print_reports)
+            except BaseException as err:  # noqa: BLE001 - handed to the main thread, which reports it
+                failure.append(err)
+                stop.set()
+
+        # The checks run in a worker thread so the main thread stays free to honour a signal at once.
+        worker = threading.Thread(target=loop, name="gradewatch-run", daemon=True)
+        worker.start()
+        while worker.is_alive() and not stop.wait(0.5):
+            pass
+        worker.join(STOP_GRACE_SECONDS)
+        if failure:
+            raise failure[0]
+        if worker.is_alive():
+            # A check is still blocked inside one network read. It has written nothing yet (grades are
+            # stored in one transaction after the fetch), so leaving now loses nothing; SQLite rolls
+            # back any transaction that was open. The executor's threads would block a normal exit.
+            err_console.print("stopped (abandoned a check waiting on a school)")
+            logging.shutdown()
+            os._exit(exit_codes.OK)
         gw.close()
+        err_console.print("stopped")
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` and make every HTTP exchange end at its next chunk."""
+    from gradewatch.schools.http import cancel_all
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+        cancel_all()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
 
 
 @app.command()
@@ -354,11 +433,17 @@ def main() -> None:  # pragma: no cover
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as err:  # last resort: a bug still gets one line, the trace only on request
-        if os.environ.get("GRADEWATCH_DEBUG"):
+        if os.environ.get("GRADEWATCH_DEBUG") or _verbose_requested(sys.argv[1:]):
             raise
-        err_console.print(f"[bold red]gradewatch: internal error:[/] {type(err).__name__}: {err} "
-                          "(set GRADEWATCH_DEBUG=1 for the traceback)", highlight=False)
-        sys.exit(3)
+        from gradewatch.logs import redact
+
+        err_console.print(f"[bold red]gradewatch: internal error:[/] {_escape(redact(f'{type(err).__name__}: {err}'))}"
+                          " (rerun with -v or GRADEWATCH_DEBUG=1 for the traceback)", highlight=False)
+        sys.exit(exit_codes.INTERNAL)
+
+
+def _verbose_requested(args: list[str]) -> bool:
+    return any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
 
 
 if __name__ == "__main__":  # pragma: no cover

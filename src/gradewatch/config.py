@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+#: One year: the longest interval (and jitter) the schedule accepts.
+MAX_MINUTES = 366 * 24 * 60
+
 
 class ConfigError(Exception):
     """A problem with the config file; the message names the file and the key."""
@@ -28,7 +31,10 @@ class SchoolConfig(_Strict):
     system: str = Field(description="school system id (gradewatch.schools.systems())")
     base_url: str
     max_concurrency: int = Field(default=2, ge=1, le=16)
-    timeout: float = Field(default=20.0, gt=0)
+    timeout: float = Field(default=20.0, gt=0, le=600, description="seconds any one network wait may take")
+    request_deadline: float = Field(default=60.0, gt=0, le=3600, description="total seconds of one HTTP exchange")
+    check_deadline: float = Field(default=300.0, gt=0, le=6 * 3600, description="total seconds of one check")
+    max_response_mb: float = Field(default=5.0, gt=0, le=1024, description="largest answer read, in MB")
     requests_per_minute: int = Field(default=60, ge=1, le=100_000, description="budget of all workers together")
     #: Fast detection: classmates' checks moved up a minute at most (0 turns fast detection off).
     expedite_per_minute: int = Field(default=60, ge=0, le=600)
@@ -82,6 +88,13 @@ class SchoolConfig(_Strict):
             return v
         return adapter.Options.model_validate(v).model_dump()
 
+    def limits(self) -> Any:
+        """The HTTP bounds of one check of this school (a fresh clock each call)."""
+        from gradewatch.schools.http import Limits
+
+        return Limits(request_deadline=min(self.request_deadline, self.check_deadline),
+                      check_deadline=self.check_deadline, max_bytes=int(self.max_response_mb * 1024 * 1024))
+
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -109,6 +122,18 @@ class AccountConfig(_Strict):
             raise ValueError(f"give only one of password, password_env, password_cmd (got {', '.join(given)})")
         return self
 
+    @field_validator("password_cmd")
+    @classmethod
+    def _command_line(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                words = shlex.split(v)
+            except ValueError as err:  # e.g. an unbalanced quote
+                raise ValueError(f"not a valid command line: {err}") from None
+            if not words:
+                raise ValueError("is empty")
+        return v
+
     def notify_problems(self, name: str) -> list[str]:
         """``accounts.NAME.notify[i]: reason`` for every URL no channel can deliver to."""
         from gradewatch.notify.channels import validate_url
@@ -124,8 +149,9 @@ class AccountConfig(_Strict):
 class Config(_Strict):
     database: str = "sqlite:///gradewatch.db"
     key_file: str = "gradewatch.key"
-    interval_minutes: float = Field(default=30, gt=0)
-    jitter_minutes: float = Field(default=5, ge=0)
+    # Bounded so the scheduler's date arithmetic cannot overflow (1e12 minutes is not a schedule).
+    interval_minutes: float = Field(default=30, gt=0, le=MAX_MINUTES)
+    jitter_minutes: float = Field(default=5, ge=0, le=MAX_MINUTES)
     log_file: str | None = None
     #: Tell the student when their school has been failing this long (and again when it is back).
     school_alert_hours: float = Field(default=6, gt=0)
@@ -189,6 +215,10 @@ def _format_errors(path: Path, err: ValidationError) -> str:
             msg = "unknown key (check the spelling; `gradewatch init` writes a commented template)"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] in ("less_than_equal", "greater_than", "greater_than_equal", "less_than"):
+            msg = f"{msg} (got {e.get('input')!r})"
+            if loc.endswith("_minutes"):
+                msg += f"; at most {MAX_MINUTES} minutes (one year)"
         lines.extend(f"{path}: {loc}: {m}" if loc else f"{path}: {m}" for m in msg.split("\n"))
     return "\n".join(lines)
 
@@ -203,7 +233,12 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
-    return config_from_dict(raw, base_dir=path.resolve().parent, source=path)
+    cfg = config_from_dict(raw, base_dir=path.resolve().parent, source=path)
+    if any(a.password for a in cfg.accounts.values()):
+        from gradewatch.secrets import warn_if_exposed
+
+        warn_if_exposed(path, "config file with a plaintext password")
+    return cfg
 
 
 def config_from_dict(raw: dict[str, Any], *, base_dir: Path, source: Path | str = "<config>") -> Config:
@@ -227,6 +262,8 @@ def resolve_password(name: str, acc: AccountConfig, stored: str | None = None) -
             out = subprocess.run(
                 shlex.split(acc.password_cmd), capture_output=True, text=True, timeout=30, check=False
             )
+        except ValueError as err:  # shlex: an unbalanced quote (also checked at load; a Config may be built in code)
+            raise ConfigError(f"accounts.{name}.password_cmd: not a valid command line: {err}") from None
         except (OSError, subprocess.TimeoutExpired) as err:
             raise ConfigError(f"accounts.{name}.password_cmd: cannot run: {type(err).__name__}") from None
         if out.returncode != 0 or not out.stdout.strip():

@@ -11,15 +11,43 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from gradewatch.logs import register_secret
+
+log = logging.getLogger(__name__)
+
 
 class SecretsError(Exception):
-    pass
+    """The key is not a key, or a stored secret does not decrypt with it."""
+
+
+class KeyFileAccessError(SecretsError):
+    """The key file cannot be created or read (permissions, a directory in its place …)."""
+
+
+def exposed_mode(path: Path) -> int | None:
+    """The file's permission bits when group or others may read it, else None (also when it is absent)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    return mode if mode & 0o044 else None
+
+
+def warn_if_exposed(path: Path, what: str) -> bool:
+    """Log a warning (once per call) when ``path`` is readable by group or others. True if it is."""
+    mode = exposed_mode(path)
+    if mode is None:
+        return False
+    log.warning("%s %s is readable by other users (mode %03o); run: chmod 600 %s", what, path, mode, path)
+    return True
 
 
 class Vault:
@@ -34,28 +62,39 @@ class Vault:
         if not value:
             return None
         try:
-            return cls(value.encode())
+            vault = cls(value.encode())
         except ValueError:
             raise SecretsError(f"{name}: not a gradewatch key (make one with `gradewatch key new`)") from None
+        register_secret(value)
+        return vault
 
     @classmethod
     def open(cls, path: Path) -> Vault:
         """Load the key file, creating it (0600, never overwritten) on first use."""
         path = Path(path)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 pass  # another process created it first; read theirs
+            except OSError as err:
+                raise KeyFileAccessError(
+                    f"key file {path}: cannot create: {err.strerror or type(err).__name__}") from None
             else:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(Fernet.generate_key())
         try:
             key = path.read_bytes().strip()
-            return cls(key)
-        except (OSError, ValueError) as err:
-            raise SecretsError(f"{path}: not a usable key file ({type(err).__name__})") from None
+        except OSError as err:
+            raise KeyFileAccessError(f"key file {path}: cannot read: {err.strerror or type(err).__name__}") from None
+        try:
+            vault = cls(key)
+        except ValueError:
+            raise SecretsError(f"key file {path}: not a gradewatch key (expected one Fernet key)") from None
+        register_secret(key.decode("ascii", "replace"))
+        warn_if_exposed(path, "key file")
+        return vault
 
     def encrypt(self, data: bytes) -> bytes:
         return self._fernet.encrypt(data)

@@ -226,7 +226,7 @@ def test_broken_page_is_a_typed_error_and_corrupts_nothing(school_sim, sink, tmp
         before = conn.execute("select key, data from grades order by key").fetchall()
     school_sim.admin.control(broken_grades=True)
     res = cli(cfg, school_sim.password, "check")
-    assert res.returncode == 1
+    assert res.returncode == 5  # exit_codes.SCHOOL_ANSWER
     assert "unexpected_page" in res.stdout and "Traceback" not in res.stdout + res.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("select key, data from grades order by key").fetchall() == before

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -18,8 +17,12 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
 from gradewatch.grades import Grade
+from gradewatch.logs import register_transient_secret
+from gradewatch.schools import http as bounded
 from gradewatch.schools.errors import (
     AccountLocked,
+    CaptchaModelError,
+    DeadlineExceeded,
     SchoolError,
     SchoolUnavailable,
     UnexpectedPage,
@@ -116,9 +119,10 @@ class SchoolAdapter:
         options: Mapping[str, Any] | None = None,
         timeout: float = 20.0,
         backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = bounded.wait_or_cancel,
         transport: httpx.BaseTransport | None = None,
         front_door: FrontDoor | None = None,
+        limits: bounded.Limits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         #: The school's ``options`` table from the config (system-specific settings).
@@ -129,14 +133,13 @@ class SchoolAdapter:
         self.stats = LoginStats()
         #: What signs in before (or instead of) the system's own login form: CAS, WebVPN (frontdoor/).
         self.front_door = front_door
-        self.client = httpx.Client(
-            transport=transport,
-            base_url=self.base_url,
-            headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
-            timeout=timeout,
-            follow_redirects=True,
+        #: Total deadlines and the size cap of this adapter's exchanges; the check deadline starts now.
+        self.limits = limits if limits is not None else bounded.Limits()
+        self.client = bounded.make_client(
+            self.base_url, {"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"}, timeout, transport
         )
         for c in cookies:
+            register_transient_secret(c.get("value"))
             self.client.cookies.set(c["name"], c["value"], domain=c.get("domain", ""), path=c.get("path", "/"))
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -151,6 +154,8 @@ class SchoolAdapter:
 
     def export_cookies(self) -> list[dict[str, Any]]:
         """The session cookies, for the store to keep (encrypted) until the next check."""
+        for c in self.client.cookies.jar:
+            register_transient_secret(c.value)
         return [
             {"name": c.name, "value": c.value, "domain": c.domain, "path": c.path}
             for c in self.client.cookies.jar
@@ -270,11 +275,16 @@ class SchoolAdapter:
             self.on_login_accepted()
 
     def _read_captcha(self) -> str:
+        from gradewatch.captcha.errors import CaptchaError
+
         solver = self.solver
         for _ in range(self.max_captcha_fetches):
             image = self.fetch_captcha()
             self.stats.captcha_fetches += 1
-            pred = solver.solve(image)
+            try:
+                pred = solver.solve(image)
+            except (CaptchaError, ValueError, OSError) as err:  # a garbage image is the school's fault: typed
+                raise UnexpectedPage(f"{self.system}: the captcha is not a readable image ({err})") from None
             if pred.confidence >= self.min_captcha_confidence:
                 return pred.text
             log.debug("%s: captcha read with low confidence %.2f, fetching another", self.system, pred.confidence)
@@ -288,7 +298,14 @@ class SchoolAdapter:
                 raise RuntimeError(f"{self.system} has no captcha model")
             from gradewatch.captcha.solver import load_solver
 
-            solver: CaptchaSolver = load_solver(self.captcha_model)
+            # A school may point at its own model file (options.captcha_model), e.g. one `captcha bootstrap` trained.
+            model = str(self.options.get("captcha_model") or self.captcha_model)
+            from gradewatch.captcha.errors import CaptchaError
+
+            try:
+                solver: CaptchaSolver = load_solver(model)
+            except CaptchaError as err:
+                raise CaptchaModelError(f"captcha model {model!r}: {err}") from None
             self._solver = solver
             return solver
         return self._solver
@@ -308,21 +325,34 @@ class SchoolAdapter:
 
     # ---- HTTP helpers ----------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange. GETs are retried on network errors and 5xx with backoff and jitter;
-        POSTs never are (a login POST must not be repeated behind the user's back)."""
+        """One HTTP exchange, read whole within ``self.limits`` (total deadline, size cap, cancellation).
+
+        GETs are retried on network errors and 5xx with backoff and jitter; POSTs never are (a login
+        POST must not be repeated behind the user's back). Every failure is a SchoolError."""
         tries = 1 + (self.get_retries if method.upper() == "GET" else 0)
+        problem: SchoolError = SchoolUnavailable(f"cannot reach {self.base_url}")
         for attempt in range(tries):
             try:
-                resp = self.client.request(method, url, **kwargs)
-            except httpx.TransportError as err:
-                problem = f"cannot reach {self.base_url}: {type(err).__name__}"
+                resp = bounded.bounded_send(self.client, self.limits, self._where(url), method, url, **kwargs)
+            except DeadlineExceeded:
+                raise  # the check's budget is spent: retrying cannot help
+            except SchoolUnavailable as err:
+                problem = err
             else:
                 if resp.status_code < 500:
                     return resp
-                problem = f"{self.base_url} answered HTTP {resp.status_code}"
+                problem = SchoolUnavailable(f"{self.base_url} answered HTTP {resp.status_code}")
             if attempt + 1 < tries:
-                self._sleep(self._backoff * (2**attempt) * (1 + random.random()))
-        raise SchoolUnavailable(problem)
+                delay = self._backoff * (2**attempt) * (1 + random.random())
+                if delay >= self.limits.remaining():
+                    break
+                self._sleep(delay)
+        raise problem
+
+    def _where(self, url: str) -> str:
+        """The school and path of an exchange, for error messages (never the query: it may hold tokens)."""
+        path = url.split("?", 1)[0]
+        return path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

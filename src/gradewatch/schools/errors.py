@@ -40,6 +40,10 @@ class SchoolUnavailable(SchoolError):
     kind = "unavailable"
 
 
+class DeadlineExceeded(SchoolUnavailable):
+    """The exchange or the whole check ran past its total deadline (e.g. a school dripping bytes)."""
+
+
 class UnexpectedPage(SchoolError):
     """The school answered with a page we do not understand. Carries only the page title, never the body."""
 
@@ -55,6 +59,18 @@ class UnexpectedPage(SchoolError):
         super().__init__(detail)
         self.url = url
         self.title = title
+
+
+class Cancelled(SchoolError):
+    """The process is stopping (SIGTERM / Ctrl-C): the exchange was abandoned, nothing was recorded."""
+
+    kind = "cancelled"
+
+
+class CaptchaModelError(SchoolError):
+    """The captcha model cannot be loaded (missing or corrupt file). Our side, not the school's."""
+
+    kind = "captcha_model"
 
 
 class AccountDisabled(AccountLocked):

@@ -216,7 +216,7 @@ class Watcher:
             cookies = []
         try:
             adapter = build_adapter(school, adapter_class(school.system), cookies=cookies, solver=self._solver,
-                                    options=school.options, timeout=school.timeout)
+                                    options=school.options, timeout=school.timeout, limits=school.limits())
         except AccessError as err:
             self.store.finish_check(check_id, "config_error", str(err))
             return report("config_error", f"schools.{acc.school}: {err}")
