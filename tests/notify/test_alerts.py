@@ -104,3 +104,25 @@ notify = ["{service_url('ntfy', standin.base)}"]
         titles = [r.title for r in standin.delivered()]
     assert titles[0] == "gradewatch: student 需要处理" and titles[-1] == "gradewatch: student 已恢复正常"
     assert len(titles) == 3 and titles[1].startswith("全部成绩")  # the alert, the first table, the recovery
+
+
+def test_a_channel_refused_for_good_is_told_once_on_the_others(tmp_path):  # type: ignore[no-untyped-def]
+    from gradewatch.notify.targets import account_targets
+    from gradewatch.store.db import Notice
+
+    store = open_store(tmp_path)
+    store.ensure_account("me", school="uni", system="ssfw", username="me")
+    with PushStandin("ntfy") as ok, PushStandin("wecombot", mode="app_error") as refused:
+        urls = [service_url("ntfy", ok.base), service_url("wecombot", refused.base)]
+        found = account_targets(store.vault.fingerprint, urls)
+        channels = {("me", t.channel): t.url for t in found}
+        targets = {t.fingerprint: t.url for t in found}
+        for n_grades in (1, 2):  # two grade notices for both channels: the bot refuses both
+            notice = Notice("update", "新成绩", "x", "<p>x</p>")
+            store.apply_grades("me", store.start_check("me"), grades(n_grades), lambda *a, n=notice: [n],
+                               [t.fingerprint for t in found], [t.channel for t in found])
+            drain(store, targets, send=SEND, channels=channels, notify_urls={"me": urls})
+        drain(store, targets, send=SEND, channels=channels, notify_urls={"me": urls})
+        titles = [r.title for r in ok.delivered()]
+    assert titles.count("gradewatch: me 需要处理") == 1  # told once, on the channel that works
+    assert len(refused.received) == 2  # the refused one got no alert (and no retry)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from gradewatch.notify.alerts import alert_on_status_change
 from gradewatch.notify.channels import DeliveryError, Message, deliver
 from gradewatch.store.db import Store, utcnow
 from gradewatch.store.leases import new_owner
@@ -55,6 +56,7 @@ def drain(
     owner: str | None = None,
     accounts: Iterable[str] | None = None,
     stop: threading.Event | None = None,
+    notify_urls: Mapping[str, Sequence[str]] | None = None,
 ) -> DrainResult:
     """Send every due message once. ``channels`` maps (account, channel name) to its URL and
     ``targets`` a URL fingerprint to its URL (messages written before channels had names); both come
@@ -94,6 +96,10 @@ def drain(
             state = "needs_attention" if permanent else "failing"
             if health.get(key) != state:
                 store.set_channel_state(key[0], key[1], state, str(err), now)
+                if permanent and notify_urls is not None and row.kind != "alert":
+                    # Told once, on the account's channels that still work (the refused one is skipped).
+                    alert_on_status_change(store, row.account_id, "ok", "channel_refused", f"{key[1]}: {err}",
+                                           urls=list(notify_urls.get(row.account_id, ())))
                 health[key] = state
             result.failed += 1
             result.errors.append(str(err))

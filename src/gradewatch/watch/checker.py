@@ -321,7 +321,8 @@ class Watcher:
 
     def send_pending(self, *, stop: threading.Event | None = None) -> DrainResult:
         return drain(self.store, self.targets, now=self._clock(), channels=self.channels,
-                     owner=self._lease_owner, accounts=list(self.config.accounts), stop=stop)
+                     owner=self._lease_owner, accounts=list(self.config.accounts), stop=stop,
+                     notify_urls={name: acc.notify for name, acc in self.config.accounts.items()})
 
 
 class _RequestCounter:
