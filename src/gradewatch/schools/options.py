@@ -38,6 +38,10 @@ class SchoolOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    #: Every system with a captcha may read it with a model of the school's own (a bootstrap's result).
+    captcha_model: str = Field(default="", description="a captcha model for this school: a shipped name or "
+                               "an .onnx path (empty: the system's own model)")
+
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return cls().model_dump()
