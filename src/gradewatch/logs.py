@@ -132,10 +132,19 @@ class _OneLineFormatter(logging.Formatter):
         return f"{line}: {redact(f'{type(err).__name__}: {err}')} (-v shows the traceback)"
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the one at set-up time
+    (a caller that swaps stderr — a test runner, an embedding program — may have closed that one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def setup_logging(verbose: int = 0, log_file: Path | None = None) -> None:
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
     root = logging.getLogger()
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    handlers: list[logging.Handler] = [_CurrentStderr()]
     if log_file is not None:
         fh = _private_file_handler(log_file)
         fh.setLevel(logging.INFO)

@@ -46,10 +46,6 @@ def test_waiting_mail_follows_the_edited_url_and_only_a_removed_channel_drops(ss
     app.close()
 
 
-class _Refused(DeliveryError):
-    permanent = True
-
-
 def test_permanent_refusal_fails_at_once_and_retry_failed_sends_it(ssfw_sim, tmp_path):
     with SmtpSink() as sink:
         cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [sink.url()])
@@ -57,14 +53,14 @@ def test_permanent_refusal_fails_at_once_and_retry_failed_sends_it(ssfw_sim, tmp
         app.watcher.check_account("student")
 
         def refuse(url, msg):  # what the channel reports for e.g. an SMTP 550 "no such user"
-            raise _Refused("550 mailbox unavailable")
+            raise DeliveryError("550 mailbox unavailable", permanent=True)
 
         res = drain(app.store, app.watcher.targets, channels=app.watcher.channels, send=refuse)
         assert res.failed == 1
         [msg] = app.store.messages("student")
         assert msg.status == "failed" and msg.attempts == 1 and "550" in msg.last_error
         [chan] = app.store.channel_states()
-        assert (chan.account_id, chan.channel, chan.state) == ("student", "0", "needs_attention")
+        assert (chan.account_id, chan.channel, chan.state) == ("student", "notify[0]", "needs_attention")
         out = cli(cfg, ssfw_sim.password, "status")
         assert "failed" in out.stdout and "--retry-failed" in out.stdout, out.stdout
         app.close()

@@ -107,7 +107,7 @@ def drain(
                         attempts, ", permanent" if permanent else "", err)
             continue
         store.mark_sent(row.id)
-        if health.get(key, "ok") != "ok":
+        if health.get(key) != "ok":  # also the first time: `status` then shows the channel as working
             store.set_channel_state(key[0], key[1], "ok", "", now)
             health[key] = "ok"
         result.sent += 1
