@@ -114,17 +114,19 @@ def check_schools(cfg: Config, timeout: float) -> Iterator[Finding]:
                           f'set system = "{found.system}" and base_url = "{found.base_url}"')
         else:
             yield Finding(True, what, "reachable" + (f", recognised as {found.system}" if found else ""))
-        if cls.captcha_model:
+        model = str(school.options.get("captcha_model") or cls.captcha_model or "")
+        if model:
             from gradewatch.captcha.errors import CaptchaError
             from gradewatch.captcha.solver import load_solver
 
             try:
-                load_solver(cls.captcha_model)
-            except (CaptchaError, OSError) as err:
-                yield Finding(False, f"captcha model {cls.captcha_model!r} for school {name}",
-                              f"{err} — reinstall gradewatch, or train one: gradewatch captcha bootstrap")
+                load_solver(model)
+            except (CaptchaError, OSError, ValueError) as err:
+                yield Finding(False, f"captcha model {model!r} for school {name}",
+                              f"{err} — fix options.captcha_model, reinstall gradewatch, or train one: "
+                              "gradewatch captcha bootstrap")
             else:
-                yield Finding(True, f"captcha model {cls.captcha_model!r} for school {name}")
+                yield Finding(True, f"captcha model {model!r} for school {name}")
 
 
 def _stored_passwords(cfg: Config) -> set[str]:

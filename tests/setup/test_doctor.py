@@ -62,6 +62,16 @@ notify = []
     assert "Traceback" not in out + res.stderr
 
 
+def test_a_missing_captcha_model_is_one_fix(ssfw_sim, tmp_path):
+    missing = tmp_path / "models" / "our-school.onnx"
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [],
+                       extra_school=f'options = {{ captcha_model = "{missing}" }}')
+    res = _doctor(cfg)
+    fixes = [line for line in res.stdout.splitlines() if line.startswith("FIX")]
+    assert res.returncode == 1 and any("captcha model" in f and "our-school.onnx" in f for f in fixes), res.stdout
+    assert "Traceback" not in res.stdout + res.stderr
+
+
 def test_an_invalid_config_is_one_line(tmp_path):
     cfg = tmp_path / "gradewatch.toml"
     cfg.write_text("[schools.x]\nsystem = 'nope'\nbase_url = 'http://x'\n", encoding="utf-8")

@@ -114,3 +114,31 @@ def test_wechat_signature_bind_and_grades(site):
     gpa = ET.fromstring(_wechat(site, _message("绩点")).text).findtext("Content")
     assert "学分" in gpa
     assert _wechat(site, b"<xml><oops".decode()).status_code == 400
+
+
+def test_a_one_time_sign_in_link_works_once(site):
+    student = site.students[2]
+    signed_up(site, student).close()
+    deadline = time.monotonic() + 60  # let the first check's mail arrive first
+    while len(site.sink.mails) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    before = len(site.sink.mails)
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        token = _csrf(client, "/signin")
+        page = client.post("/signin", data={"csrf": token, "school": "uni", "username": student.username, "link": "1"})
+        assert page.status_code == 200 and "sign-in link" in page.text
+        [mail] = site.sink.wait_for(before + 1)[before:]
+        link = re.search(r"http://\S+/signin/link/\S+", mail.text)
+        assert link, mail.text
+        ok = client.get(link[0], follow_redirects=False)
+        assert ok.status_code == 303 and ok.headers["location"] == f"/accounts/uni.{student.username}"
+        assert client.get(ok.headers["location"]).status_code == 200
+    with httpx.Client(base_url=site.url, timeout=30) as other:
+        again = other.get(link[0], follow_redirects=False)
+        assert again.status_code == 400  # used once
+    # An unknown account gets the same answer and nothing is sent.
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        token = _csrf(client, "/signin")
+        page = client.post("/signin", data={"csrf": token, "school": "uni", "username": "nobody", "link": "1"})
+        assert "sign-in link" in page.text
+    assert len(site.sink.mails) == before + 1
