@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import io
 import random
-from functools import lru_cache
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from gradewatch.captcha.glyphs import colour, glyph
 from gradewatch.captcha.render import RENDERERS
 from gradewatch.captcha.spec import SPECS, CaptchaSpec
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
 #: Digits and lower-case letters without the look-alikes 0/o, 1/l/i.
 CHARSET = "23456789abcdefghjkmnpqrstuvwxyz"
 WIDTH, HEIGHT = 72, 24
@@ -32,44 +30,24 @@ _FONTS = ("DejaVuSans-Bold.alnum.ttf", "DejaVuSans.alnum.ttf", "DejaVuSerif-Bold
           "DejaVuSans-BoldOblique.alnum.ttf")
 
 
-@lru_cache(maxsize=64)
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.truetype(str(FONT_DIR / name), size)
-    except OSError:
-        return ImageFont.load_default(size)
-
-
-@lru_cache(maxsize=8192)
-def _glyph(char: str, font: str, size: int, angle: int) -> Image.Image:
-    canvas = Image.new("L", (size * 2, size * 2), 0)
-    ImageDraw.Draw(canvas).text((size, size), char, font=_font(font, size), fill=255, anchor="mm")
-    canvas = canvas.rotate(angle, resample=Image.Resampling.BILINEAR)
-    return canvas.crop(canvas.getbbox() or (0, 0, 1, 1))
-
-
-def _colour(rng: random.Random, lo: int, hi: int) -> tuple[int, int, int]:
-    return (rng.randint(lo, hi), rng.randint(lo, hi), rng.randint(lo, hi))
-
-
 def render_kingosoft(text: str, rng: random.Random) -> Image.Image:
     """Draw ``text`` (4 chars of CHARSET) as a Kingosoft-style captcha: RGB, 72x24, after a JPEG round trip."""
-    img = Image.new("RGB", (WIDTH, HEIGHT), _colour(rng, 225, 255))
+    img = Image.new("RGB", (WIDTH, HEIGHT), colour(rng, 225, 255))
     draw = ImageDraw.Draw(img)
     font = rng.choice(_FONTS)
     size = rng.randint(15, 19)
     pitch = rng.uniform(14, 17)
     left = rng.uniform(2, WIDTH - 2 - pitch * 4)
     for i, char in enumerate(text):
-        mask = _glyph(char, font, size, rng.randint(-20, 20))
+        mask = glyph(char, font, size, rng.randint(-20, 20))
         cx = left + pitch * (i + 0.5) + rng.uniform(-1, 1)
         cy = HEIGHT / 2 + rng.uniform(-2, 2)
-        img.paste(_colour(rng, 0, 120), (round(cx - mask.width / 2), round(cy - mask.height / 2)), mask)
+        img.paste(colour(rng, 0, 120), (round(cx - mask.width / 2), round(cy - mask.height / 2)), mask)
     for _ in range(rng.randint(1, 3)):
         draw.line([(rng.randint(0, WIDTH), rng.randint(0, HEIGHT)), (rng.randint(0, WIDTH), rng.randint(0, HEIGHT))],
-                  fill=_colour(rng, 90, 200), width=1)
+                  fill=colour(rng, 90, 200), width=1)
     for _ in range(rng.randint(15, 60)):
-        img.putpixel((rng.randrange(WIDTH), rng.randrange(HEIGHT)), _colour(rng, 0, 255))
+        img.putpixel((rng.randrange(WIDTH), rng.randrange(HEIGHT)), colour(rng, 0, 255))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=rng.randint(75, 92))
     buf.seek(0)

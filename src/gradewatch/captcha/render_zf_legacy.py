@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import random
 from functools import lru_cache
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from gradewatch.captcha.glyphs import font as load_font
 from gradewatch.captcha.render import RENDERERS
 from gradewatch.captcha.spec import SPECS, CaptchaSpec
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
 CHARSET = "012345678abcdefghijklmnpqrstuvwxy"
 WIDTH, HEIGHT = 72, 27
 
@@ -45,15 +44,6 @@ _FONT_WEIGHTS = (4, 3, 2, 1, 1, 1)
 _INKS = ((0, 0, 139), (0, 0, 153), (0, 0, 128), (0, 0, 102), (0, 51, 153), (51, 0, 153), (0, 0, 204))
 
 
-@lru_cache(maxsize=64)
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path = FONT_DIR / name
-    try:
-        return ImageFont.truetype(str(path), size)
-    except OSError:
-        return ImageFont.load_default(size)
-
-
 @lru_cache(maxsize=8192)
 def _glyph(char: str, font: str, size: int, aliased: bool, angle: int) -> Image.Image:
     """An 'L' mask of one character, rotated by ``angle`` degrees and cropped to its ink."""
@@ -61,7 +51,7 @@ def _glyph(char: str, font: str, size: int, aliased: bool, angle: int) -> Image.
     draw = ImageDraw.Draw(canvas)
     if aliased:
         draw.fontmode = "1"  # GDI+ on the old servers draws without anti-aliasing
-    draw.text((size, size), char, font=_font(font, size), fill=255, anchor="mm")
+    draw.text((size, size), char, font=load_font(font, size), fill=255, anchor="mm")
     if angle:
         canvas = canvas.rotate(angle, resample=Image.Resampling.NEAREST if aliased else Image.Resampling.BILINEAR)
     box = canvas.getbbox() or (0, 0, 1, 1)
