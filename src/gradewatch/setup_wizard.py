@@ -207,10 +207,10 @@ def run(path: Path, flags: Flags, *, ask: Ask, ask_secret: Ask, say: Callable[[s
             code = need(given, f"SMTP authorisation code ({hint}; empty if the server needs none)",
                         secret=True)
             a.notify = mail_url(target, code, server)
-        elif re.fullmatch(r"SCT\w{10,}", target) or re.fullmatch(r"sctp\d+t\w+", target):
-            a.notify = f"https://sctapi.ftqq.com/{target}.send"  # a bare Server酱 SendKey, as users copy it
         else:
-            a.notify = target
+            from gradewatch.notify.channels import url_from_key
+
+            a.notify = url_from_key(target) or target  # a bare Server酱 key, as users copy it, or a URL
     return _finish(path, a, cookies, say)
 
 

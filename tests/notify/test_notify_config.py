@@ -91,3 +91,12 @@ def test_bad_urls_rejected_naming_account_and_key(url: str, words: str) -> None:
     assert msg.startswith("gw.toml: accounts.me.notify[1]: ") and words in msg, msg
     assert "\n" not in msg and "Traceback" not in msg
     assert "SCT1a2b3c4d5e6f7g8h9" not in msg  # the key itself is never echoed
+
+
+def test_a_bare_serverchan_key_becomes_its_url() -> None:
+    from gradewatch.notify.channels import channel_for, url_from_key
+
+    url = url_from_key(" SCT1a2b3c4d5e6f7g8h9 ")
+    assert url == "https://sctapi.ftqq.com/SCT1a2b3c4d5e6f7g8h9.send"
+    assert url is not None and type(channel_for(url)).__name__ == "ServerChan"
+    assert url_from_key("mailto://x") is None and url_from_key("SCT1") is None

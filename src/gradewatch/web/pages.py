@@ -54,9 +54,9 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         if _EMAIL.fullmatch(target) and web.settings.mail_sender:
             sep = "&" if "?" in web.settings.mail_sender else "?"
             return f"{web.settings.mail_sender}{sep}to={quote(target, safe='@')}"
-        if re.fullmatch(r"SCT\w{10,}", target):
-            return f"https://sctapi.ftqq.com/{target}.send"
-        return target if "://" in target else None
+        from gradewatch.notify.channels import url_from_key
+
+        return url_from_key(target) or (target if "://" in target else None)
 
     def owner(request: Request, name: str) -> bool:
         return request.session.get("account") == name

@@ -9,6 +9,7 @@ still goes through Apprise (which can only report what HTTP status it got).
 from __future__ import annotations
 
 import fnmatch
+import re
 from urllib.parse import urlsplit
 
 from gradewatch.notify.channels.base import (
@@ -113,6 +114,15 @@ def _scheme_hint(scheme: str) -> str:
     known = sorted({s for cls in CHANNELS for s in cls.schemes})
     guess = _HINTS.get(scheme) or next(iter(difflib.get_close_matches(scheme, known, n=1, cutoff=0.6)), None)
     return f"; did you mean {guess}://?" if guess else ""
+
+
+def url_from_key(text: str) -> str | None:
+    """The notification URL of a bare service key as users copy it (a Server酱 SendKey ``SCT…`` or a
+    Server酱³ ``sctp{uid}t…`` key); None when ``text`` is no such key."""
+    key = text.strip()
+    if re.fullmatch(r"SCT\w{10,}", key) or re.fullmatch(r"sctp\d+t\w+", key):
+        return f"https://sctapi.ftqq.com/{key}.send"
+    return None
 
 
 def validate_url(url: str) -> str | None:
