@@ -110,6 +110,7 @@ def search(query: str, schools: list[School] | None = None, limit: int = 10) -> 
         else:
             continue
         scored.append((rank, span, i, s))
-    # Within a rank: the tightest abbreviation match, then the shorter name, then the list order.
-    scored.sort(key=lambda t: (t[0], t[1], len(t[3].name), t[2]))
+    # Within a rank: a name that starts where the query starts (北师大 is 北京师范大学, not 河北师范大学),
+    # then the tightest abbreviation match, then the shorter name, then the list order.
+    scored.sort(key=lambda t: (t[0], not t[3].name.startswith(q[0]), t[1], len(t[3].name), t[2]))
     return [s for *_, s in scored[:limit]]
