@@ -2,8 +2,9 @@
 instead of knowing ``system`` and ``base_url``.
 
 The shipped list (``schools.json``) is built from public school lists by
-``tools/build_school_directory.py``; every entry names its source and the date it was seen there,
-and starts unverified. An operator can add their own entries (a JSON file of the same shape, e.g.
+``tools/build_school_directory.py``; every entry names its source (``repository@commit:path``) and
+the date it was seen there, says whether that source or the URL decided its system
+(``system_from``), and starts unverified. An operator can add their own entries (a JSON file of the same shape, e.g.
 the schools a student club serves) with ``GRADEWATCH_SCHOOLS=/path/to/schools.json``.
 """
 
