@@ -2,8 +2,9 @@
 instead of knowing ``system`` and ``base_url``.
 
 The shipped list (``schools.json``) is built from public school lists by
-``tools/build_school_directory.py``; every entry names its source and the date it was seen there,
-and starts unverified. An operator can add their own entries (a JSON file of the same shape, e.g.
+``tools/build_school_directory.py``; every entry names its source (``repository@commit:path``) and
+the date it was seen there, says whether that source or the URL decided its system
+(``system_from``), and starts unverified. An operator can add their own entries (a JSON file of the same shape, e.g.
 the schools a student club serves) with ``GRADEWATCH_SCHOOLS=/path/to/schools.json``.
 """
 
@@ -110,6 +111,7 @@ def search(query: str, schools: list[School] | None = None, limit: int = 10) -> 
         else:
             continue
         scored.append((rank, span, i, s))
-    # Within a rank: the tightest abbreviation match, then the shorter name, then the list order.
-    scored.sort(key=lambda t: (t[0], t[1], len(t[3].name), t[2]))
+    # Within a rank: a name that starts where the query starts (北师大 is 北京师范大学, not 河北师范大学),
+    # then the tightest abbreviation match, then the shorter name, then the list order.
+    scored.sort(key=lambda t: (t[0], not t[3].name.startswith(q[0]), t[1], len(t[3].name), t[2]))
     return [s for *_, s in scored[:limit]]
