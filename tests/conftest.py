@@ -163,16 +163,25 @@ class PgCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
 
-    def new_database(self) -> str:
+    def _admin(self) -> Any:
         import psycopg
 
+        return psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
+                               autocommit=True)
+
+    def new_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template`` (a database name)."""
         self._n += 1
         name = f"gw_test_{os.getpid()}_{self._n}"
-        with psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:
+        with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _pg_unavailable(reason: str) -> None:
@@ -237,3 +246,90 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
         return f"sqlite:///{tmp_path / 'gw-state' / 'gradewatch.db'}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return cluster.new_database()
+
+
+# ---- the whole suite on PostgreSQL -------------------------------------------------------------
+# GRADEWATCH_TEST_DATABASE=postgresql (what CI sets) runs the suite on PostgreSQL: each test that
+# has a folder of its own (``tmp_path``, where its config lives) and does not choose its backends
+# itself (``db_url``) gets an empty, migrated database of the throwaway cluster through the
+# environment variable the product reads, so the test's subprocesses use it too.
+# ``@pytest.mark.sqlite_only`` marks the tests about the SQLite file itself.
+# Databases are copied once from a migrated template and emptied for reuse after each test (a
+# fresh copy per test costs a CREATE and a checkpointing DROP: minutes over the suite).
+
+SUITE_DATABASE = os.environ.get("GRADEWATCH_TEST_DATABASE", "sqlite").strip().lower()
+if SUITE_DATABASE not in {"sqlite", "postgresql"}:
+    raise pytest.UsageError(f"GRADEWATCH_TEST_DATABASE must be sqlite or postgresql, not {SUITE_DATABASE!r}")
+
+
+class PgPool:
+    """Migrated databases to lend one test at a time, emptied between tests."""
+
+    def __init__(self, cluster: PgCluster) -> None:
+        from gradewatch.store.engine import make_engine, migrate
+
+        self.cluster = cluster
+        url = cluster.new_database()
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        self.template = url.rsplit("/", 1)[1]
+        self.free: list[str] = []
+
+    def lend(self) -> str:
+        return self.free.pop() if self.free else self.cluster.new_database(template=self.template)
+
+    def give_back(self, url: str) -> None:
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with self.cluster._admin() as admin:  # a process the test left behind must not write on
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                          "AND pid <> pg_backend_pid()", (name,))
+        try:
+            with psycopg.connect(host=self.cluster.host, port=self.cluster.port, user="postgres", dbname=name,
+                                 autocommit=True) as conn:
+                conn.execute("SET lock_timeout = '5s'")
+                tables = [r[0] for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")]
+                versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+                template_versions = self._template_versions()
+                if versions != template_versions:  # a test changed the schema: not reusable
+                    raise psycopg.Error("schema changed")
+                if tables:
+                    conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        except psycopg.Error:
+            self.cluster.drop_database(url)
+            return
+        self.free.append(url)
+
+    def _template_versions(self) -> list[tuple[str]]:
+        import psycopg
+
+        if not hasattr(self, "_versions"):
+            with psycopg.connect(host=self.cluster.host, port=self.cluster.port, user="postgres",
+                                 dbname=self.template) as conn:
+                self._versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        return self._versions
+
+
+@pytest.fixture(scope="session")
+def pg_pool(pg_cluster: PgCluster) -> PgPool:
+    return PgPool(pg_cluster)
+
+
+@pytest.fixture(autouse=True)
+def _suite_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if (SUITE_DATABASE != "postgresql" or "tmp_path" not in request.fixturenames
+            or "db_url" in request.fixturenames or request.node.get_closest_marker("sqlite_only")):
+        yield
+        return
+    pool: PgPool = request.getfixturevalue("pg_pool")
+    url = pool.lend()
+    monkeypatch.setenv("GRADEWATCH_DATABASE_URL", url)
+    try:
+        yield
+    finally:
+        pool.give_back(url)

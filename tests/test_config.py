@@ -29,6 +29,18 @@ def test_good_config_loads_with_defaults():
     assert cfg.database_url == "sqlite:////tmp/x/gradewatch.db"
 
 
+def test_database_from_the_environment_wins_over_the_file_and_state_wins_over_both(monkeypatch):
+    from gradewatch.runner import with_state
+
+    monkeypatch.setenv("GRADEWATCH_DATABASE_URL", "postgresql+psycopg://gw@db.example/gw")
+    cfg = config_from_dict({**GOOD, "database": "sqlite:///mine.db"}, base_dir=Path("/tmp/x"))
+    assert cfg.database_url == "postgresql+psycopg://gw@db.example/gw"
+    state = with_state(cfg, Path("/tmp/x/state.db"), baseline=None).config
+    assert state.database_url == "sqlite:////tmp/x/state.db"
+    monkeypatch.setenv("GRADEWATCH_DATABASE_URL", " ")
+    assert config_from_dict(GOOD, base_dir=Path("/tmp/x")).database_url == "sqlite:////tmp/x/gradewatch.db"
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

@@ -146,6 +146,10 @@ class AccountConfig(_Strict):
         return out
 
 
+#: Environment variable that overrides the config's ``database``.
+DATABASE_URL_ENV = "GRADEWATCH_DATABASE_URL"
+
+
 class Config(_Strict):
     database: str = "sqlite:///gradewatch.db"
     key_file: str = "gradewatch.key"
@@ -242,6 +246,11 @@ def load_config(path: str | Path) -> Config:
 
 
 def config_from_dict(raw: dict[str, Any], *, base_dir: Path, source: Path | str = "<config>") -> Config:
+    # The environment wins over the file (a command-line option such as --state wins over both): a
+    # container or a scheduled runner takes its database, often with a password in it, from its
+    # secrets; the test suite runs whole on PostgreSQL this way.
+    if url := os.environ.get(DATABASE_URL_ENV, "").strip():
+        raw = {**raw, "database": url}
     try:
         return Config.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as err:

@@ -59,6 +59,7 @@ def test_log_file_below_a_regular_file(tmp_path):
                      str(tmp_path / "blocker" / "g.log"))
 
 
+@pytest.mark.sqlite_only  # a SQLite path below a file
 def test_database_below_a_regular_file(tmp_path):
     cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
     (tmp_path / "blocker").write_text("x")

@@ -10,6 +10,7 @@ import stat
 
 from typer.testing import CliRunner
 
+import suite_db
 from gradewatch.app import open_app
 from gradewatch.cli import app
 from gradewatch.logs import redact, register_transient_secret
@@ -41,6 +42,10 @@ def test_vv_check_output_holds_no_cookie_password_or_key_and_files_are_0600(ssfw
     key = (state / "gradewatch.key").read_text().strip()
     assert key not in out
 
+    if suite_db.on_postgresql():  # no database file here: the key and the log are the files
+        for p in (state / "gradewatch.key", state / "gradewatch.log"):
+            assert _mode(p) == 0o600, f"{p.name}: {_mode(p):03o}"
+        return
     db = state / "gradewatch.db"
     with sqlite3.connect(db) as conn:  # keep the WAL open while looking at it
         conn.execute("select count(*) from grades").fetchone()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import suite_db
 from gradewatch.cli import app
 
 SECRET = "s3cret-Pa55"  # must never be printed
@@ -40,8 +40,8 @@ def test_add_list_pause_resume_remove(tmp_path: Path) -> None:
     r = _run(cfg, "add", "alice", "--school", "uni", "--username", "2021020002", "--password-env", "PW",
              "--notify", "mailto://a:b@example.com", env={"PW": SECRET})
     assert r.exit_code == 0, r.output
-    db = sqlite3.connect(tmp_path / "state/gw.db")
-    source, stored = db.execute("select source, stored_password from accounts where id='alice'").fetchone()
+    [(source, stored)] = suite_db.rows(tmp_path / "state/gw.db",
+                                       "select source, stored_password from accounts where id='alice'")
     assert source == "db" and SECRET.encode() not in stored  # encrypted at rest
 
     r = _run(cfg, "list")
@@ -49,10 +49,11 @@ def test_add_list_pause_resume_remove(tmp_path: Path) -> None:
     assert SECRET not in r.output
 
     assert _run(cfg, "pause", "alice").exit_code == 0
-    assert db.execute("select status from accounts where id='alice'").fetchone() == ("paused",)
+    assert suite_db.rows(tmp_path / "state/gw.db", "select status from accounts where id='alice'")[0] == ("paused",)
     assert "paused" in _run(cfg, "list").output
     assert _run(cfg, "resume", "alice").exit_code == 0
-    assert db.execute("select status, next_check_at from accounts where id='alice'").fetchone() == ("ok", None)
+    assert suite_db.rows(tmp_path / "state/gw.db",
+                         "select status, next_check_at from accounts where id='alice'")[0] == ("ok", None)
 
     again = _run(cfg, "add", "alice", "--school", "uni", "--username", "x", "--password-env", "PW", env={"PW": "p"})
     assert again.exit_code == 2 and "already exist" in again.output
@@ -60,7 +61,7 @@ def test_add_list_pause_resume_remove(tmp_path: Path) -> None:
     toml = _run(cfg, "remove", "me")
     assert toml.exit_code == 2 and "config file" in toml.output
     assert _run(cfg, "remove", "alice").exit_code == 0
-    assert db.execute("select count(*) from accounts where id='alice'").fetchone() == (0,)
+    assert suite_db.rows(tmp_path / "state/gw.db", "select count(*) from accounts where id='alice'")[0] == (0,)
     assert _run(cfg, "remove", "alice").exit_code == 2
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+import suite_db
 from gradewatch.config import Config, config_from_dict
 from gradewatch.diff import GradeDiff
 from gradewatch.grades import Grade
@@ -24,7 +25,7 @@ def _setup(tmp: Path, n: int, per_minute: int = 30) -> tuple[Store, Config]:
     cfg = config_from_dict({"schools": {"uni": {"system": "qiangzhi", "base_url": "http://127.0.0.1:9",
                                                 "expedite_per_minute": per_minute}}},
                            base_dir=tmp)
-    store = Store.open(f"sqlite:///{tmp / 'gw.db'}", Vault.open(tmp / "gw.key"))
+    store = Store.open(suite_db.database_url(tmp / "gw.db"), Vault.open(tmp / "gw.key"))
     for i in range(n):
         store.ensure_account(f"s{i}", school="uni", system="qiangzhi", username=f"u{i}")
     with store.session() as s:

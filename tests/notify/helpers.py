@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+import suite_db
 from gradewatch.grades import Grade
 from gradewatch.notify.render import compose
 from gradewatch.notify.targets import Target, account_targets, expander
@@ -44,7 +45,7 @@ SERVICES = ("serverchan", "serverchan3", "pushplus", "wxpusher", "wecombot", "we
 
 
 def open_store(tmp: Path) -> Store:
-    return Store.open(f"sqlite:///{tmp / 'gw.db'}", Vault(Fernet.generate_key()))
+    return Store.open(suite_db.database_url(tmp / "gw.db"), Vault(Fernet.generate_key()))
 
 
 def grades(n: int) -> list[Grade]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+import suite_db
 from gradewatch.notify.channels import channel_for, deliver
 from gradewatch.notify.outbox import drain
 from gradewatch.notify.standins import PushStandin
@@ -71,7 +72,7 @@ drain(store, {fp: url}, send=partial(deliver, timeout=60))
 
 def test_kill_between_parts_resends_no_confirmed_part(tmp_path: Path) -> None:
     key = Fernet.generate_key()
-    db = f"sqlite:///{tmp_path / 'gw.db'}"
+    db = suite_db.database_url(tmp_path / "gw.db")
     store = Store.open(db, Vault(key))
     with PushStandin("wecomapp", script=["ok", "ok", "hang"]) as standin:
         url = service_url("wecomapp", standin.base)

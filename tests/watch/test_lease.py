@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
+import suite_db
 from gradewatch.secrets import Vault
 from gradewatch.store.db import MIGRATIONS, Store
 
@@ -16,7 +18,7 @@ from .helpers import app_for, write_config
 
 
 def _store(tmp_path) -> Store:
-    return Store.open(f"sqlite:///{tmp_path / 'gw.db'}", Vault.open(tmp_path / "gw.key"))
+    return Store.open(suite_db.database_url(tmp_path / "gw.db"), Vault.open(tmp_path / "gw.key"))
 
 
 def test_lease_is_exclusive_and_lapses(tmp_path):
@@ -54,6 +56,7 @@ def test_check_skips_an_account_another_process_holds(ssfw_sim, tmp_path, db_url
     app.close()
 
 
+@pytest.mark.sqlite_only  # the migration is driven on the SQLite file
 def test_migration_from_the_first_schema_keeps_data(tmp_path):
     db = tmp_path / "old.db"
     cfg = AlembicConfig()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import suite_db
 from gradewatch.grades import Grade
 from gradewatch.notify.sink import SmtpSink
 from gradewatch.schools import adapter_class
@@ -88,13 +88,8 @@ def test_new_process_on_same_database_resends_nothing(school_sim, sink, tmp_path
 
 
 def _pending(db: Path) -> int:
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        try:
-            return int(conn.execute("select count(*) from outbox where status='pending'").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
+    found = suite_db.rows(db, "select count(*) from outbox where status='pending'")
+    return int(found[0][0]) if found else 0
 
 
 def test_killed_between_outbox_write_and_send_delivers_once_on_next_start(school_sim, tmp_path):
@@ -222,15 +217,14 @@ def test_broken_page_is_a_typed_error_and_corrupts_nothing(school_sim, sink, tmp
     cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
     assert cli(cfg, school_sim.password, "check").returncode == 0
     db = tmp_path / "state" / "gradewatch.db"
-    with sqlite3.connect(db) as conn:
-        before = conn.execute("select key, data from grades order by key").fetchall()
+    before = suite_db.rows(db, "select key, data from grades order by key")
+    assert before
     school_sim.admin.control(broken_grades=True)
     res = cli(cfg, school_sim.password, "check")
     assert res.returncode == 5  # exit_codes.SCHOOL_ANSWER
     assert "unexpected_page" in res.stdout and "Traceback" not in res.stdout + res.stderr
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("select key, data from grades order by key").fetchall() == before
-        assert conn.execute("select outcome from checks order by id desc limit 1").fetchone()[0] == "unexpected_page"
+    assert suite_db.rows(db, "select key, data from grades order by key") == before
+    assert suite_db.rows(db, "select outcome from checks order by id desc limit 1") == [("unexpected_page",)]
 
 
 def test_school_down_is_unavailable_not_a_crash(school_sim, sink, tmp_path):
@@ -259,7 +253,8 @@ def test_password_never_in_logs_or_database(school_sim, sink, tmp_path, caplog):
     for out in outputs:
         assert secret not in out.stdout + out.stderr
     files = list((tmp_path / "state").iterdir())
-    assert any(f.name == "gradewatch.db" for f in files)
+    assert suite_db.on_postgresql() or any(f.name == "gradewatch.db" for f in files)
+    assert not suite_db.contains(tmp_path / "state" / "gradewatch.db", secret.encode())
     for f in files:
         if f.name != "gradewatch.key":
             assert secret.encode() not in f.read_bytes(), f.name
