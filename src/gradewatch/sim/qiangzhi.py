@@ -49,7 +49,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gradewatch.sim.base import Outcome, Session, Simulator, Student
+from gradewatch.sim.base import BoundedTable, Outcome, Session, Simulator, Student, check_choice, int_param
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.qiangzhi_pages import (
     ALL_COLUMNS,
@@ -103,7 +103,8 @@ def encode_seed(text: str, scode: str, sxh: str) -> str:
 
 def decode_seed(encoded: str, sxh: str) -> str:
     """Inverse of :func:`encode_seed` (the server side)."""
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for i in range(20):
         if pos >= len(encoded):
             return "".join(out)
@@ -116,11 +117,9 @@ class QiangzhiSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = LOCKED
+    broken_grades_page = BROKEN_PAGE
+    captcha_headers = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
     system: ClassVar[str] = "qiangzhi"
-    session_cookie: ClassVar[str] = "JSESSIONID"
-    cookie_path: ClassVar[str] = "/"
-    lock_after: ClassVar[int] = 5
-    captcha_case_sensitive: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -149,11 +148,11 @@ class QiangzhiSimulator(Simulator):
         ``captcha_markup``: ``"img"`` (id on the image) or ``"wrapper"`` (id on a link around it);
         ``error_markup``: ``"font"`` (jsxsd) or ``"errorinfo"`` (the old kdjw)."""
         super().__init__(students, **kwargs)
-        _check("login", login, LOGINS)
-        _check("home", home, HOMES)
-        _check("grades", grades, ("html", "json"))
-        _check("captcha_markup", captcha_markup, ("img", "wrapper"))
-        _check("error_markup", error_markup, ("font", "errorinfo"))
+        check_choice("login", login, LOGINS)
+        check_choice("home", home, HOMES)
+        check_choice("grades", grades, ("html", "json"))
+        check_choice("captcha_markup", captcha_markup, ("img", "wrapper"))
+        check_choice("error_markup", error_markup, ("font", "errorinfo"))
         if not context.startswith("/") or context == "/" or context.endswith("/"):
             raise ValueError(f"context must be a path like /jsxsd, not {context!r}")
         unknown = [c for c in columns if c not in ALL_COLUMNS] + [f for f in table if f not in TABLE_FEATURES]
@@ -168,9 +167,9 @@ class QiangzhiSimulator(Simulator):
         self.table = tuple(table)
         self.captcha_markup = captcha_markup
         self.error_markup = error_markup
-        self._seeds: dict[str, tuple[str, str]] = {}  # session id -> (scode, sxh), one login each
-        self._tickets: dict[str, str] = {}  # ticket -> username, for the LoginToXk hop
-        self._frm: set[str] = set()  # sessions that opened the grade query form
+        self._seeds: BoundedTable[str, tuple[str, str]] = BoundedTable()  # session id -> (scode, sxh), one login each
+        self._tickets: BoundedTable[str, str] = BoundedTable()  # ticket -> username, for the LoginToXk hop
+        self._frm: BoundedTable[str, None] = BoundedTable()  # sessions that opened the grade query form
 
     def default_captchas(self) -> CaptchaSource:
         from gradewatch.captcha.render_schools import render_qiangzhi
@@ -204,10 +203,6 @@ class QiangzhiSimulator(Simulator):
         return sess.scope or "/"
 
     # ---- responses -------------------------------------------------------------------------
-    @staticmethod
-    def page(text: str, status: int = 200) -> Response:
-        return Response(text.encode("utf-8"), status, headers={"Content-Type": "text/html;charset=UTF-8"})
-
     def login_page(self, message: str = "", username: str = "") -> Response:
         src = "verifycode.servlet" if self.seeded else f"{self.ctx}/verifycode.servlet"
         method = {"seed": "logon", "logon_ldap": "logonLdap", "direct": "LoginToXk", "ldap": "LoginToXkLdap"}
@@ -229,11 +224,6 @@ class QiangzhiSimulator(Simulator):
     def not_logged_in(self) -> Response:
         return self.page(NOT_LOGGED_IN.format(ctx=self.ctx))
 
-    def _with_cookie(self, resp: Response, sess: Session, new: bool) -> Response:
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
-
     # ---- routes ----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         ctx = self.ctx
@@ -250,32 +240,24 @@ class QiangzhiSimulator(Simulator):
         ]
         if self.seeded:
             routes += [
-                Route("/verifycode.servlet", self.captcha_image),
+                Route("/verifycode.servlet", self.captcha_response),
                 Route("/Logon.do", self.logon, methods=["GET", "POST"]),
             ]
         else:
-            routes.append(Route(f"{ctx}/verifycode.servlet", self.captcha_image))
+            routes.append(Route(f"{ctx}/verifycode.servlet", self.captcha_response))
         return routes
 
     async def root(self, request: Request) -> Response:
         if not self.seeded:
             return RedirectResponse(f"{self.ctx}/", 302)
-        sess, new = self.session_or_new(request)
-        return self._with_cookie(self.login_page(), sess, new)
+        return self.page_with_session(request, lambda _sess: self.login_page())
 
     async def app_root(self, request: Request) -> Response:
         if self.student_of(request) is not None:
             return RedirectResponse(self.home, 302)
         if self.seeded:
             return RedirectResponse("/", 302)
-        sess, new = self.session_or_new(request)
-        return self._with_cookie(self.login_page(), sess, new)
-
-    async def captcha_image(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        image, media_type = self.issue_captcha(sess)
-        resp = Response(image, media_type=media_type, headers={"Cache-Control": "no-cache", "Pragma": "no-cache"})
-        return self._with_cookie(resp, sess, new)
+        return self.page_with_session(request, lambda _sess: self.login_page())
 
     # ---- Logon.do: the seed, and the seeded login ----------------------------------------------
     async def logon(self, request: Request) -> Response:
@@ -285,10 +267,8 @@ class QiangzhiSimulator(Simulator):
             scode = "".join(secrets.choice(_SCODE_ALPHABET) for _ in range(64))
             sxh = "".join(secrets.choice("0123") for _ in range(20))
             self._seeds[sess.id] = (scode, sxh)
-            while len(self._seeds) > 1000:
-                del self._seeds[next(iter(self._seeds))]
             resp = Response(f"{scode}#{sxh}", media_type="text/plain;charset=UTF-8")
-            return self._with_cookie(resp, sess, new)
+            return self.with_cookie(resp, sess, new)
         expected = "logonLdap" if self.login == "logon_ldap" else "logon"
         if method != expected or request.method != "POST":
             return self.page("<html><body>method not supported</body></html>", 404)
@@ -306,7 +286,7 @@ class QiangzhiSimulator(Simulator):
         if method == "exit":
             sess = self.session(request)
             if sess is not None:
-                self._frm.discard(sess.id)
+                self._frm.pop(sess.id, None)
                 self.end_session(sess)
             return RedirectResponse(self.login_url, 302)
         if method == "jwxt" and request.method == "GET":
@@ -337,11 +317,9 @@ class QiangzhiSimulator(Simulator):
             if self.seeded:  # the jsxsd session is made by the ticket hop
                 ticket = secrets.token_hex(16)
                 self._tickets[ticket] = result.student.username
-                while len(self._tickets) > 1000:
-                    del self._tickets[next(iter(self._tickets))]
                 return RedirectResponse(f"{self.ctx}/xk/LoginToXk?method=jwxt&ticqzket={ticket}", 302)
             return self._enter(sess, result.student)
-        return self._with_cookie(self.login_page(self.error_text(result), username), sess, new)
+        return self.with_cookie(self.login_page(self.error_text(result), username), sess, new)
 
     def _enter(self, sess: Session, student: Student) -> Response:
         """Log the student in on a fresh session, ending every other session of theirs."""
@@ -363,9 +341,7 @@ class QiangzhiSimulator(Simulator):
         sess, student = self.logged_in(request)
         if sess is None or student is None:
             return self.not_logged_in()
-        if len(self._frm) > 1000:  # forget sessions long gone (a live one just opens the form again)
-            self._frm.clear()
-        self._frm.add(sess.id)
+        self._frm[sess.id] = None  # the oldest are forgotten (a live session just opens the form again)
         terms = sorted({g.term for g in student.grades.values()}, reverse=True)
         options = "".join(f'<option value="{t}">{t}</option>' for t in terms)
         return self.frame(student, "学生个人中心", GRADE_FORM_BODY.format(terms=options, ctx=self.ctx))
@@ -376,9 +352,8 @@ class QiangzhiSimulator(Simulator):
             return self.not_logged_in()
         if sess.id not in self._frm:  # the list needs the query page's state
             return self.frame(student, "学生个人中心", '<div class="Nsb_pw">请从成绩查询页面进入！</div>')
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(BROKEN_PAGE)
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         params = dict(request.query_params)
         if request.method == "POST":
             params.update(await self.form(request))
@@ -386,22 +361,10 @@ class QiangzhiSimulator(Simulator):
         grades = sorted(student.grades.values(), key=lambda g: (g.term, g.course_code, g.exam_type))
         grades = [g for g in grades if not term or g.term == term]
         if self.grades_format == "json":
-            page, size = _int(params.get("pageNum"), 1), _int(params.get("pageSize"), _JSON_PAGE)
+            page, size = int_param(params.get("pageNum"), 1), int_param(params.get("pageSize"), _JSON_PAGE)
             return JSONResponse(grade_json(grades, max(1, page), max(1, size)))
         body = grade_table(grades, self.columns, self.table, self.ctx)
         return self.frame(student, "学生个人中心", body)
-
-
-def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int(text or "")
-    except ValueError:
-        return default
 
 
 # ---- timetable (学期理论课表): the term's courses, graded or not ------------------------------------

@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import LoginResult, Outcome, Simulator, Student
+from gradewatch.sim.base import LoginResult, Outcome, Simulator, Student, check_choice
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -200,11 +200,9 @@ class SsfwSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = LOCKED
+    broken_grades_page = _BROKEN_PAGE
     system: ClassVar[str] = "ssfw"
-    session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = "/ssfw"
-    lock_after: ClassVar[int] = 5
-    captcha_case_sensitive: ClassVar[bool] = False
 
     captcha_charset: ClassVar[str] = "0123456789abcdefghijklmnopqrstuvwxyz"
     captcha_length: ClassVar[int] = 4
@@ -233,8 +231,7 @@ class SsfwSimulator(Simulator):
                                      ("code_header", code_header, CJXX_CODE_HEADERS),
                                      ("score_header", score_header, CJXX_SCORE_HEADERS),
                                      ("mode", mode, ("local", "db")), ("landing", landing, ("index", "portal"))):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+            check_choice(name, value, allowed)
         self.encoding = encoding.upper()
         self.grade_page = grade_page
         self.code_header = code_header
@@ -253,10 +250,6 @@ class SsfwSimulator(Simulator):
         )
 
     # ---- responses -------------------------------------------------------------------------
-    def page(self, text: str, status: int = 200) -> Response:
-        body = text.encode(self.encoding)
-        return Response(body, status, headers={"Content-Type": f"text/html;charset={self.encoding}"})
-
     def login_page(self, error: str = "", username: str = "") -> Response:
         return self.page(
             _LOGIN_PAGE.format(charset=self.encoding, error=html.escape(error), username=html.escape(username),
@@ -285,7 +278,7 @@ class SsfwSimulator(Simulator):
             Route("/", self.root),
             Route("/ssfw/", self.root),
             Route("/ssfw/login.jsp", self.login_form),
-            Route("/ssfw/jwcaptcha.do", self.captcha),
+            Route("/ssfw/jwcaptcha.do", self.captcha_response),
             Route("/ssfw/j_spring_ids_security_check", self.security_check, methods=["POST"]),
             Route("/ssfw/index.do", self.index),
             Route("/ssfw/jwnavmenu.do", self.navmenu),
@@ -299,23 +292,7 @@ class SsfwSimulator(Simulator):
         return RedirectResponse("/ssfw/index.do" if self.student_of(request) else "/ssfw/login.jsp", 302)
 
     async def login_form(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        resp = self.login_page()
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
-
-    async def captcha(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        image, media_type = self.issue_captcha(sess)
-        resp = Response(
-            image,
-            media_type=media_type,
-            headers={"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expires": "0"},
-        )
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.page_with_session(request, lambda _sess: self.login_page())
 
     async def security_check(self, request: Request) -> Response:
         form = await self.form(request, self.encoding)
@@ -355,9 +332,8 @@ class SsfwSimulator(Simulator):
             return self.to_login()
         if self.grade_page != "navmenu" or request.query_params.get("menuItemWid") != GRADES_MENU_WID:
             return self.frame(student, "师生服务平台", '<div class="nav">请从左侧菜单选择功能。</div>')
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(_BROKEN_PAGE.format(charset=self.encoding))
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         return self.frame(student, "成绩查询", grade_page_body(student))
 
     async def cjxx(self, request: Request) -> Response:
@@ -369,9 +345,8 @@ class SsfwSimulator(Simulator):
         params = dict(request.query_params)
         if request.method == "POST":
             params.update(await self.form(request, self.encoding))
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(_BROKEN_PAGE.format(charset=self.encoding))
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         year, term = params.get("qXndm_ys", ""), params.get("qXqdm_ys", "")
         grades = [g for g in student.grades.values()
                   if (not year or g.term.rpartition("-")[0] == year) and (not term or g.term.endswith(f"-{term}"))]
