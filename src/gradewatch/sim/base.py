@@ -23,18 +23,19 @@ returned by the admin API or logged.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -45,6 +46,7 @@ from gradewatch.sim.transcripts import StudentRecord
 
 K = TypeVar("K")
 V = TypeVar("V")
+S = TypeVar("S", bound="Simulator")
 
 #: Entries a per-session side table keeps at most (keys handed out, seeds, tickets …).
 TABLE_LIMIT = 1000
@@ -77,6 +79,22 @@ def int_param(text: str | None, default: int) -> int:
         return int(text or "")
     except ValueError:
         return default
+
+
+def logged_in_page(
+    handler: Callable[[S, Request, Session, Student], Awaitable[Response]],
+) -> Callable[[S, Request], Awaitable[Response]]:
+    """A route handler for a logged-in page: it gets the session and its student; a request without a
+    logged-in session gets the system's :meth:`Simulator.signed_out` answer instead."""
+
+    @functools.wraps(handler)
+    async def page(sim: S, request: Request) -> Response:
+        sess, student = sim.logged_in(request)
+        if sess is None or student is None:
+            return sim.signed_out(request)
+        return await handler(sim, request, sess, student)
+
+    return page
 
 
 class Outcome(enum.StrEnum):
@@ -168,6 +186,8 @@ class Simulator:
     wrong_captcha_text: ClassVar[str] = "wrong captcha"
     bad_credentials_text: ClassVar[str] = "wrong username or password"
     locked_text: ClassVar[str] = "account locked after {n} wrong passwords"
+    #: Where :meth:`signed_out` sends a client (below the server root).
+    login_page_path: ClassVar[str] = "/"
     #: How the system's pages are encoded (an instance may change it: a GBK school).
     encoding: str = "UTF-8"
     #: The cache headers of a captcha image (each system's servlet sends its own).
@@ -438,6 +458,11 @@ class Simulator:
     def page(self, text: str, status: int = 200) -> Response:
         """An HTML page in the system's ``encoding``."""
         return self.html_page(text, status, encoding=self.encoding)
+
+    def signed_out(self, request: Request) -> Response:
+        """What a logged-in page answers without a logged-in session: by default a redirect to the
+        system's login page; systems answering otherwise (a small "please log in" page) override."""
+        return RedirectResponse(self.login_page_path, 302)
 
     def with_cookie(self, response: Response, sess: Session, new: bool) -> Response:
         """``response``, setting the session cookie when ``sess`` was just made for this request."""

@@ -49,7 +49,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gradewatch.sim.base import BoundedTable, Outcome, Session, Simulator, Student, check_choice, int_param
+from gradewatch.sim.base import (
+    BoundedTable,
+    Outcome,
+    Session,
+    Simulator,
+    Student,
+    check_choice,
+    int_param,
+    logged_in_page,
+)
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.qiangzhi_pages import (
     ALL_COLUMNS,
@@ -221,7 +230,8 @@ class QiangzhiSimulator(Simulator):
         name, username = html.escape(student.name), html.escape(student.username)
         return self.page(FRAME.format(title=title, body=body, name=name, username=username, ctx=self.ctx))
 
-    def not_logged_in(self) -> Response:
+    def signed_out(self, request: Request) -> Response:
+        # Not a redirect: a small page whose script sends the browser to the login page.
         return self.page(NOT_LOGGED_IN.format(ctx=self.ctx))
 
     # ---- routes ----------------------------------------------------------------------------
@@ -294,7 +304,7 @@ class QiangzhiSimulator(Simulator):
             username = self._tickets.pop(request.query_params.get("ticqzket", ""), None)
             student = self.students.get(username or "")
             if student is None:
-                return self.not_logged_in()
+                return self.signed_out(request)
             return self._enter(sess, student)
         posted_to = request.url.path.rsplit("/", 1)[-1]
         wanted = {"direct": "LoginToXk", "ldap": "LoginToXkLdap"}.get(self.login)
@@ -330,26 +340,20 @@ class QiangzhiSimulator(Simulator):
         return resp
 
     # ---- logged-in pages -----------------------------------------------------------------------
-    async def main(self, request: Request) -> Response:
-        _, student = self.logged_in(request)
-        if student is None:
-            return self.not_logged_in()
+    @logged_in_page
+    async def main(self, request: Request, sess: Session, student: Student) -> Response:
         body = f'<div class="middletopttxlr">欢迎您，{html.escape(student.name)}同学</div>'
         return self.frame(student, "学生个人中心", body)
 
-    async def grade_form(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return self.not_logged_in()
+    @logged_in_page
+    async def grade_form(self, request: Request, sess: Session, student: Student) -> Response:
         self._frm[sess.id] = None  # the oldest are forgotten (a live session just opens the form again)
         terms = sorted({g.term for g in student.grades.values()}, reverse=True)
         options = "".join(f'<option value="{t}">{t}</option>' for t in terms)
         return self.frame(student, "学生个人中心", GRADE_FORM_BODY.format(terms=options, ctx=self.ctx))
 
-    async def grade_list(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return self.not_logged_in()
+    @logged_in_page
+    async def grade_list(self, request: Request, sess: Session, student: Student) -> Response:
         if sess.id not in self._frm:  # the list needs the query page's state
             return self.frame(student, "学生个人中心", '<div class="Nsb_pw">请从成绩查询页面进入！</div>')
         if (broken := self.counted_grade_fetch(student)) is not None:
@@ -407,7 +411,7 @@ def timetable_routes(sim: QiangzhiSimulator) -> list[BaseRoute]:
     async def timetable(request: Request) -> Response:
         _, student = sim.logged_in(request)
         if student is None:
-            return sim.not_logged_in()
+            return sim.signed_out(request)
         form = await sim.form(request) if request.method == "POST" else {}
         term = form.get("xnxq01id") or request.query_params.get("xnxq01id") or current_term(student)
         return sim.frame(student, "学生个人中心", table(student, term))

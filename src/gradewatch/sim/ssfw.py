@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import LoginResult, Outcome, Simulator, Student, check_choice
+from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student, check_choice, logged_in_page
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -203,6 +203,7 @@ class SsfwSimulator(Simulator):
     broken_grades_page = _BROKEN_PAGE
     system: ClassVar[str] = "ssfw"
     cookie_path: ClassVar[str] = "/ssfw"
+    login_page_path: ClassVar[str] = "/ssfw/login.jsp"
 
     captcha_charset: ClassVar[str] = "0123456789abcdefghijklmnopqrstuvwxyz"
     captcha_length: ClassVar[int] = 4
@@ -268,10 +269,6 @@ class SsfwSimulator(Simulator):
             )
         )
 
-    @staticmethod
-    def to_login() -> Response:
-        return RedirectResponse("/ssfw/login.jsp", status_code=302)
-
     # ---- routes ----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         return [
@@ -319,27 +316,21 @@ class SsfwSimulator(Simulator):
             return WRONG_PASSWORD.format(n=result.tries_left)
         return super().error_text(result)
 
-    async def index(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def index(self, request: Request, sess: Session, student: Student) -> Response:
         body = f'<div class="welcome"><h2>{html.escape(student.name)}同学，欢迎使用师生服务平台</h2></div>'
         return self.frame(student, "师生服务平台", body)
 
-    async def navmenu(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def navmenu(self, request: Request, sess: Session, student: Student) -> Response:
         if self.grade_page != "navmenu" or request.query_params.get("menuItemWid") != GRADES_MENU_WID:
             return self.frame(student, "师生服务平台", '<div class="nav">请从左侧菜单选择功能。</div>')
         if (broken := self.counted_grade_fetch(student)) is not None:
             return broken
         return self.frame(student, "成绩查询", grade_page_body(student))
 
-    async def cjxx(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def cjxx(self, request: Request, sess: Session, student: Student) -> Response:
         if self.grade_page != "cjxx":
             return self.page("<html><head><title>404</title></head><body>404 Not Found</body></html>", 404)
         params = dict(request.query_params)
@@ -352,10 +343,8 @@ class SsfwSimulator(Simulator):
                   if (not year or g.term.rpartition("-")[0] == year) and (not term or g.term.endswith(f"-{term}"))]
         return self.frame(student, "综合查询 - 成绩信息", cjxx_body(grades, self.code_header, self.score_header))
 
-    async def portal_landing(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def portal_landing(self, request: Request, sess: Session, student: Student) -> Response:
         return self.page('<html><head><title>登录结果</title></head><body><script>'
                          'window.location.href="/ssfw/index.do";</script>登录成功</body></html>')
 
@@ -363,7 +352,7 @@ class SsfwSimulator(Simulator):
         sess = self.session(request)
         if sess is not None:
             self.end_session(sess)
-        return self.to_login()
+        return self.signed_out(request)
 
 
 # ---- timetable (课表): the term's courses, graded or not --------------------------------------
@@ -398,14 +387,14 @@ def timetable_routes(sim: SsfwSimulator) -> list[BaseRoute]:
     async def by_term(request: Request) -> Response:
         student = sim.student_of(request)
         if student is None:
-            return sim.to_login()
+            return sim.signed_out(request)
         term = str(request.path_params["term"])
         return sim.frame(student, "学生课表", page(student, term))
 
     async def current(request: Request) -> Response:
         student = sim.student_of(request)
         if student is None:
-            return sim.to_login()
+            return sim.signed_out(request)
         return sim.frame(student, "学生课表", page(student, current_term(student)))
 
     return [Route("/ssfw/pkgl/kcbxx/4/{term}.do", by_term), Route("/ssfw/pkgl/kcbxx/xskcb.do", current)]

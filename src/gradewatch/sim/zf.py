@@ -55,6 +55,7 @@ from gradewatch.sim.base import (
     Student,
     check_choice,
     int_param,
+    logged_in_page,
 )
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
@@ -128,6 +129,7 @@ class ZfSimulator(Simulator):
     captcha_headers = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache", "Expires": "0"}
     system: ClassVar[str] = "zf"
     cookie_path: ClassVar[str] = CTX
+    login_page_path: ClassVar[str] = LOGIN
     captcha_case_sensitive: ClassVar[bool] = True
 
     def __init__(
@@ -326,26 +328,20 @@ class ZfSimulator(Simulator):
     def _notice_page(self, sess: Session, student: Student) -> Response:
         return self.frame(student, "重要通知", NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
 
-    async def menu(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return RedirectResponse(LOGIN, 302)
+    @logged_in_page
+    async def menu(self, request: Request, sess: Session, student: Student) -> Response:
         if sess.id in self._unread:
             return RedirectResponse(NOTICE, 302)
         return self.frame(student, "教学管理信息服务平台", MENU_BODY.format(ctx=CTX))
 
-    async def notice(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return RedirectResponse(LOGIN, 302)
+    @logged_in_page
+    async def notice(self, request: Request, sess: Session, student: Student) -> Response:
         if sess.id not in self._unread:
             return RedirectResponse(MENU, 302)
         return self._notice_page(sess, student)
 
-    async def notice_read(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return RedirectResponse(LOGIN, 302)
+    @logged_in_page
+    async def notice_read(self, request: Request, sess: Session, student: Student) -> Response:
         form = await self.form(request)
         if self._unread.get(sess.id) == form.get("tzid"):
             del self._unread[sess.id]
