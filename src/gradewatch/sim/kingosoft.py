@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
 from gradewatch.schools.kingosoft_des import decrypt_params, md5_hex
-from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
+from gradewatch.sim.base import BoundedTable, LoginResult, Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -155,7 +155,8 @@ class KingosoftSimulator(Simulator):
         super().__init__(students, **kwargs)
         self.login = login
         self.captcha = captcha
-        self._keys: dict[str, tuple[str, str]] = {}  # session id -> (_deskey, _nowtime) last handed out
+        # session id -> (_deskey, _nowtime) last handed out
+        self._keys: BoundedTable[str, tuple[str, str]] = BoundedTable(self.max_sessions)
         self._answer = ""  # the captcha text of the login being judged (the password hash includes it)
 
     def default_captchas(self) -> CaptchaSource:
@@ -191,9 +192,7 @@ class KingosoftSimulator(Simulator):
                       f'src="/custom/js/SetKingoEncypt.jsp?t={secrets.randbelow(10**6)}"></script>')
         resp = self.page(_LOGIN.format(sid=sess.id, encypt=encypt, ms=int(time.time() * 1000),
                                        hid_flag="0" if self.captcha else "1"))
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.with_cookie(resp, sess, new)
 
     @staticmethod
     def verdict(status: str, message: str = "", result: str = "") -> JSONResponse:
@@ -222,12 +221,8 @@ class KingosoftSimulator(Simulator):
         deskey = str(10**18 + secrets.randbelow(9 * 10**18))
         nowtime = time.strftime("%Y-%m-%d %H:%M:%S")
         self._keys[sess.id] = (deskey, nowtime)
-        while len(self._keys) > self.max_sessions:
-            self._keys.pop(next(iter(self._keys)))
         resp = Response("\n" + _ENCYPT.format(deskey=deskey, nowtime=nowtime), media_type="text/javascript")
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.with_cookie(resp, sess, new)
 
     def _fields(self, form: dict[str, str], sess: Session | None) -> dict[str, str] | None:
         """The login fields of either variant; None when the DES wrapper does not check out."""
