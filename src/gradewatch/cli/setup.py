@@ -26,24 +26,6 @@ def new_key() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
-@app.command("doctor")
-def doctor_command(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    send_test: bool = typer.Option(False, "--send-test", help="Also send a test message on every channel."),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.5, help="Seconds to wait for each school."),
-) -> None:
-    """Check the config, files, database, schools, captcha models and channels; print what to fix."""
-    from gradewatch.doctor import diagnose
-
-    findings = diagnose(config, timeout=timeout, send_test=send_test)
-    for f in findings:
-        typer.secho(f.line(), fg=None if f.ok else typer.colors.RED)
-    problems = sum(not f.ok for f in findings)
-    typer.echo(f"{problems} problem(s) to fix." if problems else "All good.")
-    if problems:
-        raise typer.Exit(1)
-
-
 @app.command()
 def init(
     path: Annotated[Path | None, typer.Argument(help="Write a commented template here (no questions).")] = None,
@@ -100,3 +82,21 @@ def demo(keep: Annotated[bool, typer.Option(help="Keep the temporary folder and 
 
     with user_errors():
         run_demo(console, keep=keep)
+
+
+@app.command("doctor")
+def doctor_command(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    send_test: bool = typer.Option(False, "--send-test", help="Also send a test message on every channel."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.5, help="Seconds to wait for each school."),
+) -> None:
+    """Check the config, files, database, schools, captcha models and channels; print what to fix."""
+    from gradewatch.doctor import diagnose
+
+    findings = diagnose(config, timeout=timeout, send_test=send_test)
+    for f in findings:
+        typer.secho(f.line(), fg=None if f.ok else typer.colors.RED)
+    problems = sum(not f.ok for f in findings)
+    typer.echo(f"{problems} problem(s) to fix." if problems else "All good.")
+    if problems:
+        raise typer.Exit(1)
