@@ -57,7 +57,7 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
 
 
 def _round(console: Console, app, sink: SmtpSink, expect_mails: int, title: str) -> None:  # type: ignore[no-untyped-def]
-    from gradewatch.cli import print_reports
+    from gradewatch.cli.checks import print_reports
 
     console.rule(title)
     with console.status("Logging in (solving the captcha), reading grades…"):

@@ -122,7 +122,7 @@ def test_qiangzhi_header_in_its_own_table() -> None:
 
 def test_qiangzhi_login_form_markup() -> None:
     tree = load_html("qiangzhi/login_ldap.html")
-    form = qiangzhi._login_form(tree)
+    form = qiangzhi.QiangzhiAdapter.form_of(tree, "#userAccount", or_body=False)
     assert form is not None and form.attributes["action"] == "/jsxsd/xk/LoginToXkLdap"
     assert qiangzhi._captcha_src(tree, "http://jw.example/jsxsd/") == "http://jw.example/jsxsd/verifycode.servlet"
     assert qiangzhi._message(tree) == "验证码错误!!"

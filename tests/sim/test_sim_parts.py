@@ -80,12 +80,14 @@ def test_bad_captcha_source_is_one_clear_error(tmp_path: Path, kind: str) -> Non
     result = CliRunner().invoke(app, ["ssfw", "--port", "0", "--captcha-dir", str(path)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: captcha source") and "Traceback" not in result.output
+    assert len(lines) == 1 and lines[0].startswith("gradewatch: error: captcha source")
+    assert "Traceback" not in result.output
 
 
 def test_bad_encoding_is_one_clear_error() -> None:
     result = CliRunner().invoke(app, ["ssfw", "--port", "0", "--encoding", "latin-1"])
-    assert result.exit_code == 2 and result.output.strip() == "error: encoding must be utf-8 or gbk, not 'latin-1'"
+    assert result.exit_code == 2
+    assert result.output.strip() == "gradewatch: error: encoding must be utf-8 or gbk, not 'latin-1'"
 
 
 def test_cli_serves_and_prints_how_to_use_it(tmp_path: Path) -> None:

@@ -6,11 +6,15 @@ A system module (``ssfw.py``, ``zf.py`` …) subclasses :class:`SchoolAdapter`, 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -90,6 +94,10 @@ class SchoolAdapter:
     sso_entry: ClassVar[str | None] = None
     #: Systems with no login form of their own (金智 jwapp): only reachable through a front door.
     requires_front_door: ClassVar[bool] = False
+    #: ``detect``: a page is this system's when its URL path matches this pattern (``re.search``) …
+    recognise_path: ClassVar[str] = ""
+    #: … or its markup holds every string of one of these groups.
+    recognise_markup: ClassVar[tuple[tuple[str, ...], ...]] = ()
     #: Name of the shipped captcha model, or None when the system has no captcha.
     captcha_model: ClassVar[str | None] = None
     #: Readings below this confidence are not submitted; a fresh captcha is fetched instead.
@@ -212,13 +220,28 @@ class SchoolAdapter:
 
     @classmethod
     def recognise(cls, url: str, html: str) -> bool:
-        """Whether a fetched page belongs to this system (for ``gradewatch detect``)."""
-        return False
+        """Whether a fetched page belongs to this system (for ``gradewatch detect``): by default its URL
+        path matches ``recognise_path`` or its markup holds one group of ``recognise_markup``."""
+        if cls.recognise_path and re.search(cls.recognise_path, urlsplit(url).path):
+            return True
+        return any(all(s in html for s in group) for group in cls.recognise_markup)
 
     @classmethod
     def base_url_from(cls, url: str) -> str:
         """Derive the config ``base_url`` from a recognised page URL."""
         return url
+
+    @staticmethod
+    def root_above(url: str, *markers: str) -> str | None:
+        """``scheme://host/prefix`` of ``url`` cut before the first of ``markers`` found in its path (tried in
+        order; the path is read with a trailing slash, so ``/ssfw/`` finds ``…/ssfw``); None when none is."""
+        parts = urlsplit(url)
+        path = parts.path + "/"
+        for marker in markers:
+            cut = path.find(marker)
+            if cut >= 0:
+                return f"{parts.scheme}://{parts.netloc}{path[:cut]}"
+        return None
 
     # ---- the shared flow -------------------------------------------------------------------
     def check(self, creds: Credentials) -> tuple[list[Grade], bool]:
@@ -323,6 +346,12 @@ class SchoolAdapter:
                 return error(message.strip()[:120])
         return None
 
+    def refused_login(self, message: str, resp: httpx.Response, tree: HTMLParser, unknown: str,
+                      detail: str = "") -> SchoolError:
+        """What to raise for a login answer that is no success: the typed error its ``message`` means
+        (``login_errors``), else an UnexpectedPage saying ``unknown`` (with the page's title and text)."""
+        return self.login_error(message, detail) or self.unexpected(unknown, resp, tree)
+
     # ---- HTTP helpers ----------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange, read whole within ``self.limits`` (total deadline, size cap, cancellation).
@@ -406,15 +435,16 @@ class SchoolAdapter:
         return resp.content
 
     @staticmethod
-    def form_of(tree: HTMLParser, field_selector: str) -> Node | None:
-        """The form around the first element matching ``field_selector`` (the body if it has none)."""
+    def form_of(tree: HTMLParser, field_selector: str, *, or_body: bool = True) -> Node | None:
+        """The form around the first element matching ``field_selector``; when the field stands outside
+        any form, the body (``or_body``, pages that post by script) or None."""
         node = tree.css_first(field_selector)
         if node is None:
             return None
         field_node: Node | None = node
         while field_node is not None and field_node.tag != "form":
             field_node = field_node.parent
-        return field_node or tree.body
+        return field_node or (tree.body if or_body else None)
 
     @staticmethod
     def hidden_inputs(node: Node | HTMLParser) -> dict[str, str]:
@@ -425,19 +455,74 @@ class SchoolAdapter:
             if i.attributes.get("name")
         }
 
-    @staticmethod
-    def is_login_page(resp: httpx.Response, tree: HTMLParser, *, paths: Iterable[str] = (),
-                      fields: Iterable[str] = ()) -> bool:
-        """Whether an answer is the login page: its URL path ends with one of ``paths``, or the page has
-        one of the login form's ``fields`` (CSS selectors) — an expired session shows it in place."""
+    @classmethod
+    def is_login_page(cls, resp: httpx.Response, tree: HTMLParser, *, paths: Iterable[str] = (),
+                      fields: Iterable[str] = (), titles: Iterable[str] = ()) -> bool:
+        """Whether an answer is the login page: its URL path ends with one of ``paths``, the page has one
+        of the login form's ``fields`` (CSS selectors) — an expired session shows it in place — or its
+        title holds one of ``titles``."""
         if any(resp.url.path.lower().endswith(p.lower()) for p in paths):
             return True
-        return any(tree.css_first(f) is not None for f in fields)
+        if any(tree.css_first(f) is not None for f in fields):
+            return True
+        return any(t in cls.page_title(tree) for t in titles)
+
+    @staticmethod
+    def text_at(tree: HTMLParser, selector: str) -> str:
+        """The stripped text of the first element matching ``selector`` ("" when there is none)."""
+        node = tree.css_first(selector)
+        return node.text(strip=True) if node is not None else ""
+
+    @staticmethod
+    def selected_value(tree: HTMLParser, select: str) -> str:
+        """The value of the chosen ``<option>`` of the ``select`` element (e.g. a page's term), or ""."""
+        node = tree.css_first(f"{select} option[selected]")
+        return str(node.attributes.get("value") or "") if node is not None else ""
+
+    @staticmethod
+    def visible_text(tree: HTMLParser, *, strip: bool = False) -> str:
+        """What the page's body says, without its scripts and styles (which are removed from ``tree``)."""
+        for node in tree.css("script, style"):
+            node.decompose()
+        body = tree.body
+        return body.text(separator=" ", strip=strip) if body is not None else ""
+
+    @staticmethod
+    def json_of(resp: httpx.Response, opening: str = "{[") -> Any | None:
+        """The JSON of a 200 answer whose text starts with one of ``opening``; None for anything else
+        (an HTML login page, a notice, an error page), which the caller then reads as a page."""
+        if resp.status_code != 200:
+            return None
+        text = resp.text.lstrip()
+        if not text or text[0] not in opening:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    @staticmethod
+    def timestamp_ms() -> str:
+        """The millisecond clock real login pages append to their requests against caching."""
+        return str(int(time.time() * 1000))
 
     @staticmethod
     def cell_text(node: Node) -> str:
         """A table cell's text, stripped, with the non-breaking spaces of blank cells removed."""
         return node.text(strip=True).replace("\xa0", "").strip()
+
+    @staticmethod
+    def strict_number(value: Any, what: str, row: int | None = None) -> float | None:
+        """A field that must be a number when present: None when empty, ValueError naming ``what`` (and
+        the table ``row``) when it is something else, so a parser reports the page as not as expected."""
+        text = str(value if value is not None else "").strip()
+        if not text:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            where = f"row {row}: " if row is not None else ""
+            raise ValueError(f"{where}unreadable {what} {text[:10]!r}") from None
 
     @staticmethod
     def number(text: str) -> float | None:

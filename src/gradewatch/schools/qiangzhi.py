@@ -23,16 +23,14 @@ just logs in again.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import LexborNode as Node
 
 from gradewatch.grades import Grade
 from gradewatch.schools import register
@@ -54,6 +52,7 @@ _XK_ACTION = re.compile(r"^(/[^/]+)/xk/LoginToXk(?:Ldap)?$")
 _WRONG_CAPTCHA = ("验证码错误", "验证码不正确", "验证码输入错误")
 _LOCKED = ("锁定", "冻结", "禁止登录", "次数过多")
 _WRONG_PASSWORD = ("用户名或密码错误", "密码错误", "不存在或密码错误", "用户名或密码不正确")
+_USERNAME_FIELD = "#userAccount"
 _EXPIRED = ("请先登录", "在其它地方登录", "在其他地方登录")
 #: A formless page below this size that links to the logout hop is the "session lost" stub (~850 bytes).
 _STUB_BYTES = 1500
@@ -70,6 +69,8 @@ class QiangzhiAdapter(SchoolAdapter):
     base_url_hint = "the site root above `/jsxsd`"
     captcha_model = "qiangzhi"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
+    recognise_path = r"/jsxsd/(xk/LoginToXk|framework/xsMain\.jsp|kscj/)"
+    recognise_markup = (("湖南强智",), ("verifycode.servlet", "Logon.do"), ("verifycode.servlet", "LoginToXk"))
 
     class Options(SchoolOptions):
         login: Literal["auto", "seed", "direct"] = option(
@@ -125,7 +126,7 @@ class QiangzhiAdapter(SchoolAdapter):
         for path in paths:
             resp = self.get(path)
             tree = self.html(self.text_of(resp))
-            form = _login_form(tree)
+            form = self.form_of(tree, _USERNAME_FIELD, or_body=False)
             if resp.status_code == 200 and form is not None:
                 break
         else:
@@ -141,25 +142,16 @@ class QiangzhiAdapter(SchoolAdapter):
             self._ctx = m[1]
         if variant == "auto":
             self._variant = "direct" if m else "seed"
-        self._hidden = {
-            str(i.attributes.get("name")): str(i.attributes.get("value") or "")
-            for i in form.css('input[type="hidden"]')
-            if i.attributes.get("name") and i.attributes.get("name") != "encoded"
-        }
+        # The form's own "encoded" is the script's output field: the login fills it in.
+        self._hidden = {k: v for k, v in self.hidden_inputs(form).items() if k != "encoded"}
         self._captcha_url = _captcha_src(tree, self._login_url)
 
     def needs_captcha(self) -> bool:
-        setting = self.options.get("captcha", "auto")
-        if isinstance(setting, bool):
-            return setting
-        return bool(self._captcha_url)
+        return self.captcha_wanted(bool(self._captcha_url))
 
     def fetch_captcha(self) -> bytes:
         default = "/verifycode.servlet" if self.variant == "seed" else f"{self.ctx}/verifycode.servlet"
-        resp = self.get(self._captcha_url or default, headers={"Referer": self._login_url})
-        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
-            raise self.unexpected("the 强智 captcha is not an image", resp)
-        return resp.content
+        return self.fetch_image(self._captcha_url or default, referer=self._login_url, what="the 强智 captcha")
 
     def submit_login(self, creds: Credentials, captcha: str | None) -> None:
         referer = {"Referer": self._login_url or self.base_url + "/"}
@@ -183,14 +175,12 @@ class QiangzhiAdapter(SchoolAdapter):
         resp = self.post(action, data=form, headers=referer)
         tree = self.html(self.text_of(resp))
         home = _HOME.match(resp.url.path)
-        if resp.status_code == 200 and home and tree.css_first("#userAccount") is None:
+        if resp.status_code == 200 and home and tree.css_first(_USERNAME_FIELD) is None:
             if not self.options.get("context"):
                 self._ctx = home[1]
             return
-        err = self.login_error(_message(tree))
-        if err is not None:
-            raise err
-        raise self.unexpected("the 强智 login answer is neither the student home nor a known error", resp, tree)
+        raise self.refused_login(_message(tree), resp, tree,
+                                 "the 强智 login answer is neither the student home nor a known error")
 
     # ---- grades ----------------------------------------------------------------------------
     def fetch_grades(self) -> list[Grade]:
@@ -201,7 +191,7 @@ class QiangzhiAdapter(SchoolAdapter):
         grades: list[Grade] = []
         for page in range(1, _MAX_PAGES + 1):
             resp = self._grade_list(page)
-            data = _json_of(resp)
+            data = self.json_of(resp, opening="{")
             if data is None:
                 tree = self._check_logged_in(resp)
                 try:
@@ -239,7 +229,7 @@ class QiangzhiAdapter(SchoolAdapter):
         tree = self.html(text)
         stub = (len(resp.content) < _STUB_BYTES and "LoginToXk?method=exit" in text
                 and tree.css_first("form") is None)
-        if tree.css_first("#userAccount") is not None or (
+        if self.is_login_page(resp, tree, fields=(_USERNAME_FIELD,)) or (
             tree.css_first("table#dataList") is None and (stub or any(w in text for w in _EXPIRED))
         ):
             raise SessionExpired("the 强智 session has expired or was ended by another login")
@@ -249,25 +239,12 @@ class QiangzhiAdapter(SchoolAdapter):
 
     # ---- detection -------------------------------------------------------------------------
     @classmethod
-    def recognise(cls, url: str, html: str) -> bool:
-        path = urlsplit(url).path
-        if re.search(r"/jsxsd/(xk/LoginToXk|framework/xsMain\.jsp|kscj/)", path):
-            return True
-        if "湖南强智" in html:
-            return True
-        return "verifycode.servlet" in html and ("Logon.do" in html or "LoginToXk" in html)
-
-    @classmethod
     def base_url_from(cls, url: str) -> str:
-        parts = urlsplit(url)
-        path = parts.path
-        for marker in ("/jsxsd", "/Logon.do"):
-            cut = path.find(marker)
-            if cut >= 0:
-                path = path[:cut]
-                break
-        else:
-            path = path.rsplit("/", 1)[0] if not path.endswith("/") else path.rstrip("/")
+        above = cls.root_above(url, "/jsxsd", "/Logon.do")
+        if above is not None:
+            return above
+        parts = urlsplit(url)  # another page of the site: the folder it stands in
+        path = parts.path.rsplit("/", 1)[0] if not parts.path.endswith("/") else parts.path.rstrip("/")
         return f"{parts.scheme}://{parts.netloc}{path}"
 
     # ---- timetable (学期理论课表) -------------------------------------------------------------
@@ -278,7 +255,7 @@ class QiangzhiAdapter(SchoolAdapter):
         resp = self.get(TIMETABLE, params=params, headers={"Referer": self.base_url + MAIN})
         text = self.text_of(resp)
         tree = self.html(text)
-        if tree.css_first("#userAccount") is not None or (
+        if self.is_login_page(resp, tree, fields=(_USERNAME_FIELD,)) or (
             tree.css_first("table#kbtable") is None and any(w in text for w in _EXPIRED)
         ):
             raise SessionExpired("the 强智 session has expired or was ended by another login")
@@ -302,22 +279,9 @@ def encode_seed(text: str, scode: str, sxh: str) -> str:
     return "".join(out)
 
 
-def _login_form(tree: HTMLParser) -> Node | None:
-    field = tree.css_first("#userAccount")
-    node: Node | None = field
-    while node is not None and node.tag != "form":
-        node = node.parent
-    return node
-
-
 def _message(tree: HTMLParser) -> str:
-    node = tree.css_first("#showMsg, #errorinfo, font[color=red], .dlmi font")
-    if node is not None and node.text(strip=True):
-        return node.text(strip=True)
-    for script in tree.css("script, style"):
-        script.decompose()
-    body = tree.body
-    return body.text(separator=" ", strip=True)[:300] if body is not None else ""
+    return (SchoolAdapter.text_at(tree, "#showMsg, #errorinfo, font[color=red], .dlmi font")
+            or SchoolAdapter.visible_text(tree, strip=True)[:300])
 
 
 def _b64(text: str) -> str:
@@ -339,15 +303,6 @@ def _query_value(url: str, name: str) -> str:
     return httpx.URL(url).params.get(name, "")
 
 
-def _json_of(resp: httpx.Response) -> Any | None:
-    if resp.status_code != 200 or not resp.content.lstrip().startswith(b"{"):
-        return None
-    try:
-        return json.loads(resp.content)
-    except ValueError:
-        return None
-
-
 # ---- timetable (学期理论课表) -------------------------------------------------------------------------
 TIMETABLE = "/jsxsd/xskb/xskb_list.do"
 _LESSON_SPLIT = re.compile(r"-{5,}\s*(?:<br\s*/?>)?", re.IGNORECASE)
@@ -361,8 +316,7 @@ def parse_timetable(tree: HTMLParser, term: str | None) -> list[tuple[str, str, 
     if table is None:
         raise ValueError("no table#kbtable")
     if term is None:
-        option = tree.css_first("#xnxq01id option[selected]")
-        term = normalise_term(str(option.attributes.get("value") or "")) if option is not None else None
+        term = normalise_term(SchoolAdapter.selected_value(tree, "#xnxq01id"))
         if term is None:
             raise ValueError("no selected term")
     seen: dict[tuple[str, str], None] = {}

@@ -18,6 +18,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from gradewatch.grades import Grade, attempt_from_text, status_from_text
+from gradewatch.schools.base import SchoolAdapter
 
 NO_DATA = "未查询到数据"
 
@@ -92,12 +93,12 @@ def _grade_of(row: dict[str, str], n: int) -> Grade | None:
         course_code=fields["course_code"],
         course_name=fields["course_name"],
         score=fields["score"],
-        credits=_number(fields["credits"], n, "credits"),
+        credits=SchoolAdapter.strict_number(fields["credits"], "credits", n),
         exam_type=exam_type,
         attempt=attempt_from_text(exam_type),
         course_nature=fields["course_nature"],
         course_category=fields["course_category"] or fields["course_type"],
-        grade_point=None if status else _number(fields["grade_point"], n, "grade point"),
+        grade_point=None if status else SchoolAdapter.strict_number(fields["grade_point"], "grade point", n),
         status=status,
         components={c: row[c] for c in COMPONENT_COLUMNS if row.get(c)},
     )
@@ -145,7 +146,7 @@ def _record_grade(item: dict[str, Any], n: int) -> Grade | None:
         course_code=code,
         course_name=name,
         score=score,
-        credits=_number(text.get("xf", ""), n, "credits"),
+        credits=SchoolAdapter.strict_number(text.get("xf", ""), "credits", n),
         exam_type=exam_type,
         attempt=attempt_from_text(exam_type),
         course_nature=text.get("kcsxmc", ""),
@@ -158,12 +159,3 @@ def normalise_term(text: str) -> str | None:
     """``2021-2022-1`` (as 开课学期 shows it; ``2021-2022-2 `` with spaces too) → ``2021-2022-1``."""
     m = re.fullmatch(r"\s*(\d{4})\s*-\s*(\d{4})\s*-\s*([123])\s*", text)
     return f"{m[1]}-{m[2]}-{m[3]}" if m else None
-
-
-def _number(text: str, n: int, what: str) -> float | None:
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"row {n}: unreadable {what} {text[:10]!r}") from None

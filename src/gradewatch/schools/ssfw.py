@@ -13,15 +13,12 @@ The login form's hidden fields (``mode`` = ``local`` or ``db``) are sent as the 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
-from urllib.parse import urlsplit
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import LexborNode as Node
 
 from gradewatch.grades import Grade, attempt_from_text, status_from_text
 from gradewatch.schools import register
@@ -61,6 +58,7 @@ _LOCKED = ("锁定", "冻结", "禁止登录")
 _WRONG_CAPTCHA = ("校验码错误", "验证码错误", "校验码不正确", "验证码不正确")
 _WRONG_PASSWORD = ("用户名或密码错误", "密码错误", "密码不正确", "用户不存在")
 
+_USERNAME_FIELD = 'input[name="j_username"]'
 _COLUMNS = 11  # index, term, code, name, category, elective category, nature, credits, grade, exam type, remark
 _CN_TERM = {"一": "1", "二": "2", "三": "3"}
 
@@ -81,6 +79,8 @@ class SsfwAdapter(SchoolAdapter):
     base_url_hint = "the site root above `/ssfw`"
     captcha_model = "ssfw"
     login_errors = ((WrongCaptcha, _WRONG_CAPTCHA), (AccountLocked, _LOCKED), (WrongPassword, _WRONG_PASSWORD))
+    recognise_path = r"/ssfw/(login\.jsp|jwcaptcha\.do|j_spring_ids_security_check|index\.do)$"
+    recognise_markup = (("j_spring_ids_security_check",), ("/jwcaptcha.do",))
 
     class Options(SchoolOptions):
         menu_item_wid: str = option(DEFAULT_MENU_ITEM_WID, "the menuItemWid of the school's 有效成绩 page",
@@ -110,21 +110,15 @@ class SsfwAdapter(SchoolAdapter):
     def start_login(self) -> None:
         resp = self.get(LOGIN)
         tree = self.html(self.text_of(resp))
-        form = _login_form(tree)
+        form = self.form_of(tree, _USERNAME_FIELD)
         if form is None:
             raise self.unexpected("the SSFW login page has no login form", resp, tree)
         self._login_url = str(resp.url)
-        self._hidden = {
-            str(i.attributes.get("name")): str(i.attributes.get("value") or "")
-            for i in form.css('input[type="hidden"]')
-            if i.attributes.get("name")
-        }
+        self._hidden = self.hidden_inputs(form)
 
     def fetch_captcha(self) -> bytes:
-        resp = self.get(CAPTCHA, params={"_": str(int(time.time() * 1000))}, headers={"Referer": self._login_url})
-        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
-            raise self.unexpected("the SSFW captcha is not an image", resp)
-        return resp.content
+        return self.fetch_image(CAPTCHA, referer=self._login_url, what="the SSFW captcha",
+                                params={"_": self.timestamp_ms()})
 
     def submit_login(self, creds: Credentials, captcha: str | None) -> None:
         form = {**self._hidden, "j_username": creds.username, "j_password": creds.password}
@@ -135,11 +129,9 @@ class SsfwAdapter(SchoolAdapter):
         tree = self.html(text)
         if _landed_logged_in(resp, tree):
             return
-        message = _visible_text(tree)
-        err = self.login_error(message, _error_line(tree, message))
-        if err is not None:
-            raise err
-        raise self.unexpected("the SSFW login answer is neither a success nor a known error", resp, tree)
+        message = self.visible_text(tree)
+        raise self.refused_login(message, resp, tree, "the SSFW login answer is neither a success nor a known error",
+                                 detail=_error_line(tree, message))
 
     # ---- grades ----------------------------------------------------------------------------
     def fetch_grades(self) -> list[Grade]:
@@ -177,26 +169,15 @@ class SsfwAdapter(SchoolAdapter):
 
     def _logged_in_page(self, resp: httpx.Response) -> HTMLParser:
         tree = self.html(self.text_of(resp))
-        if resp.url.path.endswith(LOGIN) or _login_form(tree) is not None:
+        if self.is_login_page(resp, tree, paths=(LOGIN,), fields=(_USERNAME_FIELD,)):
             raise SessionExpired("the SSFW session has expired")
         return tree
 
     # ---- detection -------------------------------------------------------------------------
     @classmethod
-    def recognise(cls, url: str, html: str) -> bool:
-        path = urlsplit(url).path
-        if re.search(r"/ssfw/(login\.jsp|jwcaptcha\.do|j_spring_ids_security_check|index\.do)$", path):
-            return True
-        return "j_spring_ids_security_check" in html or "/jwcaptcha.do" in html
-
-    @classmethod
     def base_url_from(cls, url: str) -> str:
-        parts = urlsplit(url)
         # Everything above the /ssfw context path (some schools mount it below a prefix).
-        path = parts.path + "/"
-        cut = path.find("/ssfw/")
-        prefix = path[:cut] if cut >= 0 else ""
-        return f"{parts.scheme}://{parts.netloc}{prefix}"
+        return cls.root_above(url, "/ssfw/", "/") or url
 
     # ---- timetable (课表) -------------------------------------------------------------------
     offers_courses = True
@@ -205,9 +186,7 @@ class SsfwAdapter(SchoolAdapter):
         path = f"/ssfw/pkgl/kcbxx/4/{term}.do" if term else TIMETABLE_CURRENT
         params = {"flag": "4", "xnxqdm": term} if term else {}
         resp = self.get(path, params=params, headers={"Referer": self.base_url + INDEX})
-        tree = self.html(self.text_of(resp))
-        if resp.url.path.endswith(LOGIN) or _login_form(tree) is not None:
-            raise SessionExpired("the SSFW session has expired")
+        tree = self._logged_in_page(resp)
         try:
             return parse_timetable(tree, term)
         except ValueError as err:
@@ -225,7 +204,7 @@ def parse_grades(tree: HTMLParser) -> list[Grade]:
     grades: list[Grade] = []
     rows = [r for r in table.css("tr") if r.css_first("td") is not None]
     for n, row in enumerate(rows, start=1):
-        cells = [c.text(strip=True).replace("\xa0", "") for c in row.css("td")]
+        cells = [SchoolAdapter.cell_text(c) for c in row.css("td")]
         if len(cells) == 1 and len(rows) == 1:  # "no records" row of an empty transcript
             return []
         if len(cells) != _COLUMNS:
@@ -245,10 +224,7 @@ def _grade_of(cells: list[str], n: int) -> Grade | None:
         raise ValueError(f"row {n}: no course code or name")
     if not score and status_from_text("", remark) != "held":  # listed but not graded yet: not a grade
         return None
-    try:
-        credits = float(credits_text) if credits_text else None
-    except ValueError:
-        raise ValueError(f"row {n}: unreadable credits {credits_text[:10]!r}") from None
+    credits = SchoolAdapter.strict_number(credits_text, "credits", n)
     exam_type = exam_type or "正常考试"
     return Grade(
         term=term,
@@ -285,7 +261,7 @@ def parse_cjxx(tree: HTMLParser) -> list[Grade]:
     grades: list[Grade] = []
     body = [r for r in rows if r.css_first("td") is not None]
     for n, row in enumerate(body, start=1):
-        cells = [c.text(strip=True).replace("\xa0", "") for c in row.css("td")]
+        cells = [SchoolAdapter.cell_text(c) for c in row.css("td")]
         if len(cells) == 1 and len(body) == 1:  # "no records" row
             return []
         if len(cells) != len(names):
@@ -313,37 +289,18 @@ def _cjxx_grade(fields: dict[str, str], n: int) -> Grade | None:
         course_code=code,
         course_name=name,
         score=score,
-        credits=_float(fields.get("credits", ""), n, "credits"),
+        credits=SchoolAdapter.strict_number(fields.get("credits"), "credits", n),
         exam_type=exam_type,
         attempt=attempt_from_text(exam_type),
         course_nature=fields.get("course_nature", ""),
         course_category=fields.get("course_category", ""),
-        grade_point=None if status else _float(fields.get("grade_point", ""), n, "grade point"),
+        grade_point=None if status else SchoolAdapter.strict_number(fields.get("grade_point"), "grade point", n),
         status=status,
     )
 
 
-def _float(text: str, n: int, what: str) -> float | None:
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"row {n}: unreadable {what} {text[:10]!r}") from None
-
-
-def _login_form(tree: HTMLParser) -> Node | None:
-    field = tree.css_first('input[name="j_username"]')
-    if field is None:
-        return None
-    node: Node | None = field
-    while node is not None and node.tag != "form":
-        node = node.parent
-    return node or tree.body
-
-
 def _landed_logged_in(resp: httpx.Response, tree: HTMLParser) -> bool:
-    if _login_form(tree) is not None or resp.status_code != 200:
+    if tree.css_first(_USERNAME_FIELD) is not None or resp.status_code != 200:
         return False
     path = resp.url.path
     if path.endswith(INDEX) or path.endswith("/welcome/index.do"):
@@ -351,16 +308,8 @@ def _landed_logged_in(resp: httpx.Response, tree: HTMLParser) -> bool:
     return path.endswith("/ajaxLoginResult.jsp") and resp.url.params.get("success") == "true"
 
 
-def _visible_text(tree: HTMLParser) -> str:
-    for node in tree.css("script, style"):
-        node.decompose()
-    body = tree.body
-    return body.text(separator=" ") if body is not None else ""
-
-
 def _error_line(tree: HTMLParser, message: str) -> str:
-    node = tree.css_first("#errorInfo, .login_error, .error, font[color=red]")
-    text = node.text(strip=True) if node is not None else ""
+    text = SchoolAdapter.text_at(tree, "#errorInfo, .login_error, .error, font[color=red]")
     if not text:
         text = next((line.strip() for line in message.splitlines() if any(w in line for w in _LOCKED)), "")
     return text[:120]
@@ -376,8 +325,7 @@ def parse_timetable(tree: HTMLParser, term: str | None) -> list[tuple[str, str, 
     if table is None:
         raise ValueError("no timetable table")
     if term is None:
-        option = tree.css_first("#xnxqdm option[selected]")
-        term = normalise_term(str(option.attributes.get("value") or "")) if option is not None else None
+        term = normalise_term(SchoolAdapter.selected_value(tree, "#xnxqdm"))
         if term is None:
             raise ValueError("no selected term")
     seen: dict[str, str] = {}

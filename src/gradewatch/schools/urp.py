@@ -72,6 +72,7 @@ class UrpAdapter(SchoolAdapter):
     captcha_model = "urp"
     login_errors = ((WrongCaptcha, ("badCaptcha",)), (AccountLocked, ("lock", "Lock", "disabled")),
                     (WrongPassword, ("badCredentials",)))
+    recognise_markup = (("j_spring_security_check", "tokenValue"), ("j_spring_security_check", "/img/captcha.jpg"))
 
     class Options(SchoolOptions):
         password_hash: Literal["auto", "double", "salted", "md5"] = option(
@@ -151,10 +152,6 @@ class UrpAdapter(SchoolAdapter):
         return resp.url.path.endswith(LOGIN) or ("j_spring_security_check" in text and "tokenValue" in text)
 
     # ---- detection -------------------------------------------------------------------------
-    @classmethod
-    def recognise(cls, url: str, html: str) -> bool:
-        return "j_spring_security_check" in html and ("tokenValue" in html or "/img/captcha.jpg" in html)
-
     @classmethod
     def base_url_from(cls, url: str) -> str:
         parts = urlsplit(url)

@@ -17,9 +17,7 @@ Login verdicts are the vendor bundle's texts, each mapped to its own meaning (fi
 from __future__ import annotations
 
 import base64
-import json
 import re
-import time
 from typing import Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -87,6 +85,8 @@ class ZfAdapter(SchoolAdapter):
     captcha_model = "zf"
     login_errors = ((NoStudentRole, _NO_ROLE), (PortalLoginRequired, _PORTAL), (AccountDisabled, _DISABLED),
                     (WrongCaptcha, _WRONG_CAPTCHA), (WrongPassword, _WRONG_PASSWORD))
+    recognise_path = re.escape(LOGIN) + "$"
+    recognise_markup = (("login_getPublicKey",), ('id="csrftoken"', 'name="yhm"'))
 
     class Options(SchoolOptions):
         captcha: ZfCaptchaSetting = option(
@@ -125,21 +125,15 @@ class ZfAdapter(SchoolAdapter):
         self._slider = self.options.get("captcha") == "slider" or "zfcaptchaLogin" in self.text_of(resp)
 
     def needs_captcha(self) -> bool:
-        if self._slider:
-            return False
-        setting = self.options.get("captcha", "auto")
-        if isinstance(setting, bool):
-            return setting
-        return self._page_has_captcha
+        return not self._slider and self.captcha_wanted(self._page_has_captcha)
 
     def fetch_captcha(self) -> bytes:
-        resp = self.get(KAPTCHA.lstrip("/"), params={"time": _ms()}, headers={"Referer": self._login_url})
-        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
-            raise self.unexpected("the ZF kaptcha is not an image", resp)
-        return resp.content
+        return self.fetch_image(KAPTCHA.lstrip("/"), referer=self._login_url, what="the ZF kaptcha",
+                                params={"time": self.timestamp_ms()})
 
     def _public_key(self) -> rsa.RSAPublicKey:
-        resp = self.get(PUBLIC_KEY.lstrip("/"), params={"time": _ms()}, headers={"Referer": self._login_url})
+        resp = self.get(PUBLIC_KEY.lstrip("/"), params={"time": self.timestamp_ms()},
+                        headers={"Referer": self._login_url})
         try:
             data = resp.json()
             return public_key_of(data["modulus"], data["exponent"])
@@ -158,7 +152,7 @@ class ZfAdapter(SchoolAdapter):
             form = {"csrftoken": self._csrftoken, **form}
         if captcha is not None:
             form["yzm"] = captcha
-        resp = self.post(LOGIN.lstrip("/"), params={"time": _ms()}, data=form,
+        resp = self.post(LOGIN.lstrip("/"), params={"time": self.timestamp_ms()}, data=form,
                          headers={"Referer": self._login_url or self.base_url + LOGIN})
         tree = self.html(self.text_of(resp))
         if tree.css_first("#yhm") is None and resp.status_code == 200:
@@ -169,8 +163,7 @@ class ZfAdapter(SchoolAdapter):
             if resp.url.path.endswith(MENU) or creds.username in tree.text():
                 return
             raise self.unexpected("the ZF login led neither to the menu nor to a known error", resp, tree)
-        tips_node = tree.css_first("#tips")
-        tips = tips_node.text(strip=True) if tips_node is not None else ""
+        tips = self.text_at(tree, "#tips")
         err = self.login_error(tips)
         if err is not None:
             raise err
@@ -199,11 +192,9 @@ class ZfAdapter(SchoolAdapter):
         first_failure: UnexpectedPage | None = None
         while page <= pages:
             resp = self._query(page)
-            data = _json_of(resp)
+            data = self.json_of(resp)
             if data is None:
-                tree = self.html(self.text_of(resp))
-                if tree.css_first("#yhm") is not None or "用户登录" in self.page_title(tree):
-                    raise SessionExpired("the ZF session has expired")
+                tree = self._not_login_page(resp)
                 if _notice_form(tree) is not None and notices < _MAX_NOTICES:
                     notices += 1
                     self._get_past_notices(resp, tree)
@@ -223,6 +214,13 @@ class ZfAdapter(SchoolAdapter):
             page += 1
         return grades
 
+    def _not_login_page(self, resp: httpx.Response) -> HTMLParser:
+        """The page a query answered instead of JSON; SessionExpired when it is the login page."""
+        tree = self.html(self.text_of(resp))
+        if self.is_login_page(resp, tree, fields=("#yhm",), titles=("用户登录",)):
+            raise SessionExpired("the ZF session has expired")
+        return tree
+
     @property
     def _page_size(self) -> int:
         return int(self.options.get("page_size") or 100)
@@ -238,7 +236,7 @@ class ZfAdapter(SchoolAdapter):
             "xnm": "",
             "xqm": "",
             "_search": "false",
-            "nd": _ms(),
+            "nd": self.timestamp_ms(),
             "queryModel.showCount": str(self._page_size),
             "queryModel.currentPage": str(page),
             "queryModel.sortName": "",
@@ -251,18 +249,13 @@ class ZfAdapter(SchoolAdapter):
 
     # ---- detection -------------------------------------------------------------------------
     @classmethod
-    def recognise(cls, url: str, html: str) -> bool:
-        if urlsplit(url).path.endswith(LOGIN):
-            return True
-        return "login_getPublicKey" in html or ('id="csrftoken"' in html and 'name="yhm"' in html)
-
-    @classmethod
     def base_url_from(cls, url: str) -> str:
+        # The context path is what stands above /xtgl/; a URL without it is taken as the root itself.
+        above = cls.root_above(url, "/xtgl/")
+        if above is not None:
+            return above
         parts = urlsplit(url)
-        path = parts.path
-        cut = path.find("/xtgl/")
-        prefix = path[:cut] if cut >= 0 else path.rstrip("/")
-        return f"{parts.scheme}://{parts.netloc}{prefix}"
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     # ---- timetable (学生课表查询) ---------------------------------------------------------------
     offers_courses = True
@@ -278,11 +271,9 @@ class ZfAdapter(SchoolAdapter):
                    "X-Requested-With": "XMLHttpRequest"}
         resp = self.post(path, params={"gnmkdm": gnmkdm}, data={"xnm": xnm, "xqm": xqm, "kzlx": "ck"},
                          headers=headers)
-        data = _json_of(resp)
+        data = self.json_of(resp)
         if data is None:
-            tree = self.html(self.text_of(resp))
-            if tree.css_first("#yhm") is not None or "用户登录" in self.page_title(tree):
-                raise SessionExpired("the ZF session has expired")
+            tree = self._not_login_page(resp)
             raise self.unexpected(f"the ZF timetable did not answer JSON (HTTP {resp.status_code})", resp, tree)
         try:
             return parse_timetable(data, term)
@@ -348,12 +339,12 @@ def grade_of(item: dict[str, Any]) -> Grade | None:
         course_code=code,
         course_name=name,
         score=score,
-        credits=_number(item.get("xf"), "xf"),
+        credits=SchoolAdapter.strict_number(item.get("xf"), "xf"),
         exam_type=exam_type,
         attempt=attempt_from_text(exam_type),
         course_nature=str(item.get("kcxzmc") or "").strip(),
         course_category=str(item.get("kclbmc") or "").strip(),
-        grade_point=None if status else _number(item.get("jd"), "jd"),
+        grade_point=None if status else SchoolAdapter.strict_number(item.get("jd"), "jd"),
         status=status,
     )
 
@@ -385,28 +376,6 @@ def term_of(item: dict[str, Any]) -> str:
     return f"{year}-{term}"
 
 
-def _number(value: Any, name: str) -> float | None:
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"unreadable {name} {text[:10]!r}") from None
-
-
-def _json_of(resp: httpx.Response) -> Any | None:
-    if resp.status_code != 200:
-        return None
-    text = resp.text.lstrip()
-    if not text.startswith(("{", "[")):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
 def _notice_form(tree: HTMLParser) -> tuple[str, dict[str, str]] | None:
     """A logged-in intermediate page's one acknowledge form: (action, hidden fields); None on any other page."""
     if tree.css_first("#yhm") is not None:
@@ -415,20 +384,11 @@ def _notice_form(tree: HTMLParser) -> tuple[str, dict[str, str]] | None:
     if len(forms) != 1 or not any(w in tree.text() for w in ("通知", "公告", "提示", "阅读")):
         return None
     form = forms[0]
-    fields = {
-        str(i.attributes.get("name")): str(i.attributes.get("value") or "")
-        for i in form.css('input[type="hidden"]')
-        if i.attributes.get("name")
-    }
-    return str(form.attributes.get("action")), fields
+    return str(form.attributes.get("action")), SchoolAdapter.hidden_inputs(form)
 
 
 def _is_logged_in_page(resp: httpx.Response) -> bool:
     return resp.status_code == 200 and resp.url.path.endswith(MENU)
-
-
-def _ms() -> str:
-    return str(int(time.time() * 1000))
 
 
 # ---- timetable (学生课表查询) -----------------------------------------------------------------------

@@ -8,7 +8,12 @@ paths, forms, pages and error texts, calling the shared pieces:
 - :meth:`issue_captcha` — a new captcha bound to the session (the previous one dies);
 - :meth:`attempt_login` — captcha (consumed), lock state and password check, with stats;
 - :meth:`student_of` — the logged-in student, for the grade pages;
-- :meth:`down_response` / ``controls`` — the test and demo switches.
+- :meth:`down_response` / ``controls`` — the test and demo switches;
+- :meth:`page`, :meth:`with_cookie` / :meth:`page_with_session`, :meth:`captcha_response`,
+  :meth:`counted_grade_fetch` (the ``broken_grades`` switch) — the pages every system serves;
+- :class:`BoundedTable` — per-session state (keys, seeds, tickets) that a flood cannot grow;
+- :meth:`password_forms` / :meth:`password_ok` — the hook for passwords a page script hashes or
+  encrypts (MD5, DES …) before posting.
 
 All state lives in the server's event loop: the handlers are ``async`` and never await while
 changing it, so no locks are needed. Passwords are kept only as salted hashes and are never
@@ -18,18 +23,19 @@ returned by the admin API or logged.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,6 +43,58 @@ from gradewatch.grades import Grade
 from gradewatch.sim.admin import admin_routes
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
+S = TypeVar("S", bound="Simulator")
+
+#: Entries a per-session side table keeps at most (keys handed out, seeds, tickets …).
+TABLE_LIMIT = 1000
+
+
+class BoundedTable(dict[K, V]):
+    """A dict that keeps at most ``limit`` entries, the most recently set ones: state bound to sessions
+    that clients fetch and then abandon (an RSA key, a login seed, a ticket) cannot grow without end."""
+
+    def __init__(self, limit: int = TABLE_LIMIT) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.pop(key, None)  # a key set again counts as the newest
+        super().__setitem__(key, value)
+        while len(self) > self.limit:  # dicts keep insertion order: the oldest first
+            del self[next(iter(self))]
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    """A simulator option must be one of the variants it imitates: ValueError naming it otherwise."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def int_param(text: str | None, default: int) -> int:
+    """A whole-number request parameter (page number, page size), or ``default`` when it is not one."""
+    try:
+        return int(text or "")
+    except ValueError:
+        return default
+
+
+def logged_in_page(
+    handler: Callable[[S, Request, Session, Student], Awaitable[Response]],
+) -> Callable[[S, Request], Awaitable[Response]]:
+    """A route handler for a logged-in page: it gets the session and its student; a request without a
+    logged-in session gets the system's :meth:`Simulator.signed_out` answer instead."""
+
+    @functools.wraps(handler)
+    async def page(sim: S, request: Request) -> Response:
+        sess, student = sim.logged_in(request)
+        if sess is None or student is None:
+            return sim.signed_out(request)
+        return await handler(sim, request, sess, student)
+
+    return page
 
 
 class Outcome(enum.StrEnum):
@@ -128,6 +186,16 @@ class Simulator:
     wrong_captcha_text: ClassVar[str] = "wrong captcha"
     bad_credentials_text: ClassVar[str] = "wrong username or password"
     locked_text: ClassVar[str] = "account locked after {n} wrong passwords"
+    #: Where :meth:`signed_out` sends a client (below the server root).
+    login_page_path: ClassVar[str] = "/"
+    #: How the system's pages are encoded (an instance may change it: a GBK school).
+    encoding: str = "UTF-8"
+    #: The cache headers of a captcha image (each system's servlet sends its own).
+    captcha_headers: ClassVar[Mapping[str, str]] = {"Cache-Control": "no-cache, no-store", "Pragma": "no-cache",
+                                                    "Expires": "0"}
+    #: What the grade page shows while the ``broken_grades`` switch is on (``{charset}``: the encoding).
+    broken_grades_page: ClassVar[str] = ("<html><head><title>系统错误</title></head>"
+                                         "<body><h3>系统繁忙，请稍后再试</h3></body></html>")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A simulator class with its own system id is that system's simulator: see gradewatch.sim.simulators().
@@ -387,15 +455,40 @@ class Simulator:
         body = text.encode(encoding, errors="xmlcharrefreplace")
         return Response(body, status, headers={"Content-Type": f"text/html;charset={encoding}", **(headers or {})})
 
-    def captcha_response(self, request: Request) -> Response:
-        """A new captcha for the request's session (a new session, with its cookie, if it has none)."""
+    def page(self, text: str, status: int = 200) -> Response:
+        """An HTML page in the system's ``encoding``."""
+        return self.html_page(text, status, encoding=self.encoding)
+
+    def signed_out(self, request: Request) -> Response:
+        """What a logged-in page answers without a logged-in session: by default a redirect to the
+        system's login page; systems answering otherwise (a small "please log in" page) override."""
+        return RedirectResponse(self.login_page_path, 302)
+
+    def with_cookie(self, response: Response, sess: Session, new: bool) -> Response:
+        """``response``, setting the session cookie when ``sess`` was just made for this request."""
+        if new:
+            self.set_cookie(response, sess)
+        return response
+
+    def page_with_session(self, request: Request, make: Callable[[Session], Response]) -> Response:
+        """A page that needs a session (the login form): the request's own, else a new one with its cookie."""
+        sess, new = self.session_or_new(request)
+        return self.with_cookie(make(sess), sess, new)
+
+    async def captcha_response(self, request: Request) -> Response:
+        """The captcha route: a new image for the request's session (a new session, with its cookie,
+        if it has none), sent with the system's ``captcha_headers``."""
         sess, new = self.session_or_new(request)
         image, media_type = self.issue_captcha(sess)
-        resp = Response(image, media_type=media_type,
-                        headers={"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expires": "0"})
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.with_cookie(Response(image, media_type=media_type, headers=dict(self.captcha_headers)), sess, new)
+
+    def counted_grade_fetch(self, student: Student) -> Response | None:
+        """Count a grade fetch in the stats; while the ``broken_grades`` switch is on, return the page to
+        answer instead (the system's error page, HTTP 200), else None."""
+        student.stats.grade_fetches += 1
+        if not self.controls.broken_grades:
+            return None
+        return self.page(self.broken_grades_page.replace("{charset}", self.encoding))
 
     def grade_view(self, student: Student, page: Callable[[], Response], broken: Callable[[], Response]) -> Response:
         """A grade fetch: counted in the stats, and the broken page while the ``broken_grades`` switch is on."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from gradewatch.cli.errors import fail
+
 app = typer.Typer(no_args_is_help=True, help="Run a school-system simulator on this machine (for the demo and tests).")
 
 
@@ -13,11 +15,6 @@ app = typer.Typer(no_args_is_help=True, help="Run a school-system simulator on t
 def _group() -> None:
     """Run a school-system simulator on this machine (for the demo and tests)."""
     # A callback keeps `ssfw` a subcommand even while it is the only one.
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 _VARIANT_HELP = "A named variant of a real deployment, or key=value of one simulator option (repeatable)."
@@ -30,9 +27,9 @@ def _make(cls: type, system: str, variants: list[str], *args: object, **kwargs: 
     try:
         return cls(*args, **{**kwargs, **variant_options(system, variants)})
     except TypeError as err:  # an option the simulator does not have
-        raise _fail(f"bad --variant for {system}: {str(err).split(')', 1)[-1].strip() or err}") from None
+        fail(f"bad --variant for {system}: {str(err).split(')', 1)[-1].strip() or err}")
     except (ValueError, ImportError) as err:
-        raise _fail(str(err)) from None
+        fail(str(err))
 
 
 @app.command()
@@ -57,7 +54,7 @@ def ssfw(
     try:
         captchas = FileCaptchas.load(captcha_dir, seed=seed) if captcha_dir is not None else None
     except (ValueError, ImportError) as err:
-        raise _fail(str(err)) from None
+        fail(str(err))
     sim = _make(SsfwSimulator, "ssfw", variant, seeded_students(seed, students), captchas=captchas,
                 admin_token=admin_token, session_ttl=session_ttl, seed=seed, encoding=encoding)
     _serve(sim, [
@@ -79,11 +76,11 @@ def _serve(sim: object, lines: list[str], host: str, port: int) -> None:
     try:
         sim.default_captchas()  # fail now, not at the first captcha, if the renderer is missing
     except (ValueError, ImportError) as err:
-        raise _fail(str(err)) from None
+        fail(str(err))
     try:
         sock = bind(host, port)
     except OSError as err:
-        raise _fail(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+        fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
     base = url_of(sock)
     for line in lines:
         typer.echo(line.replace("{base}", base))
@@ -161,7 +158,7 @@ def captchas(
 
     known = simulators()
     if system not in known:
-        raise _fail(f"unknown system {system!r} (known: {', '.join(known)})")
+        fail(f"unknown system {system!r} (known: {', '.join(known)})")
     try:
         source = _make(known[system], system, variant, [], seed=seed).default_captchas()  # type: ignore[attr-defined]
         out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +167,7 @@ def captchas(
             ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}.get(media_type, "img")
             (out / f"{answer}_{n:05d}.{ext}").write_bytes(image)
     except (ValueError, ImportError, OSError, NotImplementedError) as err:
-        raise _fail(str(err) or f"{system} has no captcha") from None
+        fail(str(err) or f"{system} has no captcha")
     typer.echo(f"wrote {count} {system} captchas to {out}")
 
 
@@ -207,16 +204,16 @@ def _generic_command(system: str) -> None:
         for item in settings:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
-                raise _fail(f"--set takes KEY=VALUE, not {item!r}")
+                fail(f"--set takes KEY=VALUE, not {item!r}")
             options[key.strip().replace("-", "_")] = _option_value(value.strip())
         cls = simulator_class(system)
         try:
             sim = cls(seeded_students(seed, students), admin_token=admin_token, session_ttl=session_ttl, seed=seed,
                       **options)
         except TypeError as err:
-            raise _fail(f"{system}: not a simulator option: {err}") from None
+            fail(f"{system}: not a simulator option: {err}")
         except ValueError as err:
-            raise _fail(str(err)) from None
+            fail(str(err))
         _serve(sim, sim.banner(), host, port)
 
     from gradewatch.sim import simulator_class

@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
 from gradewatch.schools.kingosoft_des import decrypt_params, md5_hex
-from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
+from gradewatch.sim.base import BoundedTable, LoginResult, Outcome, Session, Simulator, Student, logged_in_page
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -155,7 +155,8 @@ class KingosoftSimulator(Simulator):
         super().__init__(students, **kwargs)
         self.login = login
         self.captcha = captcha
-        self._keys: dict[str, tuple[str, str]] = {}  # session id -> (_deskey, _nowtime) last handed out
+        # session id -> (_deskey, _nowtime) last handed out
+        self._keys: BoundedTable[str, tuple[str, str]] = BoundedTable(self.max_sessions)
         self._answer = ""  # the captcha text of the login being judged (the password hash includes it)
 
     def default_captchas(self) -> CaptchaSource:
@@ -191,9 +192,15 @@ class KingosoftSimulator(Simulator):
                       f'src="/custom/js/SetKingoEncypt.jsp?t={secrets.randbelow(10**6)}"></script>')
         resp = self.page(_LOGIN.format(sid=sess.id, encypt=encypt, ms=int(time.time() * 1000),
                                        hid_flag="0" if self.captcha else "1"))
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.with_cookie(resp, sess, new)
+
+    async def login_form(self, request: Request) -> Response:
+        # A coroutine, so the session table is only touched in the event loop (a plain function
+        # route would run in a worker thread).
+        return self.login_page(request)
+
+    def signed_out(self, request: Request) -> Response:
+        return self.login_page(request)  # the real server shows the login page in place
 
     @staticmethod
     def verdict(status: str, message: str = "", result: str = "") -> JSONResponse:
@@ -208,7 +215,7 @@ class KingosoftSimulator(Simulator):
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", lambda request: RedirectResponse("/cas/login.action", 302)),
-            Route("/cas/login.action", self.login_page),
+            Route("/cas/login.action", self.login_form),
             Route("/custom/js/SetKingoEncypt.jsp", self.key_script),
             Route("/cas/genValidateCode", self.captcha_response),
             Route("/cas/logon.action", self.logon, methods=["POST"]),
@@ -222,12 +229,8 @@ class KingosoftSimulator(Simulator):
         deskey = str(10**18 + secrets.randbelow(9 * 10**18))
         nowtime = time.strftime("%Y-%m-%d %H:%M:%S")
         self._keys[sess.id] = (deskey, nowtime)
-        while len(self._keys) > self.max_sessions:
-            self._keys.pop(next(iter(self._keys)))
         resp = Response("\n" + _ENCYPT.format(deskey=deskey, nowtime=nowtime), media_type="text/javascript")
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.with_cookie(resp, sess, new)
 
     def _fields(self, form: dict[str, str], sess: Session | None) -> dict[str, str] | None:
         """The login fields of either variant; None when the DES wrapper does not check out."""
@@ -270,25 +273,19 @@ class KingosoftSimulator(Simulator):
             return self.verdict("401", WRONG_CAPTCHA)
         return self.verdict("407", self.error_text(result))
 
-    async def home(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.login_page(request)
+    @logged_in_page
+    async def home(self, request: Request, sess: Session, student: Student) -> Response:
         return self.page(_FRAME.format(title="青果教务管理系统", name=html.escape(student.name),
                                        username=student.username, body='<div id="menu">学生成绩查询</div>'))
 
-    async def grade_form(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.login_page(request)
+    @logged_in_page
+    async def grade_form(self, request: Request, sess: Session, student: Student) -> Response:
         body = _FORM.format(year=student.username[:4], menucode=request.query_params.get("menucode", MENUCODE))
         return self.page(_FRAME.format(title="学生成绩查询", name=html.escape(student.name),
                                        username=student.username, body=body))
 
-    async def grade_data(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.login_page(request)
+    @logged_in_page
+    async def grade_data(self, request: Request, sess: Session, student: Student) -> Response:
         if "xscj.stuckcj.jsp" not in request.headers.get("referer", ""):
             return self.page("<html><body>非法访问！</body></html>", 403)
         await self.form(request)  # sjxz/ysyx/zx/fx…: every result since enrolment is what the adapter asks for

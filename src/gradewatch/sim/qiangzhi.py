@@ -49,7 +49,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gradewatch.sim.base import Outcome, Session, Simulator, Student
+from gradewatch.sim.base import (
+    BoundedTable,
+    Outcome,
+    Session,
+    Simulator,
+    Student,
+    check_choice,
+    int_param,
+    logged_in_page,
+)
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.qiangzhi_pages import (
     ALL_COLUMNS,
@@ -103,7 +112,8 @@ def encode_seed(text: str, scode: str, sxh: str) -> str:
 
 def decode_seed(encoded: str, sxh: str) -> str:
     """Inverse of :func:`encode_seed` (the server side)."""
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for i in range(20):
         if pos >= len(encoded):
             return "".join(out)
@@ -116,11 +126,9 @@ class QiangzhiSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = LOCKED
+    broken_grades_page = BROKEN_PAGE
+    captcha_headers = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
     system: ClassVar[str] = "qiangzhi"
-    session_cookie: ClassVar[str] = "JSESSIONID"
-    cookie_path: ClassVar[str] = "/"
-    lock_after: ClassVar[int] = 5
-    captcha_case_sensitive: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -149,11 +157,11 @@ class QiangzhiSimulator(Simulator):
         ``captcha_markup``: ``"img"`` (id on the image) or ``"wrapper"`` (id on a link around it);
         ``error_markup``: ``"font"`` (jsxsd) or ``"errorinfo"`` (the old kdjw)."""
         super().__init__(students, **kwargs)
-        _check("login", login, LOGINS)
-        _check("home", home, HOMES)
-        _check("grades", grades, ("html", "json"))
-        _check("captcha_markup", captcha_markup, ("img", "wrapper"))
-        _check("error_markup", error_markup, ("font", "errorinfo"))
+        check_choice("login", login, LOGINS)
+        check_choice("home", home, HOMES)
+        check_choice("grades", grades, ("html", "json"))
+        check_choice("captcha_markup", captcha_markup, ("img", "wrapper"))
+        check_choice("error_markup", error_markup, ("font", "errorinfo"))
         if not context.startswith("/") or context == "/" or context.endswith("/"):
             raise ValueError(f"context must be a path like /jsxsd, not {context!r}")
         unknown = [c for c in columns if c not in ALL_COLUMNS] + [f for f in table if f not in TABLE_FEATURES]
@@ -168,9 +176,9 @@ class QiangzhiSimulator(Simulator):
         self.table = tuple(table)
         self.captcha_markup = captcha_markup
         self.error_markup = error_markup
-        self._seeds: dict[str, tuple[str, str]] = {}  # session id -> (scode, sxh), one login each
-        self._tickets: dict[str, str] = {}  # ticket -> username, for the LoginToXk hop
-        self._frm: set[str] = set()  # sessions that opened the grade query form
+        self._seeds: BoundedTable[str, tuple[str, str]] = BoundedTable()  # session id -> (scode, sxh), one login each
+        self._tickets: BoundedTable[str, str] = BoundedTable()  # ticket -> username, for the LoginToXk hop
+        self._frm: BoundedTable[str, None] = BoundedTable()  # sessions that opened the grade query form
 
     def default_captchas(self) -> CaptchaSource:
         from gradewatch.captcha.render_schools import render_qiangzhi
@@ -204,10 +212,6 @@ class QiangzhiSimulator(Simulator):
         return sess.scope or "/"
 
     # ---- responses -------------------------------------------------------------------------
-    @staticmethod
-    def page(text: str, status: int = 200) -> Response:
-        return Response(text.encode("utf-8"), status, headers={"Content-Type": "text/html;charset=UTF-8"})
-
     def login_page(self, message: str = "", username: str = "") -> Response:
         src = "verifycode.servlet" if self.seeded else f"{self.ctx}/verifycode.servlet"
         method = {"seed": "logon", "logon_ldap": "logonLdap", "direct": "LoginToXk", "ldap": "LoginToXkLdap"}
@@ -226,13 +230,9 @@ class QiangzhiSimulator(Simulator):
         name, username = html.escape(student.name), html.escape(student.username)
         return self.page(FRAME.format(title=title, body=body, name=name, username=username, ctx=self.ctx))
 
-    def not_logged_in(self) -> Response:
+    def signed_out(self, request: Request) -> Response:
+        # Not a redirect: a small page whose script sends the browser to the login page.
         return self.page(NOT_LOGGED_IN.format(ctx=self.ctx))
-
-    def _with_cookie(self, resp: Response, sess: Session, new: bool) -> Response:
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
 
     # ---- routes ----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -250,32 +250,24 @@ class QiangzhiSimulator(Simulator):
         ]
         if self.seeded:
             routes += [
-                Route("/verifycode.servlet", self.captcha_image),
+                Route("/verifycode.servlet", self.captcha_response),
                 Route("/Logon.do", self.logon, methods=["GET", "POST"]),
             ]
         else:
-            routes.append(Route(f"{ctx}/verifycode.servlet", self.captcha_image))
+            routes.append(Route(f"{ctx}/verifycode.servlet", self.captcha_response))
         return routes
 
     async def root(self, request: Request) -> Response:
         if not self.seeded:
             return RedirectResponse(f"{self.ctx}/", 302)
-        sess, new = self.session_or_new(request)
-        return self._with_cookie(self.login_page(), sess, new)
+        return self.page_with_session(request, lambda _sess: self.login_page())
 
     async def app_root(self, request: Request) -> Response:
         if self.student_of(request) is not None:
             return RedirectResponse(self.home, 302)
         if self.seeded:
             return RedirectResponse("/", 302)
-        sess, new = self.session_or_new(request)
-        return self._with_cookie(self.login_page(), sess, new)
-
-    async def captcha_image(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        image, media_type = self.issue_captcha(sess)
-        resp = Response(image, media_type=media_type, headers={"Cache-Control": "no-cache", "Pragma": "no-cache"})
-        return self._with_cookie(resp, sess, new)
+        return self.page_with_session(request, lambda _sess: self.login_page())
 
     # ---- Logon.do: the seed, and the seeded login ----------------------------------------------
     async def logon(self, request: Request) -> Response:
@@ -285,10 +277,8 @@ class QiangzhiSimulator(Simulator):
             scode = "".join(secrets.choice(_SCODE_ALPHABET) for _ in range(64))
             sxh = "".join(secrets.choice("0123") for _ in range(20))
             self._seeds[sess.id] = (scode, sxh)
-            while len(self._seeds) > 1000:
-                del self._seeds[next(iter(self._seeds))]
             resp = Response(f"{scode}#{sxh}", media_type="text/plain;charset=UTF-8")
-            return self._with_cookie(resp, sess, new)
+            return self.with_cookie(resp, sess, new)
         expected = "logonLdap" if self.login == "logon_ldap" else "logon"
         if method != expected or request.method != "POST":
             return self.page("<html><body>method not supported</body></html>", 404)
@@ -306,7 +296,7 @@ class QiangzhiSimulator(Simulator):
         if method == "exit":
             sess = self.session(request)
             if sess is not None:
-                self._frm.discard(sess.id)
+                self._frm.pop(sess.id, None)
                 self.end_session(sess)
             return RedirectResponse(self.login_url, 302)
         if method == "jwxt" and request.method == "GET":
@@ -314,7 +304,7 @@ class QiangzhiSimulator(Simulator):
             username = self._tickets.pop(request.query_params.get("ticqzket", ""), None)
             student = self.students.get(username or "")
             if student is None:
-                return self.not_logged_in()
+                return self.signed_out(request)
             return self._enter(sess, student)
         posted_to = request.url.path.rsplit("/", 1)[-1]
         wanted = {"direct": "LoginToXk", "ldap": "LoginToXkLdap"}.get(self.login)
@@ -337,11 +327,9 @@ class QiangzhiSimulator(Simulator):
             if self.seeded:  # the jsxsd session is made by the ticket hop
                 ticket = secrets.token_hex(16)
                 self._tickets[ticket] = result.student.username
-                while len(self._tickets) > 1000:
-                    del self._tickets[next(iter(self._tickets))]
                 return RedirectResponse(f"{self.ctx}/xk/LoginToXk?method=jwxt&ticqzket={ticket}", 302)
             return self._enter(sess, result.student)
-        return self._with_cookie(self.login_page(self.error_text(result), username), sess, new)
+        return self.with_cookie(self.login_page(self.error_text(result), username), sess, new)
 
     def _enter(self, sess: Session, student: Student) -> Response:
         """Log the student in on a fresh session, ending every other session of theirs."""
@@ -352,33 +340,24 @@ class QiangzhiSimulator(Simulator):
         return resp
 
     # ---- logged-in pages -----------------------------------------------------------------------
-    async def main(self, request: Request) -> Response:
-        _, student = self.logged_in(request)
-        if student is None:
-            return self.not_logged_in()
+    @logged_in_page
+    async def main(self, request: Request, sess: Session, student: Student) -> Response:
         body = f'<div class="middletopttxlr">欢迎您，{html.escape(student.name)}同学</div>'
         return self.frame(student, "学生个人中心", body)
 
-    async def grade_form(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return self.not_logged_in()
-        if len(self._frm) > 1000:  # forget sessions long gone (a live one just opens the form again)
-            self._frm.clear()
-        self._frm.add(sess.id)
+    @logged_in_page
+    async def grade_form(self, request: Request, sess: Session, student: Student) -> Response:
+        self._frm[sess.id] = None  # the oldest are forgotten (a live session just opens the form again)
         terms = sorted({g.term for g in student.grades.values()}, reverse=True)
         options = "".join(f'<option value="{t}">{t}</option>' for t in terms)
         return self.frame(student, "学生个人中心", GRADE_FORM_BODY.format(terms=options, ctx=self.ctx))
 
-    async def grade_list(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return self.not_logged_in()
+    @logged_in_page
+    async def grade_list(self, request: Request, sess: Session, student: Student) -> Response:
         if sess.id not in self._frm:  # the list needs the query page's state
             return self.frame(student, "学生个人中心", '<div class="Nsb_pw">请从成绩查询页面进入！</div>')
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(BROKEN_PAGE)
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         params = dict(request.query_params)
         if request.method == "POST":
             params.update(await self.form(request))
@@ -386,22 +365,10 @@ class QiangzhiSimulator(Simulator):
         grades = sorted(student.grades.values(), key=lambda g: (g.term, g.course_code, g.exam_type))
         grades = [g for g in grades if not term or g.term == term]
         if self.grades_format == "json":
-            page, size = _int(params.get("pageNum"), 1), _int(params.get("pageSize"), _JSON_PAGE)
+            page, size = int_param(params.get("pageNum"), 1), int_param(params.get("pageSize"), _JSON_PAGE)
             return JSONResponse(grade_json(grades, max(1, page), max(1, size)))
         body = grade_table(grades, self.columns, self.table, self.ctx)
         return self.frame(student, "学生个人中心", body)
-
-
-def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int(text or "")
-    except ValueError:
-        return default
 
 
 # ---- timetable (学期理论课表): the term's courses, graded or not ------------------------------------
@@ -444,7 +411,7 @@ def timetable_routes(sim: QiangzhiSimulator) -> list[BaseRoute]:
     async def timetable(request: Request) -> Response:
         _, student = sim.logged_in(request)
         if student is None:
-            return sim.not_logged_in()
+            return sim.signed_out(request)
         form = await sim.form(request) if request.method == "POST" else {}
         term = form.get("xnxq01id") or request.query_params.get("xnxq01id") or current_term(student)
         return sim.frame(student, "学生个人中心", table(student, term))

@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import LoginResult, Outcome, Simulator, Student
+from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student, check_choice, logged_in_page
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -200,11 +200,10 @@ class SsfwSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = LOCKED
+    broken_grades_page = _BROKEN_PAGE
     system: ClassVar[str] = "ssfw"
-    session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = "/ssfw"
-    lock_after: ClassVar[int] = 5
-    captcha_case_sensitive: ClassVar[bool] = False
+    login_page_path: ClassVar[str] = "/ssfw/login.jsp"
 
     captcha_charset: ClassVar[str] = "0123456789abcdefghijklmnopqrstuvwxyz"
     captcha_length: ClassVar[int] = 4
@@ -233,8 +232,7 @@ class SsfwSimulator(Simulator):
                                      ("code_header", code_header, CJXX_CODE_HEADERS),
                                      ("score_header", score_header, CJXX_SCORE_HEADERS),
                                      ("mode", mode, ("local", "db")), ("landing", landing, ("index", "portal"))):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+            check_choice(name, value, allowed)
         self.encoding = encoding.upper()
         self.grade_page = grade_page
         self.code_header = code_header
@@ -253,10 +251,6 @@ class SsfwSimulator(Simulator):
         )
 
     # ---- responses -------------------------------------------------------------------------
-    def page(self, text: str, status: int = 200) -> Response:
-        body = text.encode(self.encoding)
-        return Response(body, status, headers={"Content-Type": f"text/html;charset={self.encoding}"})
-
     def login_page(self, error: str = "", username: str = "") -> Response:
         return self.page(
             _LOGIN_PAGE.format(charset=self.encoding, error=html.escape(error), username=html.escape(username),
@@ -275,17 +269,13 @@ class SsfwSimulator(Simulator):
             )
         )
 
-    @staticmethod
-    def to_login() -> Response:
-        return RedirectResponse("/ssfw/login.jsp", status_code=302)
-
     # ---- routes ----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", self.root),
             Route("/ssfw/", self.root),
             Route("/ssfw/login.jsp", self.login_form),
-            Route("/ssfw/jwcaptcha.do", self.captcha),
+            Route("/ssfw/jwcaptcha.do", self.captcha_response),
             Route("/ssfw/j_spring_ids_security_check", self.security_check, methods=["POST"]),
             Route("/ssfw/index.do", self.index),
             Route("/ssfw/jwnavmenu.do", self.navmenu),
@@ -299,23 +289,7 @@ class SsfwSimulator(Simulator):
         return RedirectResponse("/ssfw/index.do" if self.student_of(request) else "/ssfw/login.jsp", 302)
 
     async def login_form(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        resp = self.login_page()
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
-
-    async def captcha(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        image, media_type = self.issue_captcha(sess)
-        resp = Response(
-            image,
-            media_type=media_type,
-            headers={"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expires": "0"},
-        )
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.page_with_session(request, lambda _sess: self.login_page())
 
     async def security_check(self, request: Request) -> Response:
         form = await self.form(request, self.encoding)
@@ -342,45 +316,35 @@ class SsfwSimulator(Simulator):
             return WRONG_PASSWORD.format(n=result.tries_left)
         return super().error_text(result)
 
-    async def index(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def index(self, request: Request, sess: Session, student: Student) -> Response:
         body = f'<div class="welcome"><h2>{html.escape(student.name)}同学，欢迎使用师生服务平台</h2></div>'
         return self.frame(student, "师生服务平台", body)
 
-    async def navmenu(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def navmenu(self, request: Request, sess: Session, student: Student) -> Response:
         if self.grade_page != "navmenu" or request.query_params.get("menuItemWid") != GRADES_MENU_WID:
             return self.frame(student, "师生服务平台", '<div class="nav">请从左侧菜单选择功能。</div>')
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(_BROKEN_PAGE.format(charset=self.encoding))
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         return self.frame(student, "成绩查询", grade_page_body(student))
 
-    async def cjxx(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def cjxx(self, request: Request, sess: Session, student: Student) -> Response:
         if self.grade_page != "cjxx":
             return self.page("<html><head><title>404</title></head><body>404 Not Found</body></html>", 404)
         params = dict(request.query_params)
         if request.method == "POST":
             params.update(await self.form(request, self.encoding))
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(_BROKEN_PAGE.format(charset=self.encoding))
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         year, term = params.get("qXndm_ys", ""), params.get("qXqdm_ys", "")
         grades = [g for g in student.grades.values()
                   if (not year or g.term.rpartition("-")[0] == year) and (not term or g.term.endswith(f"-{term}"))]
         return self.frame(student, "综合查询 - 成绩信息", cjxx_body(grades, self.code_header, self.score_header))
 
-    async def portal_landing(self, request: Request) -> Response:
-        student = self.student_of(request)
-        if student is None:
-            return self.to_login()
+    @logged_in_page
+    async def portal_landing(self, request: Request, sess: Session, student: Student) -> Response:
         return self.page('<html><head><title>登录结果</title></head><body><script>'
                          'window.location.href="/ssfw/index.do";</script>登录成功</body></html>')
 
@@ -388,7 +352,7 @@ class SsfwSimulator(Simulator):
         sess = self.session(request)
         if sess is not None:
             self.end_session(sess)
-        return self.to_login()
+        return self.signed_out(request)
 
 
 # ---- timetable (课表): the term's courses, graded or not --------------------------------------
@@ -423,14 +387,14 @@ def timetable_routes(sim: SsfwSimulator) -> list[BaseRoute]:
     async def by_term(request: Request) -> Response:
         student = sim.student_of(request)
         if student is None:
-            return sim.to_login()
+            return sim.signed_out(request)
         term = str(request.path_params["term"])
         return sim.frame(student, "学生课表", page(student, term))
 
     async def current(request: Request) -> Response:
         student = sim.student_of(request)
         if student is None:
-            return sim.to_login()
+            return sim.signed_out(request)
         return sim.frame(student, "学生课表", page(student, current_term(student)))
 
     return [Route("/ssfw/pkgl/kcbxx/4/{term}.do", by_term), Route("/ssfw/pkgl/kcbxx/xskcb.do", current)]

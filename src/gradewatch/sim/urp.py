@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.grades import Grade
-from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
+from gradewatch.sim.base import BoundedTable, LoginResult, Outcome, Session, Simulator, Student
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 from gradewatch.sim.transcripts import StudentRecord
 
@@ -173,7 +173,7 @@ class UrpSimulator(Simulator):
         encode_password("", password_hash)  # validates the option before the students are hashed
         self.password_hash = password_hash
         super().__init__(students, **kwargs)
-        self._tokens: dict[str, str] = {}  # session id -> tokenValue of the login page it was shown
+        self._tokens: BoundedTable[str, str] = BoundedTable(self.max_sessions)  # session id -> tokenValue shown
         self._segments: dict[str, str] = {}  # session id -> the score pages' path segment
 
     def default_captchas(self) -> CaptchaSource:
@@ -225,13 +225,9 @@ class UrpSimulator(Simulator):
         sess, new = self.session_or_new(request)
         token = secrets.token_hex(16)
         self._tokens[sess.id] = token
-        while len(self._tokens) > self.max_sessions:
-            self._tokens.pop(next(iter(self._tokens)))
         error = ERROR_TEXTS.get(request.query_params.get("errorCode", ""), "")
         resp = self.page(_LOGIN.format(token=token, error=html.escape(error), script=_SCRIPTS[self.password_hash]))
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
+        return self.with_cookie(resp, sess, new)
 
     async def security_check(self, request: Request) -> Response:
         form = await self.form(request)

@@ -46,7 +46,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gradewatch.sim.base import LoginResult, Outcome, Session, Simulator, Student
+from gradewatch.sim.base import (
+    BoundedTable,
+    LoginResult,
+    Outcome,
+    Session,
+    Simulator,
+    Student,
+    check_choice,
+    int_param,
+    logged_in_page,
+)
 from gradewatch.sim.captchas import CaptchaSource
 from gradewatch.sim.transcripts import StudentRecord
 from gradewatch.sim.zf_pages import (
@@ -115,10 +125,11 @@ class ZfSimulator(Simulator):
     wrong_captcha_text = WRONG_CAPTCHA
     bad_credentials_text = BAD_CREDENTIALS
     locked_text = DISABLED
+    broken_grades_page = ERROR_PAGE
+    captcha_headers = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache", "Expires": "0"}
     system: ClassVar[str] = "zf"
-    session_cookie: ClassVar[str] = "JSESSIONID"
     cookie_path: ClassVar[str] = CTX
-    lock_after: ClassVar[int] = 5
+    login_page_path: ClassVar[str] = LOGIN
     captcha_case_sensitive: ClassVar[bool] = True
 
     def __init__(
@@ -153,13 +164,13 @@ class ZfSimulator(Simulator):
         ``notice_for``: usernames with a mandatory notice after login; ``max_show_count``: a page-size
         cap (None: none, as no real server is known to cap)."""
         super().__init__(students, **kwargs)
-        _check_choice("captcha_policy", captcha_policy, ("always", "after_failures"))
-        _check_choice("captcha_style", captcha_style, ("classic", "kaptcha"))
-        _check_choice("modulus", modulus, ("bare", "signed"))
-        _check_choice("grade_endpoints", grade_endpoints, ("both", "dg"))
-        _check_choice("fields", fields, ("full", "sparse"))
+        check_choice("captcha_policy", captcha_policy, ("always", "after_failures"))
+        check_choice("captcha_style", captcha_style, ("classic", "kaptcha"))
+        check_choice("modulus", modulus, ("bare", "signed"))
+        check_choice("grade_endpoints", grade_endpoints, ("both", "dg"))
+        check_choice("fields", fields, ("full", "sparse"))
         for reason in (refuse or {}).values():
-            _check_choice("refuse reason", reason, tuple(REFUSALS))
+            check_choice("refuse reason", reason, tuple(REFUSALS))
         if captcha_style == "kaptcha":
             _kaptcha_renderer()  # fail now with a clear message, not at the first image
         self.captcha = captcha
@@ -177,9 +188,9 @@ class ZfSimulator(Simulator):
         self._route = secrets.token_hex(6)
         #: Raw bodies of the last login POSTs, for tests (the password must never appear in them).
         self.login_bodies: deque[bytes] = deque(maxlen=50)
-        self._csrf: dict[str, str] = {}
-        self._keys: dict[str, rsa.RSAPrivateKey] = {}
-        self._unread: dict[str, str] = {}  # session id -> id of the notice still to acknowledge
+        self._csrf: BoundedTable[str, str] = BoundedTable()
+        self._keys: BoundedTable[str, rsa.RSAPrivateKey] = BoundedTable()  # one key pair, one login POST
+        self._unread: BoundedTable[str, str] = BoundedTable()  # session id -> id of the notice still to acknowledge
 
     def default_captchas(self) -> CaptchaSource:
         if self.captcha_style == "kaptcha":
@@ -191,10 +202,6 @@ class ZfSimulator(Simulator):
         return VariableCaptchas(render_zf, charset=ZF_CHARSET, min_length=4, length=5, seed=self.seed)
 
     # ---- responses -------------------------------------------------------------------------
-    @staticmethod
-    def page(text: str, status: int = 200) -> Response:
-        return Response(text.encode("utf-8"), status, headers={"Content-Type": "text/html;charset=UTF-8"})
-
     def asks_captcha(self, sess: Session) -> bool:
         """Whether this session's next login shows and checks the kaptcha."""
         if not self.captcha:
@@ -207,8 +214,6 @@ class ZfSimulator(Simulator):
             token = self._csrf.get(sess.id)
             if token is None:
                 token = self._csrf[sess.id] = f"{uuid.uuid4()},{uuid.uuid4().hex}".replace("-", "")
-                while len(self._csrf) > 1000:
-                    del self._csrf[next(iter(self._csrf))]
             field = f'<input type="hidden" id="csrftoken" name="csrftoken" value="{token}"/>'
         script = "$('#tips').show();" if tips else ""
         return self.page(
@@ -228,11 +233,6 @@ class ZfSimulator(Simulator):
                 ctx=CTX, title=title, body=body, name=html.escape(student.name), username=html.escape(student.username)
             )
         )
-
-    def _with_cookie(self, resp: Response, sess: Session, new: bool) -> Response:
-        if new:
-            self.set_cookie(resp, sess)
-        return resp
 
     def set_cookie(self, response: Response, sess: Session) -> None:
         super().set_cookie(response, sess)
@@ -257,7 +257,7 @@ class ZfSimulator(Simulator):
             Route(LOGIN, self.login_form, methods=["GET"]),
             Route(LOGIN, self.login_post, methods=["POST"]),
             Route(PUBLIC_KEY, self.public_key),
-            Route(KAPTCHA, self.kaptcha),
+            Route(KAPTCHA, self.captcha_response),
             Route(MENU, self.menu),
             Route(NOTICE, self.notice),
             Route(NOTICE_READ, self.notice_read, methods=["POST"]),
@@ -274,24 +274,15 @@ class ZfSimulator(Simulator):
         sess, new = self.session_or_new(request)
         if sess.username is not None:  # already logged in: the real system goes to the menu
             return RedirectResponse(MENU, 302)
-        return self._with_cookie(self.login_page(sess), sess, new)
+        return self.with_cookie(self.login_page(sess), sess, new)
 
     async def public_key(self, request: Request) -> Response:
         sess, new = self.session_or_new(request)
         key = rsa.generate_private_key(public_exponent=65537, key_size=self.key_bits)
-        self._keys.pop(sess.id, None)
         self._keys[sess.id] = key
-        while len(self._keys) > 1000:  # sessions that fetched a key and left
-            del self._keys[next(iter(self._keys))]
         numbers = key.public_key().public_numbers()
         body = {"modulus": _b64_int(numbers.n, signed=self.modulus == "signed"), "exponent": _b64_int(numbers.e)}
-        return self._with_cookie(JSONResponse(body), sess, new)
-
-    async def kaptcha(self, request: Request) -> Response:
-        sess, new = self.session_or_new(request)
-        image, media_type = self.issue_captcha(sess)
-        headers = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache", "Expires": "0"}
-        return self._with_cookie(Response(image, media_type=media_type, headers=headers), sess, new)
+        return self.with_cookie(JSONResponse(body), sess, new)
 
     async def login_post(self, request: Request) -> Response:
         raw = await request.body()
@@ -301,7 +292,7 @@ class ZfSimulator(Simulator):
         username = form.get("yhm", "").strip()
         token = self._csrf.get(sess.id)
         if new or (self.csrftoken and (token is None or not secrets.compare_digest(token, form.get("csrftoken", "")))):
-            return self._with_cookie(self.login_page(sess, STALE_FORM, username), sess, new)
+            return self.with_cookie(self.login_page(sess, STALE_FORM, username), sess, new)
         key = self._keys.pop(sess.id, None)  # one key pair, one attempt
         password = _decrypt(key, form.get("mm", ""))
         captcha = form.get("yzm", "") if self.asks_captcha(sess) else None
@@ -337,26 +328,20 @@ class ZfSimulator(Simulator):
     def _notice_page(self, sess: Session, student: Student) -> Response:
         return self.frame(student, "重要通知", NOTICE_BODY.format(ctx=CTX, tzid=self._unread[sess.id]))
 
-    async def menu(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return RedirectResponse(LOGIN, 302)
+    @logged_in_page
+    async def menu(self, request: Request, sess: Session, student: Student) -> Response:
         if sess.id in self._unread:
             return RedirectResponse(NOTICE, 302)
         return self.frame(student, "教学管理信息服务平台", MENU_BODY.format(ctx=CTX))
 
-    async def notice(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return RedirectResponse(LOGIN, 302)
+    @logged_in_page
+    async def notice(self, request: Request, sess: Session, student: Student) -> Response:
         if sess.id not in self._unread:
             return RedirectResponse(MENU, 302)
         return self._notice_page(sess, student)
 
-    async def notice_read(self, request: Request) -> Response:
-        sess, student = self.logged_in(request)
-        if sess is None or student is None:
-            return RedirectResponse(LOGIN, 302)
+    @logged_in_page
+    async def notice_read(self, request: Request, sess: Session, student: Student) -> Response:
         form = await self.form(request)
         if self._unread.get(sess.id) == form.get("tzid"):
             del self._unread[sess.id]
@@ -367,12 +352,11 @@ class ZfSimulator(Simulator):
         if sess is None or student is None:
             # Not JSON: the session filter answers with the login page itself.
             fresh, new = self.session_or_new(request)
-            return self._with_cookie(self.login_page(fresh), fresh, new)
+            return self.with_cookie(self.login_page(fresh), fresh, new)
         if sess.id in self._unread:
             return self._notice_page(sess, student)
-        student.stats.grade_fetches += 1
-        if self.controls.broken_grades:
-            return self.page(ERROR_PAGE)
+        if (broken := self.counted_grade_fetch(student)) is not None:
+            return broken
         form = await self.form(request)
         return JSONResponse(self.grade_json(student, form))
 
@@ -382,12 +366,12 @@ class ZfSimulator(Simulator):
         sparse = self.fields == "sparse"
         items = [grade_item(g, student, n, sparse=sparse) for n, g in enumerate(grades, start=1)]
         items = [i for i in items if (not year or i["xnm"] == year) and (not term or i["xqm"] == term)]
-        show = max(1, _int(form.get("queryModel.showCount"), 15))
+        show = max(1, int_param(form.get("queryModel.showCount"), 15))
         if self.max_show_count is not None:
             show = min(show, self.max_show_count)
         total = len(items)
         pages = max(1, -(-total // show))
-        page = max(1, _int(form.get("queryModel.currentPage"), 1))
+        page = max(1, int_param(form.get("queryModel.currentPage"), 1))
         chunk = items[(page - 1) * show : page * show]
         answer: dict[str, Any] = {
             "currentPage": page,
@@ -443,11 +427,6 @@ def _decrypt(key: rsa.RSAPrivateKey | None, mm: str) -> str | None:
         return None
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
 def _kaptcha_renderer() -> Any:
     """The stock-kaptcha renderer of the captcha engine (``render_kaptcha(text, rng)``)."""
     try:
@@ -456,13 +435,6 @@ def _kaptcha_renderer() -> Any:
         raise ValueError("captcha_style 'kaptcha' needs gradewatch.captcha.render_schools.render_kaptcha, "
                          "which this installation does not have") from None
     return render_kaptcha
-
-
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int(text or "")
-    except ValueError:
-        return default
 
 
 # ---- timetable (学生课表查询): the term's courses, graded or not ---------------------------------
@@ -486,7 +458,7 @@ def timetable_routes(sim: ZfSimulator) -> list[BaseRoute]:
         sess, student = sim.logged_in(request)
         if sess is None or student is None:
             fresh, new = sim.session_or_new(request)
-            return sim._with_cookie(sim.login_page(fresh), fresh, new)
+            return sim.with_cookie(sim.login_page(fresh), fresh, new)
         term = term_of(await sim.form(request), student)
         year, _, number = term.rpartition("-")
         kb = []

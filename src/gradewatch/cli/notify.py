@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+
+from gradewatch.cli.context import open_app, select_accounts
+from gradewatch.cli.errors import console, user_errors
+from gradewatch.cli.params import DEFAULT_CONFIG, ConfigOpt
 
 app = typer.Typer(no_args_is_help=True, help="Notification channels: test them.")
 
@@ -14,18 +17,16 @@ app = typer.Typer(no_args_is_help=True, help="Notification channels: test them."
 @app.command("test")
 def test_command(
     account: Annotated[str | None, typer.Argument(help="Only this account (default: all).")] = None,
-    config: Annotated[Path, typer.Option("--config", "-c", envvar="GRADEWATCH_CONFIG",
-                                         help="Config file (TOML).")] = Path("gradewatch.toml"),
+    config: ConfigOpt = DEFAULT_CONFIG,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each service's answer.")] = 20.0,
 ) -> None:
     """Send a short test message on each configured channel; print what each service answered."""
-    from gradewatch.cli import _open, _select, console, user_errors
     from gradewatch.notify.probe import probe
 
     with user_errors():
-        gw = _open(config)
+        gw = open_app(config)
         try:
-            results = probe(gw.config, gw.store, _select(gw, [account] if account else None), timeout=timeout)
+            results = probe(gw.config, gw.store, select_accounts(gw, [account] if account else None), timeout=timeout)
         finally:
             gw.close()
     table = Table(title="Notification channels", title_justify="left")

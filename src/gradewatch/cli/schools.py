@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from gradewatch.cli.errors import console, user_errors
 
 app = typer.Typer(help="The directory of schools: which academic system each runs, and where.", no_args_is_help=True)
 
@@ -17,14 +18,10 @@ def search_command(
     limit: Annotated[int, typer.Option(help="At most this many.")] = 10,
 ) -> None:
     """Find a school and print what to put in the config."""
-    from gradewatch.directory import DirectoryError, search
+    from gradewatch.directory import search
 
-    try:
+    with user_errors():
         found = search(text, limit=limit)
-    except DirectoryError as err:
-        Console(stderr=True).print(f"[bold red]gradewatch: error:[/] {err}", highlight=False)
-        raise typer.Exit(2) from None
-    console = Console()
     if not found:
         console.print(f"No school matches {text!r}. Give the login page's URL to `gradewatch detect URL` instead.")
         raise typer.Exit(1)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from gradewatch.cli.errors import user_errors
+
 
 def web_command(
     config: Path = typer.Option(Path("gradewatch.toml"), "--config", "-c", envvar="GRADEWATCH_CONFIG",
@@ -27,8 +29,6 @@ def web_command(
     """Serve the self-service pages for students and the operator's dashboard."""
     import uvicorn
 
-    from gradewatch.config import ConfigError
-    from gradewatch.store.db import StoreError
     from gradewatch.web.app import WebSettings, create_app
     from gradewatch.web.security import hash_password
 
@@ -36,11 +36,8 @@ def web_command(
     settings = WebSettings(config_path=config, admin_hash=hash_password(admin) if admin else None,
                            mail_sender=os.environ.get(mail_sender_env) or None,
                            wechat_token=os.environ.get(wechat_token_env) or None, https_only=https)
-    try:
+    with user_errors():
         app = create_app(settings)
-    except (ConfigError, StoreError) as err:
-        typer.echo(f"gradewatch: error: {err}", err=True)
-        raise typer.Exit(2) from None
     stop = threading.Event()
     if with_run:
         from gradewatch.watch.scheduler import Scheduler
