@@ -252,6 +252,13 @@ class CasSimulator(Simulator):
         resp.delete_cookie(TGC, path=ROOT)
         return resp
 
+    def expire_sessions(self, username: str | None = None) -> int:
+        # The CAS forgetting a student also forgets the ticket-granting tickets (as on TGT expiry):
+        # the next sign-in asks for the password again.
+        for tgc in [t for t, (user, _) in self._tgcs.items() if username is None or user == username]:
+            del self._tgcs[tgc]
+        return super().expire_sessions(username)
+
     def stats(self) -> dict[str, Any]:
         out = super().stats()
         out["ticket_validations"] = self.ticket_validations
