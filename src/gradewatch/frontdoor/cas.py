@@ -91,7 +91,7 @@ class CasFrontDoor:
     def _submit(self, adapter: SchoolAdapter, creds: Credentials, page: _Page) -> httpx.Response:
         form = dict(page.hidden)
         form["username"] = creds.username
-        form["password"] = encrypt_password(creds.password, page.salt) if page.salt else creds.password
+        form["password"] = page.encrypt(creds.password)
         if self.remember_me:
             form["rememberMe"] = "true" if page.new else "on"
         if page.captcha_needed(creds.username):
@@ -149,8 +149,25 @@ class _Page:
         self.salt = str(salt_input.attributes.get("value") or "") if salt_input is not None else (m[1] if m else "")
         self.new = tree.css_first("#pwdEncryptSalt") is not None or "checkNeedCaptcha.htl" in text
         self.slider = "openSliderCaptcha" in text
+        #: An RSA-keyed build: no salt, the script fetches the key (cas_rsa.PUBKEY_PATH).
+        self.rsa = not self.salt and "getPubKey" in text
         self.captcha_field = "captcha" if self.new else "captchaResponse"
         self.root = str(resp.url).split("/login", 1)[0]
+
+    def encrypt(self, password: str) -> str:
+        """The password as this page's script would send it."""
+        if self.salt:
+            return encrypt_password(password, self.salt)
+        if self.rsa:
+            from gradewatch.frontdoor.cas_rsa import PUBKEY_PATH, rsa_encrypt_password
+
+            r = self.adapter.get(self.root + PUBKEY_PATH, params={"_": str(int(time.time() * 1000))})
+            try:
+                key = json.loads(self.adapter.text_of(r))
+                return rsa_encrypt_password(password, str(key["modulus"]), str(key["exponent"]))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise self.adapter.unexpected("the CAS's RSA public key is not as expected", r) from None
+        return password  # a build without client-side encryption sends it as the page does
 
     def captcha_needed(self, username: str) -> bool:
         ms = str(int(time.time() * 1000))

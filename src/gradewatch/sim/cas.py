@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.frontdoor.cas_crypto import ALPHABET, decrypt_password
+from gradewatch.frontdoor.cas_rsa import PUBKEY_PATH, key_json, rsa_decrypt_password
 from gradewatch.sim.base import Outcome, Session, Simulator
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 
@@ -32,6 +33,7 @@ WRONG_CAPTCHA = "无效的验证码"
 #: Tickets live seconds, as on real CAS servers (the system validates right after the redirect).
 TICKET_TTL = 60.0
 CAPTCHA_MODES = ("none", "always", "after_failures", "slider")
+CIPHERS = ("aes", "rsa")
 
 
 @dataclass
@@ -51,15 +53,24 @@ class CasSimulator(Simulator):
     wrong_captcha_text: ClassVar[str] = WRONG_CAPTCHA
     bad_credentials_text: ClassVar[str] = WRONG_CREDENTIALS
 
-    def __init__(self, students: Any, *, generation: str = "new", captcha: str = "none",
+    def __init__(self, students: Any, *, generation: str = "new", captcha: str = "none", cipher: str = "aes",
                  tgc_ttl: float = 7 * 86400.0, **kwargs: Any) -> None:
         super().__init__(students, **kwargs)
         if generation not in ("old", "new"):
             raise ValueError("generation must be 'old' or 'new'")
         if captcha not in CAPTCHA_MODES:
             raise ValueError(f"captcha must be one of {', '.join(CAPTCHA_MODES)}")
+        if cipher not in CIPHERS:
+            raise ValueError(f"cipher must be one of {', '.join(CIPHERS)}")
         self.generation = generation
         self.captcha_mode = captcha
+        #: "aes": the page's salt (both generations); "rsa": no salt, an RSA key from v2/getPubKey.
+        self.cipher = cipher
+        self._rsa_key: Any = None
+        if cipher == "rsa":
+            from cryptography.hazmat.primitives.asymmetric import rsa
+
+            self._rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
         self.tgc_ttl = tgc_ttl
         self._tgcs: dict[str, tuple[str, float]] = {}
         self._tickets: dict[str, _Ticket] = {}
@@ -88,6 +99,7 @@ class CasSimulator(Simulator):
             Route(f"{ROOT}/serviceValidate", self.service_validate),
             Route(f"{ROOT}/p3/serviceValidate", self.service_validate),
             Route(f"{ROOT}/logout", self.logout),
+            Route(f"{ROOT}{PUBKEY_PATH}", self.public_key),
         ]
 
     # ---- tickets -----------------------------------------------------------------------------
@@ -125,12 +137,18 @@ class CasSimulator(Simulator):
         action = f"{ROOT}/login?" + urlencode({"service": service})
         slider = "<script>function openSlider(){ $.get('common/openSliderCaptcha.htl'); }</script>" \
             if self.captcha_mode == "slider" else ""
+        salt_input = f'<input type="hidden" id="pwdEncryptSalt" value="{salt}">'
+        salt_script = f'<script>var pwdDefaultEncryptSalt = "{salt}";</script>'
+        if self.cipher == "rsa":
+            # The RSA build carries no salt; its script asks for the key before encrypting.
+            salt_input = salt_script = ""
+            slider += "<script>var pubKeyUrl = 'v2/getPubKey';</script>"
         if self.generation == "new":
             body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>统一身份认证</title></head><body>
 <form id="pwdFromId" method="post" action="{escape(action)}">
 <input id="username" name="username" type="text"><input id="password" type="password" placeholder="密码">
 <input type="hidden" id="saltPassword" name="password" value="">
-<input type="hidden" id="pwdEncryptSalt" value="{salt}">
+{salt_input}
 <input type="hidden" id="captcha" name="captcha" value="">
 <input type="checkbox" id="rememberMe" name="rememberMe" value="true">
 <input type="hidden" name="_eventId" value="submit"><input type="hidden" name="cllt" value="userNameLogin">
@@ -140,7 +158,7 @@ class CasSimulator(Simulator):
 </form><script>var checkUrl = "checkNeedCaptcha.htl";</script>{slider}</body></html>"""
         else:
             body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>统一身份认证平台</title>
-<script>var pwdDefaultEncryptSalt = "{salt}";</script></head><body>
+{salt_script}</head><body>
 <form id="casLoginForm" method="post" action="{escape(action)}">
 <input id="username" name="username" type="text"><input id="password" name="password" type="password">
 <input id="captchaResponse" name="captchaResponse" type="text">
@@ -225,7 +243,10 @@ class CasSimulator(Simulator):
             return self._page(sess, service, "登录页面已过期，请重新登录")
         username = form.get("username", "")
         try:
-            password = decrypt_password(form.get("password", ""), self._salts.get(sess.id, ""))
+            if self.cipher == "rsa":
+                password = rsa_decrypt_password(form.get("password", ""), self._rsa_key)
+            else:
+                password = decrypt_password(form.get("password", ""), self._salts.get(sess.id, ""))
         except ValueError:
             password = "\0invalid"  # a password that matches nobody: a wrong password, as on the real server
         captcha: str | None = None
@@ -243,6 +264,11 @@ class CasSimulator(Simulator):
         if result.outcome is Outcome.LOCKED:
             return Response("<html><body><h2>401</h2><p>账号已被冻结</p></body></html>", 401, media_type="text/html")
         return self._page(sess, service, self.error_text(result))
+
+    async def public_key(self, request: Request) -> Response:
+        if self._rsa_key is None:
+            return Response("<html><body>404</body></html>", 404, media_type="text/html")
+        return JSONResponse(key_json(self._rsa_key))
 
     async def logout(self, request: Request) -> Response:
         tgc = request.cookies.get(TGC)
