@@ -58,6 +58,8 @@ class CasFrontDoor:
     #: Reads the CAS's image captcha; None: the shipped model named ``captcha_model``.
     solver: CaptchaSolver | None = None
     captcha_model: str = "generic"
+    #: On a single-login CAS (单处登录), end the account's other sessions instead of stopping.
+    end_other_sessions: bool = False
 
     @property
     def _host(self) -> str:
@@ -108,6 +110,8 @@ class CasFrontDoor:
         if not self.on_cas(resp):
             return resp
         text = adapter.text_of(resp)
+        if "kick_table" in text and 'id="continue"' in text:
+            return self._other_sessions(adapter, resp, text)
         if "reAuthCheck" in str(resp.url) or "isMultifactor" in text:
             raise NeedsUserAction("the CAS asks for a second factor; sign in once in a browser to trust this device")
         message = _error_text(adapter, text)
@@ -122,6 +126,31 @@ class CasFrontDoor:
         visible = message or _visible(adapter, text)
         raise UnexpectedPage(f"the CAS login answer is neither a success nor a known error: {visible[:200]!r}",
                              url=str(resp.url.copy_with(query=None)))
+
+
+    def _other_sessions(self, adapter: SchoolAdapter, resp: httpx.Response, text: str) -> httpx.Response:
+        """The single-login page: the password was right, the account is signed in elsewhere. Its two
+        forms (``#continue``: end the other sessions, ``#cancel``) each carry their own execution."""
+        tree = adapter.html(text)
+        choice = "continue" if self.end_other_sessions else "cancel"
+        form = tree.css_first(f"form#{choice}")
+        execution = form.css_first('input[name="execution"]') if form is not None else None
+        if form is None or execution is None:
+            raise adapter.unexpected("the CAS's other-sessions page has no continue/cancel form", resp, tree)
+        if adapter.on_login_accepted is not None:  # the CAS accepted the password: the login gate clears
+            adapter.on_login_accepted()
+        action = urljoin(str(resp.url), str(form.attributes.get("action") or str(resp.url)))
+        answer = adapter.post(action, data={"execution": str(execution.attributes.get("value") or ""),
+                                            "_eventId": choice}, headers={"Referer": str(resp.url)})
+        if not self.end_other_sessions:
+            raise NeedsUserAction("the account is signed in elsewhere and the CAS allows one session at a time: "
+                                  "sign out there, or set cas_end_other_sessions = true to let gradewatch end "
+                                  "the other sessions")
+        if self.on_cas(answer):
+            raise UnexpectedPage("the CAS did not continue after ending the other sessions",
+                                 url=str(answer.url.copy_with(query=None)))
+        log.info("CAS: ended the account's other sessions (cas_end_other_sessions)")
+        return answer
 
 
 class _Page:

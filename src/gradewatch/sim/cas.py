@@ -54,7 +54,7 @@ class CasSimulator(Simulator):
     bad_credentials_text: ClassVar[str] = WRONG_CREDENTIALS
 
     def __init__(self, students: Any, *, generation: str = "new", captcha: str = "none", cipher: str = "aes",
-                 tgc_ttl: float = 7 * 86400.0, **kwargs: Any) -> None:
+                 single_login: bool = False, tgc_ttl: float = 7 * 86400.0, **kwargs: Any) -> None:
         super().__init__(students, **kwargs)
         if generation not in ("old", "new"):
             raise ValueError("generation must be 'old' or 'new'")
@@ -66,6 +66,10 @@ class CasSimulator(Simulator):
         self.captcha_mode = captcha
         #: "aes": the page's salt (both generations); "rsa": no salt, an RSA key from v2/getPubKey.
         self.cipher = cipher
+        #: 单处登录: a student signed in elsewhere is asked to end the other sessions or cancel.
+        self.single_login = single_login
+        self._kicks: dict[str, tuple[str, str, str, str]] = {}  # session → (continue, cancel, username, service)
+        self.kicked_sessions = 0
         self._rsa_key: Any = None
         if cipher == "rsa":
             from cryptography.hazmat.primitives.asymmetric import rsa
@@ -128,6 +132,51 @@ class CasSimulator(Simulator):
             body = ('<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
                     f"<cas:user>{escape(ticket.username)}</cas:user></cas:authenticationSuccess></cas:serviceResponse>")
         return Response(body, media_type="application/xml;charset=UTF-8")
+
+    def sign_in_elsewhere(self, username: str) -> None:
+        """The student signs in from a browser somewhere else (a live ticket-granting ticket)."""
+        self._tgcs["TGT-" + secrets.token_hex(16)] = (username, time.time() + self.tgc_ttl)
+
+    def _other_sessions(self, username: str) -> list[str]:
+        now = time.time()
+        return [t for t, (user, until) in self._tgcs.items() if user == username and until > now]
+
+    def _kick_page(self, sess: Session, username: str, service: str) -> Response:
+        # The real page (a published client of 重庆大学's authserver reads it): a table of the other
+        # sessions (class kick_table) and two forms, id continue and id cancel, each with its own
+        # execution; _eventId=continue ends the other sessions and signs in, cancel goes back.
+        go, stop = secrets.token_hex(24), secrets.token_hex(24)
+        self._kicks[sess.id] = (go, stop, username, service)
+        action = escape(f"{ROOT}/login?" + urlencode({"service": service}))
+        body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>统一身份认证</title></head><body>
+<div class="kick_box"><p>您的账号已在其他地方登录，本系统只允许单处登录。</p>
+<table class="kick_table"><tr><th>登录时间</th><th>登录IP</th></tr>
+<tr><td>2024-03-01 08:00</td><td>10.0.0.8</td></tr></table>
+<form method="post" id="continue" action="{action}"><input type="hidden" name="execution" value="{go}">
+<input type="hidden" name="_eventId" value="continue"><button type="submit">踢出其他会话并登录</button></form>
+<form method="post" id="cancel" action="{action}"><input type="hidden" name="execution" value="{stop}">
+<input type="hidden" name="_eventId" value="cancel"><button type="submit">取消登录</button></form>
+</div></body></html>"""
+        resp = Response(body, 200, media_type="text/html;charset=UTF-8")
+        self.set_cookie(resp, sess)
+        return resp
+
+    def _signed_in(self, username: str, service: str, remember: bool) -> Response:
+        tgc = "TGT-" + secrets.token_hex(16)
+        ttl = self.tgc_ttl if remember else 8 * 3600.0
+        self._tgcs[tgc] = (username, time.time() + ttl)
+        resp = self._grant(username, service) if service else RedirectResponse(f"{ROOT}/index", 302)
+        resp.set_cookie(TGC, tgc, path=ROOT, httponly=True)
+        return resp
+
+    def _kick_answer(self, sess: Session, form: dict[str, str], service: str) -> Response:
+        go, stop, username, kick_service = self._kicks.pop(sess.id)
+        if form.get("_eventId") == "continue" and form.get("execution") == go:
+            for tgc in self._other_sessions(username):
+                del self._tgcs[tgc]
+                self.kicked_sessions += 1
+            return self._signed_in(username, kick_service, remember=True)
+        return self._page(sess, service)  # cancelled (or a stale form): the login page again
 
     # ---- the login page ----------------------------------------------------------------------
     def _page(self, sess: Session, service: str, error: str = "", status: int = 200) -> Response:
@@ -238,6 +287,8 @@ class CasSimulator(Simulator):
         self.login_bodies = [*self.login_bodies[-49:], raw]
         form = await self.form(request)
         sess = self.session(request)
+        if sess is not None and sess.id in self._kicks and form.get("_eventId") in ("continue", "cancel"):
+            return self._kick_answer(sess, form, service)
         if sess is None or form.get("execution") != self._executions.get(sess.id):
             sess = sess or self.new_session()
             return self._page(sess, service, "登录页面已过期，请重新登录")
@@ -255,12 +306,9 @@ class CasSimulator(Simulator):
                 "captcha" if self.generation == "new" else "captchaResponse", "")
         result = self.attempt_login(sess, username, password, captcha)
         if result.outcome is Outcome.OK and result.student is not None:
-            tgc = "TGT-" + secrets.token_hex(16)
-            ttl = self.tgc_ttl if form.get("rememberMe") in ("true", "on") else 8 * 3600.0
-            self._tgcs[tgc] = (result.student.username, time.time() + ttl)
-            resp = self._grant(result.student.username, service) if service else RedirectResponse(f"{ROOT}/index", 302)
-            resp.set_cookie(TGC, tgc, path=ROOT, httponly=True)
-            return resp
+            if self.single_login and self._other_sessions(result.student.username):
+                return self._kick_page(sess, result.student.username, service)
+            return self._signed_in(result.student.username, service, form.get("rememberMe") in ("true", "on"))
         if result.outcome is Outcome.LOCKED:
             return Response("<html><body><h2>401</h2><p>账号已被冻结</p></body></html>", 401, media_type="text/html")
         return self._page(sess, service, self.error_text(result))

@@ -116,7 +116,8 @@ class Fronted:
 
 
 def fronted(stack: ExitStack, system: str, *, cas: bool = True, vpn: bool = False, slider: bool = False,
-            generation: str = "new", cas_captcha: str = "none", cipher: str = "aes", students: int = 3, seed: int = 0,
+            generation: str = "new", cas_captcha: str = "none", cipher: str = "aes", single_login: bool = False,
+            students: int = 3, seed: int = 0,
             **backend: Any) -> Fronted:
     """Start ``system``'s simulator behind the chosen doors; everything stops when ``stack`` closes.
 
@@ -127,7 +128,8 @@ def fronted(stack: ExitStack, system: str, *, cas: bool = True, vpn: bool = Fals
     records = seeded_students(seed, students)
     cas_sim = cas_url = None
     if cas or vpn:
-        cas_sim = CasSimulator(records, generation=generation, captcha=cas_captcha, cipher=cipher, seed=seed)
+        cas_sim = CasSimulator(records, generation=generation, captcha=cas_captcha, cipher=cipher,
+                               single_login=single_login, seed=seed)
         cas_url = stack.enter_context(serve(cas_sim.app(), "127.0.0.2"))
     if system == "jwapp":
         backend = {**backend, "cas_url": cas_url or ""}
