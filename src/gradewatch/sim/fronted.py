@@ -97,6 +97,7 @@ class Fronted:
     vpn: WebVpnSimulator | None
     school_toml: str  # the lines that put the front door into [schools.uni]
     options: dict[str, Any] = field(default_factory=dict)
+    cas_url: str = ""  # the CAS's authserver root ("" without one)
 
     @property
     def cas_admin(self) -> SimAdmin:
@@ -160,4 +161,4 @@ def fronted(stack: ExitStack, system: str, *, cas: bool = True, vpn: bool = Fals
                          vpn_sim)
     assert sim.demo is not None
     return Fronted(system, root + sim.context_path, root, sim.demo.username, sim.demo.password, sim, admin,
-                   cas_sim, vpn_sim, "\n".join(lines), dict(backend))
+                   cas_sim, vpn_sim, "\n".join(lines), dict(backend), f"{cas_url}/authserver" if cas_url else "")
