@@ -68,6 +68,18 @@ class SchoolSim(RunningSim):
 
     system: str = ""
     root_url: str = ""
+    #: The lines that put the school's front door / transport into ``[schools.uni]`` ("" when direct).
+    school_toml: str = ""
+    #: The fronted set-up behind this sim (its CAS, WebVPN …), None for a bare system simulator.
+    fronted: Any = None
+
+    def adapter(self) -> Any:
+        """An adapter for this school as the watcher builds it (through its doors, if any)."""
+        if self.fronted is not None:
+            return self.fronted.adapter()
+        from gradewatch.schools import adapter_class
+
+        return adapter_class(self.system)(self.base_url)
 
 
 def _simulator_class(system: str) -> Any:
@@ -134,10 +146,73 @@ def _kaptcha_ready() -> str:
     return f"the zf model cannot output {''.join(missing)!r} yet (retrain it on kaptcha)" if missing else ""
 
 
-@pytest.fixture(params=list(WATCH_VARIANTS))
+#: The watcher suite through front doors (gradewatch.sim.fronted): id -> (system, door settings).
+#: The CAS's generation and captcha vary so that each is met; the system keeps its watch options.
+DOOR_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "zf-cas": ("zf", {"cas": True, "generation": "new", "cas_captcha": "always"}),
+    "qiangzhi-cas": ("qiangzhi", {"cas": True, "generation": "old", "cas_captcha": "always"}),
+    "jwapp-cas": ("jwapp", {"cas": True, "generation": "new", "cas_captcha": "slider"}),
+    "jwapp-cas-webvpn": ("jwapp", {"cas": True, "vpn": True, "generation": "old", "cas_captcha": "after_failures"}),
+    "zf-slider": ("zf", {"cas": False, "slider": True}),
+    "ssfw-webvpn": ("ssfw", {"cas": False, "vpn": True, "generation": "new", "cas_captcha": "always"}),
+    "zf-webvpn": ("zf", {"cas": False, "vpn": True, "generation": "old", "cas_captcha": "always"}),
+    "qiangzhi-webvpn": ("qiangzhi", {"cas": False, "vpn": True, "generation": "new", "cas_captcha": "after_failures"}),
+    "zf_legacy-webvpn": ("zf_legacy", {"cas": False, "vpn": True, "generation": "old", "cas_captcha": "always"}),
+    "urp-webvpn": ("urp", {"cas": False, "vpn": True, "generation": "new", "cas_captcha": "always"}),
+    "kingosoft-webvpn": ("kingosoft", {"cas": False, "vpn": True, "generation": "new", "cas_captcha": "none"}),
+}
+#: The system options of a door variant's simulator (the ZF slider replaces ZF's image captcha).
+DOOR_BACKEND: dict[str, dict[str, Any]] = {"zf-slider": {"captcha": False}}
+#: Watcher tests that only exercise the store and the outbox after login: run on the direct variants.
+_STORE_ONLY = {"test_new_process_on_same_database_resends_nothing",
+               "test_killed_between_outbox_write_and_send_delivers_once_on_next_start",
+               "test_smtp_down_keeps_grades_and_delivers_once_later",
+               "test_broken_page_is_a_typed_error_and_corrupts_nothing"}
+
+
+def _door_skip(variant: str, test: str, params: dict[str, Any]) -> str:
+    """Why a watcher test does not run on a door variant ("" when it does)."""
+    _, door = DOOR_VARIANTS[variant]
+    if test in _STORE_ONLY:
+        return "covered on the direct variant; the door does not touch the outbox"
+    if params.get("db_url") == "postgresql":
+        return "door variants run on SQLite; the direct variants run both databases (the door does not touch the store)"
+    if test == "test_wrong_captcha_at_most_three_tries":
+        if door.get("slider"):
+            return "the ZF slider is refused before any login POST (tests/frontdoor covers its bounded retries)"
+        if door.get("cas_captcha") == "after_failures":
+            return "this CAS asks no captcha on a fresh account (tests/frontdoor covers its captcha policy)"
+        if door.get("cas_captcha", "none") == "none":
+            return "this CAS asks no captcha (the other door variants run it)"
+    return ""
+
+
+@pytest.fixture
+def make_door_sim() -> Iterator[Callable[..., SchoolSim]]:
+    """A system simulator behind doors, as a SchoolSim: ``make_door_sim("zf", cas=True, vpn=True)``."""
+    from gradewatch.sim.fronted import fronted
+
+    with ExitStack() as stack:
+
+        def make(system: str, **settings: Any) -> SchoolSim:
+            f = fronted(stack, system, students=5, **settings)
+            return SchoolSim(base_url=f.base_url, admin=f.admin, username=f.username, password=f.password,  # type: ignore[arg-type]
+                             sim=f.sim, system=system, root_url=f.root_url, school_toml=f.school_toml, fronted=f)
+
+        yield make
+
+
+@pytest.fixture(params=list(WATCH_VARIANTS) + list(DOOR_VARIANTS))
 def school_sim(request: pytest.FixtureRequest, make_school_sim: Callable[..., SchoolSim]) -> SchoolSim:
-    """One simulator per variant of each school system (the test runs once for each); ``.system`` is
-    its config id."""
+    """One simulator per variant of each school system, directly and behind its front doors (the test
+    runs once for each); ``.system`` is its config id, ``.school_toml`` its door settings."""
+    if request.param in DOOR_VARIANTS:
+        params = getattr(getattr(request.node, "callspec", None), "params", {})
+        if reason := _door_skip(request.param, request.node.originalname, params):
+            pytest.skip(reason)
+        system, door = DOOR_VARIANTS[request.param]
+        backend = DOOR_BACKEND.get(request.param, WATCH_OPTIONS.get(system, {}))
+        return request.getfixturevalue("make_door_sim")(system, **door, **backend)
     system, options = WATCH_VARIANTS[request.param]
     if options.get("captcha_style") == "kaptcha" and (reason := _kaptcha_ready()):
         pytest.skip(reason)

@@ -45,6 +45,8 @@ class SchoolConfig(_Strict):
     cas_url: str | None = Field(default=None, description="CAS root: https://authserver.example.edu.cn/authserver")
     cas_service: str | None = Field(default=None, description="the system's SSO entry URL (default: its known one)")
     cas_captcha_model: str = Field(default="generic", description="captcha model for the CAS's image captcha")
+    cas_end_other_sessions: bool = Field(default=False, description="on a single-login CAS, end the account's "
+                                         "other sessions (else the account pauses and the student is told)")
     #: Reach the school through its WebVPN (for a watcher outside the campus network).
     transport: Literal["direct", "webvpn"] = "direct"
     webvpn_url: str | None = Field(default=None, description="the WebVPN's own URL, e.g. https://webvpn.example.edu.cn")

@@ -56,7 +56,12 @@ def test_unrelated_page_is_rejected() -> None:
     assert "not a system gradewatch knows" in result.output and "某某大学新闻网" in result.output
 
 
-def test_unreachable_url_is_one_line_and_exit_2() -> None:
+def test_unreachable_url_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    # An earlier test may have configured DEBUG logging (app_for); its handlers would add lines here.
+    for handler in logging.getLogger().handlers:
+        monkeypatch.setattr(handler, "level", logging.WARNING)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nothing listens there

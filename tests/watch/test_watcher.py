@@ -16,7 +16,6 @@ import pytest
 import suite_db
 from gradewatch.grades import Grade
 from gradewatch.notify.sink import SmtpSink
-from gradewatch.schools import adapter_class
 from gradewatch.schools.base import Credentials
 from gradewatch.schools.errors import WrongPassword
 from gradewatch.store.db import utcnow
@@ -35,6 +34,7 @@ def sink():
 
 def test_first_check_mails_everything_then_only_changes(school_sim, sink, tmp_path, db_url):
     cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml,
                        database=db_url)
     app = app_for(cfg, school_sim.password)
     published = school_sim.admin.grades(school_sim.username)
@@ -77,7 +77,8 @@ def test_first_check_mails_everything_then_only_changes(school_sim, sink, tmp_pa
 
 
 def test_new_process_on_same_database_resends_nothing(school_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     first = cli(cfg, school_sim.password, "check")
     assert first.returncode == 0, first.stderr
     assert len(sink.wait_for(1)) == 1
@@ -95,7 +96,8 @@ def _pending(db: Path) -> int:
 def test_killed_between_outbox_write_and_send_delivers_once_on_next_start(school_sim, tmp_path):
     port = free_port()
     url = f"mailto://127.0.0.1:{port}?mode=insecure&from=gw@localhost&to=student@example.edu"
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [url], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [url], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     silent = SilentSmtp(port)  # delivery hangs, so the process is surely between commit and "sent"
     env = {**os.environ, PASSWORD_ENV: school_sim.password}
     proc = subprocess.Popen([sys.executable, "-m", "gradewatch.cli", "check", "-c", str(cfg)], env=env,
@@ -123,7 +125,8 @@ def test_killed_between_outbox_write_and_send_delivers_once_on_next_start(school
 def test_smtp_down_keeps_grades_and_delivers_once_later(school_sim, tmp_path):
     port = free_port()  # nothing listens there yet
     url = f"mailto://127.0.0.1:{port}?mode=insecure&from=gw@localhost&to=student@example.edu"
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [url], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [url], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "ok"
@@ -144,7 +147,8 @@ def test_smtp_down_keeps_grades_and_delivers_once_later(school_sim, tmp_path):
 
 
 def test_wrong_password_is_submitted_exactly_once(school_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, "not-the-password")
     reports = [app.watcher.check_all()[0] for _ in range(4)]
     assert reports[0].outcome == "wrong_password"
@@ -169,9 +173,10 @@ def test_wrong_password_is_submitted_exactly_once(school_sim, sink, tmp_path):
 def test_locked_account_is_paused(school_sim, sink, tmp_path):
     # Someone else locked the account with five wrong passwords.
     for _ in range(5):
-        with adapter_class(school_sim.system)(school_sim.base_url) as ad, pytest.raises(WrongPassword):
+        with school_sim.adapter() as ad, pytest.raises(WrongPassword):
             ad.login(Credentials(school_sim.username, "guess"))
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "locked"
@@ -186,7 +191,8 @@ def test_locked_account_is_paused(school_sim, sink, tmp_path):
 
 def test_wrong_captcha_at_most_three_tries(school_sim, sink, tmp_path):
     school_sim.admin.control(reject_captcha=True)
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "wrong_captcha"
@@ -198,7 +204,8 @@ def test_wrong_captcha_at_most_three_tries(school_sim, sink, tmp_path):
 
 def test_session_reuse_ten_checks_one_login(school_sim, sink, tmp_path):
     school_sim.admin.control(session_ttl=3600)
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, school_sim.password)
     reports = [app.watcher.check_all()[0] for _ in range(10)]
     assert all(r.outcome == "ok" for r in reports)
@@ -214,7 +221,8 @@ def test_session_reuse_ten_checks_one_login(school_sim, sink, tmp_path):
 
 
 def test_broken_page_is_a_typed_error_and_corrupts_nothing(school_sim, sink, tmp_path):
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     assert cli(cfg, school_sim.password, "check").returncode == 0
     db = tmp_path / "state" / "gradewatch.db"
     before = suite_db.rows(db, "select key, data from grades order by key")
@@ -229,7 +237,8 @@ def test_broken_page_is_a_typed_error_and_corrupts_nothing(school_sim, sink, tmp
 
 def test_school_down_is_unavailable_not_a_crash(school_sim, sink, tmp_path):
     school_sim.admin.control(down=True)
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, school_sim.password)
     [r] = app.watcher.check_all()
     assert r.outcome == "unavailable" and "503" in r.message
@@ -239,7 +248,8 @@ def test_school_down_is_unavailable_not_a_crash(school_sim, sink, tmp_path):
 
 def test_password_never_in_logs_or_database(school_sim, sink, tmp_path, caplog):
     caplog.set_level("DEBUG")
-    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [sink.url()], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
     app = app_for(cfg, school_sim.password)
     app.watcher.check_all()
     app.watcher.send_pending()

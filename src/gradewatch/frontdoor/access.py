@@ -29,13 +29,14 @@ def access_for(
         service = school.cas_service or adapter_cls.sso_service(school.base_url, school.options)
         if not service:
             raise AccessError(f"{adapter_cls.system} has no known CAS entry; set cas_service to its SSO URL")
-        door = CasDoor(CasFrontDoor(str(school.cas_url), service, captcha_model=school.cas_captcha_model))
+        door = CasDoor(CasFrontDoor(str(school.cas_url), service, captcha_model=school.cas_captcha_model,
+                                    end_other_sessions=school.cas_end_other_sessions))
     if school.transport != "webvpn":
         return None, door
     vpn = WebVpn(str(school.webvpn_url), school.webvpn_key, school.webvpn_iv)
     hosts = {httpx.URL(school.base_url).netloc.decode()}
     vpn_cas = CasFrontDoor(str(school.cas_url), vpn.base_url.rstrip("/") + "/login?cas_login=true",
-                           captcha_model=school.cas_captcha_model)
+                           captcha_model=school.cas_captcha_model, end_other_sessions=school.cas_end_other_sessions)
     vpn_door = WebVpnDoor(vpn, vpn_cas, inner=door)
     return WebVpnTransport(vpn, hosts), vpn_door
 

@@ -58,6 +58,8 @@ class CasFrontDoor:
     #: Reads the CAS's image captcha; None: the shipped model named ``captcha_model``.
     solver: CaptchaSolver | None = None
     captcha_model: str = "generic"
+    #: On a single-login CAS (单处登录), end the account's other sessions instead of stopping.
+    end_other_sessions: bool = False
 
     @property
     def _host(self) -> str:
@@ -91,7 +93,7 @@ class CasFrontDoor:
     def _submit(self, adapter: SchoolAdapter, creds: Credentials, page: _Page) -> httpx.Response:
         form = dict(page.hidden)
         form["username"] = creds.username
-        form["password"] = encrypt_password(creds.password, page.salt) if page.salt else creds.password
+        form["password"] = page.encrypt(creds.password)
         if self.remember_me:
             form["rememberMe"] = "true" if page.new else "on"
         if page.captcha_needed(creds.username):
@@ -108,6 +110,8 @@ class CasFrontDoor:
         if not self.on_cas(resp):
             return resp
         text = adapter.text_of(resp)
+        if "kick_table" in text and 'id="continue"' in text:
+            return self._other_sessions(adapter, resp, text)
         if "reAuthCheck" in str(resp.url) or "isMultifactor" in text:
             raise NeedsUserAction("the CAS asks for a second factor; sign in once in a browser to trust this device")
         message = _error_text(adapter, text)
@@ -122,6 +126,31 @@ class CasFrontDoor:
         visible = message or _visible(adapter, text)
         raise UnexpectedPage(f"the CAS login answer is neither a success nor a known error: {visible[:200]!r}",
                              url=str(resp.url.copy_with(query=None)))
+
+
+    def _other_sessions(self, adapter: SchoolAdapter, resp: httpx.Response, text: str) -> httpx.Response:
+        """The single-login page: the password was right, the account is signed in elsewhere. Its two
+        forms (``#continue``: end the other sessions, ``#cancel``) each carry their own execution."""
+        tree = adapter.html(text)
+        choice = "continue" if self.end_other_sessions else "cancel"
+        form = tree.css_first(f"form#{choice}")
+        execution = form.css_first('input[name="execution"]') if form is not None else None
+        if form is None or execution is None:
+            raise adapter.unexpected("the CAS's other-sessions page has no continue/cancel form", resp, tree)
+        if adapter.on_login_accepted is not None:  # the CAS accepted the password: the login gate clears
+            adapter.on_login_accepted()
+        action = urljoin(str(resp.url), str(form.attributes.get("action") or str(resp.url)))
+        answer = adapter.post(action, data={"execution": str(execution.attributes.get("value") or ""),
+                                            "_eventId": choice}, headers={"Referer": str(resp.url)})
+        if not self.end_other_sessions:
+            raise NeedsUserAction("the account is signed in elsewhere and the CAS allows one session at a time: "
+                                  "sign out there, or set cas_end_other_sessions = true to let gradewatch end "
+                                  "the other sessions")
+        if self.on_cas(answer):
+            raise UnexpectedPage("the CAS did not continue after ending the other sessions",
+                                 url=str(answer.url.copy_with(query=None)))
+        log.info("CAS: ended the account's other sessions (cas_end_other_sessions)")
+        return answer
 
 
 class _Page:
@@ -149,8 +178,25 @@ class _Page:
         self.salt = str(salt_input.attributes.get("value") or "") if salt_input is not None else (m[1] if m else "")
         self.new = tree.css_first("#pwdEncryptSalt") is not None or "checkNeedCaptcha.htl" in text
         self.slider = "openSliderCaptcha" in text
+        #: An RSA-keyed build: no salt, the script fetches the key (cas_rsa.PUBKEY_PATH).
+        self.rsa = not self.salt and "getPubKey" in text
         self.captcha_field = "captcha" if self.new else "captchaResponse"
         self.root = str(resp.url).split("/login", 1)[0]
+
+    def encrypt(self, password: str) -> str:
+        """The password as this page's script would send it."""
+        if self.salt:
+            return encrypt_password(password, self.salt)
+        if self.rsa:
+            from gradewatch.frontdoor.cas_rsa import PUBKEY_PATH, rsa_encrypt_password
+
+            r = self.adapter.get(self.root + PUBKEY_PATH, params={"_": str(int(time.time() * 1000))})
+            try:
+                key = json.loads(self.adapter.text_of(r))
+                return rsa_encrypt_password(password, str(key["modulus"]), str(key["exponent"]))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise self.adapter.unexpected("the CAS's RSA public key is not as expected", r) from None
+        return password  # a build without client-side encryption sends it as the page does
 
     def captcha_needed(self, username: str) -> bool:
         ms = str(int(time.time() * 1000))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 import re
 import time
@@ -21,6 +22,8 @@ from gradewatch.schools.errors import WrongCaptcha
 
 if TYPE_CHECKING:
     from gradewatch.schools.base import SchoolAdapter
+
+log = logging.getLogger(__name__)
 
 PATH = "zfcaptchaLogin"
 INSTANCE = "zfcaptchaLogin"
@@ -45,6 +48,18 @@ def drag_track(
         points.append({"x": x0 + round(distance * p), "y": y0 + rng.randint(-2, 2), "t": t})
     points[-1]["x"] = x0 + distance
     return points
+
+
+def pass_slider_bounded(adapter: SchoolAdapter, tries: int, rng: random.Random | None = None) -> None:
+    """Pass the slider, with a fresh challenge after each refusal, at most ``tries`` times (as the
+    captcha tries of a login are bounded). No password has gone out when a slide is refused."""
+    for attempt in range(tries):
+        try:
+            pass_slider(adapter, rng)
+            return
+        except WrongCaptcha:
+            log.info("zf: slider %d/%d refused", attempt + 1, tries)
+    raise WrongCaptcha(f"the ZF slider was refused {tries} times")
 
 
 def pass_slider(adapter: SchoolAdapter, rng: random.Random | None = None) -> None:

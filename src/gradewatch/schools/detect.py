@@ -2,12 +2,16 @@
 
 Fetches the URL (following redirects), asks every registered adapter whether it recognises the
 page (:meth:`SchoolAdapter.recognise`) and derives the ``base_url`` to configure
-(:meth:`SchoolAdapter.base_url_from`). Nothing is posted; no login is tried.
+(:meth:`SchoolAdapter.base_url_from`). A front door is named too: a 金智 CAS login page (its
+``service`` parameter tells which system it signs in to), a WebVPN portal (which sends the browser
+to the CAS with its own ``login?cas_login=true`` service) or a WebVPN link (the target host is
+decrypted with the product's default key). Nothing is posted; no login is tried.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import typer
@@ -55,6 +59,82 @@ def recognise(url: str, text: str, page_title: str = "") -> Detection | None:
     return None
 
 
+@dataclass(frozen=True)
+class DoorDetection:
+    """A front door or transport in front of the school's system, and the config lines it needs."""
+
+    kind: str  # "cas" or "webvpn"
+    summary: str
+    toml: list[str] = field(default_factory=list)
+
+
+def _cas_root(url: str, text: str) -> str | None:
+    """The authserver root when ``url``/``text`` is a 金智 CAS login page (either generation)."""
+    parts = urlsplit(url)
+    if "/login" not in parts.path:
+        return None
+    markers = ("pwdEncryptSalt", "pwdDefaultEncryptSalt", "casLoginForm", "pwdFromId", "getPubKey")
+    if not any(m in text for m in markers) or 'name="execution"' not in text:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/login', 1)[0]}"
+
+
+def _system_of_service(service: str) -> tuple[str, str, str] | None:
+    """(system, title, base_url) whose known CAS entry ``service`` is."""
+    parts = urlsplit(service)
+    for name, cls in sorted(systems().items()):
+        entry = cls.sso_entry
+        if not entry:
+            continue
+        path, _, query = entry.partition("?")
+        if parts.path.endswith(path) and (not query or query.split("=", 1)[0] in parts.query):
+            base = f"{parts.scheme}://{parts.netloc}{parts.path[: len(parts.path) - len(path)]}"
+            return name, cls.title, base
+    return None
+
+
+def _webvpn_link(url: str) -> tuple[str, str] | None:
+    """(WebVPN URL, the school URL behind it) when ``url`` is a link of the common WebVPN."""
+    from gradewatch.frontdoor.webvpn import WebVpn, WebVpnError
+
+    parts = urlsplit(url)
+    try:
+        vpn = WebVpn(f"{parts.scheme}://{parts.netloc}")
+    except WebVpnError:
+        return None
+    target = vpn.decode(url)
+    return (vpn.base_url, target) if target != url else None
+
+
+def recognise_door(start: str, final: str, text: str) -> DoorDetection | None:
+    """A CAS login page or a WebVPN in front of the school (``start``: the URL given, ``final``:
+    where its redirects ended), or None."""
+    link = _webvpn_link(start)
+    cas = _cas_root(final, text)
+    service = parse_qs(urlsplit(final).query).get("service", [""])[0]
+    service_parts = urlsplit(service)
+    if link is not None or (cas and service_parts.path.endswith("/login") and "cas_login" in service_parts.query):
+        vpn_url = link[0] if link else f"{service_parts.scheme}://{service_parts.netloc}"
+        lines = ['transport = "webvpn"', f'webvpn_url = "{vpn_url}"']
+        if cas:
+            lines.append(f'cas_url = "{cas}"')
+        summary = f"WebVPN at {vpn_url}" + (f", signing in through the CAS at {cas}" if cas else "")
+        if link:
+            summary += f"; this link leads to {link[1]} (its base_url, once the system is known)"
+        return DoorDetection("webvpn", summary, lines)
+    if cas is None:
+        return None
+    lines = ['front_door = "cas"', f'cas_url = "{cas}"']
+    system = _system_of_service(service) if service else None
+    if system is not None:
+        name, title, base = system
+        return DoorDetection("cas", f"金智 CAS at {cas}, signing in to {title}",
+                             [f'system = "{name}"', f'base_url = "{base}"', *lines])
+    if service:
+        lines.append(f'cas_service = "{service}"')
+    return DoorDetection("cas", f"金智 CAS at {cas}" + (f" for the service {service}" if service else ""), lines)
+
+
 def detect(url: str, *, timeout: float = 15.0) -> tuple[Detection | None, str, str]:
     """(detection or None, final URL, page title). Raises DetectError when the URL cannot be fetched."""
     final, text, title = fetch(url, timeout=timeout)
@@ -67,10 +147,22 @@ def detect_command(
 ) -> None:
     """Say which academic system URL belongs to and which base_url to put in the config."""
     try:
-        found, final, title = detect(url, timeout=timeout)
+        final, text, title = fetch(url, timeout=timeout)
     except DetectError as err:
         typer.echo(f"gradewatch: error: {err}", err=True)
         raise typer.Exit(2) from None
+    door = recognise_door(url if "://" in url else "http://" + url, final, text)
+    if door is not None:
+        typer.echo(door.summary)
+        typer.echo("  put this in the config (docs/frontdoors.md):")
+        typer.echo("    [schools.NAME]")
+        if not any(line.startswith("system =") for line in door.toml):
+            typer.echo('    system = "…"      # the academic system behind it (detect its own URL on campus)')
+            typer.echo('    base_url = "…"')
+        for line in door.toml:
+            typer.echo(f"    {line}")
+        return
+    found = recognise(final, text, title)
     if found is None:
         shown = f' (page title "{title}")' if title else ""
         typer.echo(f"{final}{shown} is not a system gradewatch knows "

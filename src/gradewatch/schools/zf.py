@@ -142,9 +142,9 @@ class ZfAdapter(SchoolAdapter):
 
     def submit_login(self, creds: Credentials, captcha: str | None) -> None:
         if self._slider:
-            from gradewatch.frontdoor.zf_slider import pass_slider
+            from gradewatch.frontdoor.zf_slider import pass_slider_bounded
 
-            pass_slider(self)
+            pass_slider_bounded(self, self.max_captcha_tries)
         key = self._public_key()  # a fresh key for every attempt
         secret = base64.b64encode(key.encrypt(creds.password.encode("utf-8"), padding.PKCS1v15())).decode("ascii")
         form = {"language": "zh_CN", "yhm": creds.username, "mm": secret}

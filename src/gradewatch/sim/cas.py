@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gradewatch.frontdoor.cas_crypto import ALPHABET, decrypt_password
+from gradewatch.frontdoor.cas_rsa import PUBKEY_PATH, key_json, rsa_decrypt_password
 from gradewatch.sim.base import Outcome, Session, Simulator
 from gradewatch.sim.captchas import CaptchaSource, RenderedCaptchas
 
@@ -32,6 +33,7 @@ WRONG_CAPTCHA = "无效的验证码"
 #: Tickets live seconds, as on real CAS servers (the system validates right after the redirect).
 TICKET_TTL = 60.0
 CAPTCHA_MODES = ("none", "always", "after_failures", "slider")
+CIPHERS = ("aes", "rsa")
 
 
 @dataclass
@@ -51,15 +53,28 @@ class CasSimulator(Simulator):
     wrong_captcha_text: ClassVar[str] = WRONG_CAPTCHA
     bad_credentials_text: ClassVar[str] = WRONG_CREDENTIALS
 
-    def __init__(self, students: Any, *, generation: str = "new", captcha: str = "none",
-                 tgc_ttl: float = 7 * 86400.0, **kwargs: Any) -> None:
+    def __init__(self, students: Any, *, generation: str = "new", captcha: str = "none", cipher: str = "aes",
+                 single_login: bool = False, tgc_ttl: float = 7 * 86400.0, **kwargs: Any) -> None:
         super().__init__(students, **kwargs)
         if generation not in ("old", "new"):
             raise ValueError("generation must be 'old' or 'new'")
         if captcha not in CAPTCHA_MODES:
             raise ValueError(f"captcha must be one of {', '.join(CAPTCHA_MODES)}")
+        if cipher not in CIPHERS:
+            raise ValueError(f"cipher must be one of {', '.join(CIPHERS)}")
         self.generation = generation
         self.captcha_mode = captcha
+        #: "aes": the page's salt (both generations); "rsa": no salt, an RSA key from v2/getPubKey.
+        self.cipher = cipher
+        #: 单处登录: a student signed in elsewhere is asked to end the other sessions or cancel.
+        self.single_login = single_login
+        self._kicks: dict[str, tuple[str, str, str, str]] = {}  # session → (continue, cancel, username, service)
+        self.kicked_sessions = 0
+        self._rsa_key: Any = None
+        if cipher == "rsa":
+            from cryptography.hazmat.primitives.asymmetric import rsa
+
+            self._rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
         self.tgc_ttl = tgc_ttl
         self._tgcs: dict[str, tuple[str, float]] = {}
         self._tickets: dict[str, _Ticket] = {}
@@ -88,6 +103,7 @@ class CasSimulator(Simulator):
             Route(f"{ROOT}/serviceValidate", self.service_validate),
             Route(f"{ROOT}/p3/serviceValidate", self.service_validate),
             Route(f"{ROOT}/logout", self.logout),
+            Route(f"{ROOT}{PUBKEY_PATH}", self.public_key),
         ]
 
     # ---- tickets -----------------------------------------------------------------------------
@@ -117,6 +133,51 @@ class CasSimulator(Simulator):
                     f"<cas:user>{escape(ticket.username)}</cas:user></cas:authenticationSuccess></cas:serviceResponse>")
         return Response(body, media_type="application/xml;charset=UTF-8")
 
+    def sign_in_elsewhere(self, username: str) -> None:
+        """The student signs in from a browser somewhere else (a live ticket-granting ticket)."""
+        self._tgcs["TGT-" + secrets.token_hex(16)] = (username, time.time() + self.tgc_ttl)
+
+    def _other_sessions(self, username: str) -> list[str]:
+        now = time.time()
+        return [t for t, (user, until) in self._tgcs.items() if user == username and until > now]
+
+    def _kick_page(self, sess: Session, username: str, service: str) -> Response:
+        # The real page (a published client of 重庆大学's authserver reads it): a table of the other
+        # sessions (class kick_table) and two forms, id continue and id cancel, each with its own
+        # execution; _eventId=continue ends the other sessions and signs in, cancel goes back.
+        go, stop = secrets.token_hex(24), secrets.token_hex(24)
+        self._kicks[sess.id] = (go, stop, username, service)
+        action = escape(f"{ROOT}/login?" + urlencode({"service": service}))
+        body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>统一身份认证</title></head><body>
+<div class="kick_box"><p>您的账号已在其他地方登录，本系统只允许单处登录。</p>
+<table class="kick_table"><tr><th>登录时间</th><th>登录IP</th></tr>
+<tr><td>2024-03-01 08:00</td><td>10.0.0.8</td></tr></table>
+<form method="post" id="continue" action="{action}"><input type="hidden" name="execution" value="{go}">
+<input type="hidden" name="_eventId" value="continue"><button type="submit">踢出其他会话并登录</button></form>
+<form method="post" id="cancel" action="{action}"><input type="hidden" name="execution" value="{stop}">
+<input type="hidden" name="_eventId" value="cancel"><button type="submit">取消登录</button></form>
+</div></body></html>"""
+        resp = Response(body, 200, media_type="text/html;charset=UTF-8")
+        self.set_cookie(resp, sess)
+        return resp
+
+    def _signed_in(self, username: str, service: str, remember: bool) -> Response:
+        tgc = "TGT-" + secrets.token_hex(16)
+        ttl = self.tgc_ttl if remember else 8 * 3600.0
+        self._tgcs[tgc] = (username, time.time() + ttl)
+        resp = self._grant(username, service) if service else RedirectResponse(f"{ROOT}/index", 302)
+        resp.set_cookie(TGC, tgc, path=ROOT, httponly=True)
+        return resp
+
+    def _kick_answer(self, sess: Session, form: dict[str, str], service: str) -> Response:
+        go, stop, username, kick_service = self._kicks.pop(sess.id)
+        if form.get("_eventId") == "continue" and form.get("execution") == go:
+            for tgc in self._other_sessions(username):
+                del self._tgcs[tgc]
+                self.kicked_sessions += 1
+            return self._signed_in(username, kick_service, remember=True)
+        return self._page(sess, service)  # cancelled (or a stale form): the login page again
+
     # ---- the login page ----------------------------------------------------------------------
     def _page(self, sess: Session, service: str, error: str = "", status: int = 200) -> Response:
         salt = "".join(secrets.choice(ALPHABET) for _ in range(16))
@@ -125,12 +186,18 @@ class CasSimulator(Simulator):
         action = f"{ROOT}/login?" + urlencode({"service": service})
         slider = "<script>function openSlider(){ $.get('common/openSliderCaptcha.htl'); }</script>" \
             if self.captcha_mode == "slider" else ""
+        salt_input = f'<input type="hidden" id="pwdEncryptSalt" value="{salt}">'
+        salt_script = f'<script>var pwdDefaultEncryptSalt = "{salt}";</script>'
+        if self.cipher == "rsa":
+            # The RSA build carries no salt; its script asks for the key before encrypting.
+            salt_input = salt_script = ""
+            slider += "<script>var pubKeyUrl = 'v2/getPubKey';</script>"
         if self.generation == "new":
             body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>统一身份认证</title></head><body>
 <form id="pwdFromId" method="post" action="{escape(action)}">
 <input id="username" name="username" type="text"><input id="password" type="password" placeholder="密码">
 <input type="hidden" id="saltPassword" name="password" value="">
-<input type="hidden" id="pwdEncryptSalt" value="{salt}">
+{salt_input}
 <input type="hidden" id="captcha" name="captcha" value="">
 <input type="checkbox" id="rememberMe" name="rememberMe" value="true">
 <input type="hidden" name="_eventId" value="submit"><input type="hidden" name="cllt" value="userNameLogin">
@@ -140,7 +207,7 @@ class CasSimulator(Simulator):
 </form><script>var checkUrl = "checkNeedCaptcha.htl";</script>{slider}</body></html>"""
         else:
             body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>统一身份认证平台</title>
-<script>var pwdDefaultEncryptSalt = "{salt}";</script></head><body>
+{salt_script}</head><body>
 <form id="casLoginForm" method="post" action="{escape(action)}">
 <input id="username" name="username" type="text"><input id="password" name="password" type="password">
 <input id="captchaResponse" name="captchaResponse" type="text">
@@ -220,12 +287,17 @@ class CasSimulator(Simulator):
         self.login_bodies = [*self.login_bodies[-49:], raw]
         form = await self.form(request)
         sess = self.session(request)
+        if sess is not None and sess.id in self._kicks and form.get("_eventId") in ("continue", "cancel"):
+            return self._kick_answer(sess, form, service)
         if sess is None or form.get("execution") != self._executions.get(sess.id):
             sess = sess or self.new_session()
             return self._page(sess, service, "登录页面已过期，请重新登录")
         username = form.get("username", "")
         try:
-            password = decrypt_password(form.get("password", ""), self._salts.get(sess.id, ""))
+            if self.cipher == "rsa":
+                password = rsa_decrypt_password(form.get("password", ""), self._rsa_key)
+            else:
+                password = decrypt_password(form.get("password", ""), self._salts.get(sess.id, ""))
         except ValueError:
             password = "\0invalid"  # a password that matches nobody: a wrong password, as on the real server
         captcha: str | None = None
@@ -234,15 +306,17 @@ class CasSimulator(Simulator):
                 "captcha" if self.generation == "new" else "captchaResponse", "")
         result = self.attempt_login(sess, username, password, captcha)
         if result.outcome is Outcome.OK and result.student is not None:
-            tgc = "TGT-" + secrets.token_hex(16)
-            ttl = self.tgc_ttl if form.get("rememberMe") in ("true", "on") else 8 * 3600.0
-            self._tgcs[tgc] = (result.student.username, time.time() + ttl)
-            resp = self._grant(result.student.username, service) if service else RedirectResponse(f"{ROOT}/index", 302)
-            resp.set_cookie(TGC, tgc, path=ROOT, httponly=True)
-            return resp
+            if self.single_login and self._other_sessions(result.student.username):
+                return self._kick_page(sess, result.student.username, service)
+            return self._signed_in(result.student.username, service, form.get("rememberMe") in ("true", "on"))
         if result.outcome is Outcome.LOCKED:
             return Response("<html><body><h2>401</h2><p>账号已被冻结</p></body></html>", 401, media_type="text/html")
         return self._page(sess, service, self.error_text(result))
+
+    async def public_key(self, request: Request) -> Response:
+        if self._rsa_key is None:
+            return Response("<html><body>404</body></html>", 404, media_type="text/html")
+        return JSONResponse(key_json(self._rsa_key))
 
     async def logout(self, request: Request) -> Response:
         tgc = request.cookies.get(TGC)
@@ -251,6 +325,13 @@ class CasSimulator(Simulator):
         resp = Response("<html><body>注销成功</body></html>", media_type="text/html")
         resp.delete_cookie(TGC, path=ROOT)
         return resp
+
+    def expire_sessions(self, username: str | None = None) -> int:
+        # The CAS forgetting a student also forgets the ticket-granting tickets (as on TGT expiry):
+        # the next sign-in asks for the password again.
+        for tgc in [t for t, (user, _) in self._tgcs.items() if username is None or user == username]:
+            del self._tgcs[tgc]
+        return super().expire_sessions(username)
 
     def stats(self) -> dict[str, Any]:
         out = super().stats()

@@ -33,6 +33,8 @@ class WebVpnSimulator:
         self.base_url = ""  # set by serve(): the VPN's own URL
         self._sessions: dict[str, dict[str, httpx.Cookies]] = {}  # ticket → host → the system's cookies
         self.logins = 0
+        #: The VPN answers 503 to everything (the campus is down).
+        self.down = False
         self.proxied = 0
         self.rejected = 0
 
@@ -40,13 +42,22 @@ class WebVpnSimulator:
     def vpn(self) -> WebVpn:
         return WebVpn(self.base_url, self.key, self.iv)
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[
+    def app(self) -> Any:
+        inner = Starlette(routes=[
             Route("/login", self.login),
             Route("/", self.portal),
             Route("/{scheme}/{token}/{path:path}", self.proxy, methods=["GET", "POST", "HEAD"]),
-            Route("/_admin/expire", self.expire, methods=["POST"]),
+            Route("/_admin/expire", self.expire_route, methods=["POST"]),
         ])
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and self.down and not scope["path"].startswith("/_admin"):
+                await Response("<html><body><h1>503 Service Unavailable</h1></body></html>", 503,
+                               media_type="text/html")(scope, receive, send)
+                return
+            await inner(scope, receive, send)
+
+        return app
 
     def _session(self, request: Request) -> dict[str, httpx.Cookies] | None:
         return self._sessions.get(request.cookies.get(TICKET, ""))
@@ -73,10 +84,14 @@ class WebVpnSimulator:
         return Response("<html><head><title>WebVPN 门户</title></head><body>资源列表</body></html>",
                         media_type="text/html;charset=utf-8")
 
-    async def expire(self, request: Request) -> Response:
+    def expire(self) -> int:
+        """Forget every VPN session (the systems' cookies kept for them go too)."""
         n = len(self._sessions)
         self._sessions.clear()
-        return Response(f'{{"expired": {n}}}', media_type="application/json")
+        return n
+
+    async def expire_route(self, request: Request) -> Response:
+        return Response(f'{{"expired": {self.expire()}}}', media_type="application/json")
 
     async def proxy(self, request: Request) -> Response:
         jar = self._session(request)

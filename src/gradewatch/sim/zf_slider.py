@@ -37,7 +37,9 @@ class _State:
         self.refused_logins = 0
 
 
-def with_zf_slider(sim: Any) -> ASGIApp:
+def with_zf_slider(sim: Any, *, refuse_first: int = 0) -> ASGIApp:
+    """``refuse_first``: refuse that many verifies however well dragged (a flaky school); the
+    simulator's ``reject_captcha`` control refuses every one."""
     inner = sim.app()
     state = _State()
     sim.slider_state = state
@@ -70,6 +72,7 @@ def with_zf_slider(sim: Any) -> ASGIApp:
             form = await sim.form(request)
             entry = state.challenges.pop(key, None)
             ok = entry is not None and form.get("rtk") == state.rtk.get(key) and _track_ok(form, entry[1])
+            ok = ok and state.verifies > refuse_first and not sim.controls.reject_captcha
             if ok:
                 state.passed.add(key)
             return JSONResponse({"status": "success" if ok else "fail", "msg": "" if ok else "验证失败"})
@@ -87,7 +90,7 @@ def with_zf_slider(sim: Any) -> ASGIApp:
     async def login_page(request: Request) -> Response:
         resp = await _forward(inner, request)
         marker = f'<script src="{SLIDER}?type=resource&instanceId=zfcaptchaLogin&name=zfdun_captcha.js"></script>'
-        body = resp.body.replace(b"</body>", marker.encode() + b"</body>")
+        body = bytes(resp.body).replace(b"</body>", marker.encode() + b"</body>")
         headers = {k: v for k, v in resp.headers.items() if k.lower() != "content-length"}
         return Response(body, resp.status_code, headers=headers)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from gradewatch.config import AccountConfig, Config, ConfigError, SchoolConfig, resolve_password
 from gradewatch.frontdoor.access import AccessError, build_adapter
+from gradewatch.frontdoor.cas import NeedsUserAction
 from gradewatch.grades import Grade
 from gradewatch.logs import register_secret
 from gradewatch.notify.alerts import alert_on_status_change, school_outage_change
@@ -251,6 +252,11 @@ class Watcher:
             return self._fail(check_id, report, err, logged_in)
         except WrongCaptcha as err:
             gate.verdict()
+            return self._fail(check_id, report, err, logged_in)
+        except NeedsUserAction as err:  # only the student can do it (a second factor, other sessions): wait
+            self.store.set_status(name, "paused", str(err), paused_until=now + LOCK_PAUSE)
+            gate.verdict()
+            alert_on_status_change(self.store, name, state.status, "paused", str(err), urls=acc.notify)
             return self._fail(check_id, report, err, logged_in)
         except SchoolError as err:
             if gate.unknown:
