@@ -51,7 +51,7 @@ _PAD = 24  # glyph canvas half-size, in output pixels: room for a rotated 22-px 
 
 
 @lru_cache(maxsize=16384)
-def _glyph(char: str, size: int, angle: int, aliased: bool) -> Image.Image:
+def _glyph(char: str, size: int, angle: int, aliased: bool, tight: bool = False) -> Image.Image:
     """An 'L' mask (2*_PAD square) of ``char`` whose baseline centre sits at the mask centre, tilted by ``angle``.
 
     Drawn 4x larger, rotated about the middle of the x-height (a glyph turns about its own middle,
@@ -63,7 +63,9 @@ def _glyph(char: str, size: int, angle: int, aliased: bool) -> Image.Image:
     canvas = Image.new("L", (big, big), 0)
     ImageDraw.Draw(canvas).text((big / 2, big / 2), char, font=load_font(FONT, size * sc), fill=255, anchor="ms")
     if char == "1":
-        _drop_foot(canvas)
+        _arial_one(canvas, size)
+    elif tight and char in "ij":
+        _tight_dot(canvas)
     if angle:
         pivot = (big / 2, big / 2 - 0.26 * size * sc)  # half the x-height above the baseline
         canvas = canvas.rotate(angle, resample=Image.Resampling.BICUBIC, center=pivot)
@@ -73,18 +75,35 @@ def _glyph(char: str, size: int, angle: int, aliased: bool) -> Image.Image:
     return mask
 
 
-def _drop_foot(canvas: Image.Image) -> None:
-    """Cut the base bar off a "1": Liberation's has one, Arial's (and the real captchas') does not."""
+def _arial_one(canvas: Image.Image, size: int) -> None:
+    """Make Liberation's "1" look like Arial's: no base bar, and a long flag slanting down-left from the
+    top of the stem (Liberation's is a short hook, which tilted reads as the top bar of a 7)."""
     left, top, right, bottom = canvas.getbbox() or (0, 0, 0, 0)
     height = bottom - top
-    stem_row = canvas.crop((left, bottom - height // 3, right, bottom - height // 3 + 1))
-    stem = stem_row.getbbox()
+    stem = canvas.crop((left, bottom - height // 3, right, bottom - height // 3 + 1)).getbbox()
     if stem is None:
         return
-    foot_top = bottom - round(height * 0.16)
+    x0, x1 = left + stem[0], left + stem[2]  # the stem's columns
     draw = ImageDraw.Draw(canvas)
-    draw.rectangle((left, foot_top, left + stem[0] - 1, bottom), fill=0)
-    draw.rectangle((left + stem[2], foot_top, right, bottom), fill=0)
+    draw.rectangle((left, top, x0 - 1, bottom), fill=0)  # foot and old flag, left of the stem
+    draw.rectangle((x1, bottom - round(height * 0.16), right, bottom), fill=0)  # foot, right of it
+    width = x1 - x0
+    tip = (x0 - 0.24 * size * SUPERSAMPLE, top + 0.36 * height)
+    draw.polygon([(x0 + width * 0.35, top), (x0, top), tip, (tip[0] + width * 0.55, tip[1] + width * 0.55),
+                  (x0, top + width * 1.1)], fill=255)
+
+
+def _tight_dot(canvas: Image.Image) -> None:
+    """Move the dot of an "i"/"j" one pixel down: at the real size Arial's dot nearly touches the stem."""
+    arr = np.asarray(canvas)
+    rows = np.flatnonzero(arr.max(axis=1) > 0)
+    gaps = np.flatnonzero(np.diff(rows) > 1)
+    if not len(gaps):
+        return
+    dot_bottom = rows[gaps[0]] + 1
+    dot = canvas.crop((0, 0, canvas.width, dot_bottom))
+    canvas.paste(0, (0, 0, canvas.width, dot_bottom))
+    canvas.paste(dot, (0, SUPERSAMPLE), dot)
 
 
 def _web(v: int) -> int:
@@ -127,8 +146,9 @@ def render_zf_legacy(text: str, rng: random.Random) -> Image.Image:
     size = rng.choice((21, 22, 22, 23))
     aliased = rng.random() < ALIASED_SHARE
     baseline = BASELINE + rng.uniform(-0.8, 0.8)
+    tight = rng.random() < 0.5
     for i, char in enumerate(text):
-        mask = _glyph(char, size, round(rng.uniform(-MAX_TILT, MAX_TILT)), aliased)
+        mask = _glyph(char, size, round(rng.uniform(-MAX_TILT, MAX_TILT)), aliased, tight)
         cx = FIRST_CENTRE + CELL * i + rng.uniform(-1.0, 1.0)
         cy = baseline + rng.uniform(-0.7, 0.7)
         img.paste(INK, (round(cx) - _PAD, round(cy) - _PAD), mask)
