@@ -23,6 +23,10 @@ from gradewatch.schools import systems
 from gradewatch.sim import simulators
 from gradewatch.sim.captchas import RenderedCaptchas
 
+#: How far below its recorded synthetic accuracy a model may read its simulator (a sampling margin
+#: for 200 captchas); models whose record is trusted more get a tighter one.
+MARGIN = {"zf_legacy": 0.02}
+
 #: system → its captcha model, for every system with a model and a simulator.
 MODELS = {name: cls.captcha_model for name, cls in systems().items() if cls.captcha_model and name in simulators()}
 
@@ -45,7 +49,7 @@ def test_shipped_model_reads_fresh_simulator_captchas(system: str) -> None:
     right = sum(a == r for a, r in zip(answers, read, strict=True))
     # 99 %, or what the model's own record says it reads (less a sampling margin) when that is lower:
     # a model still short of 99 % must at least read the simulator as well as its training measured.
-    floor = min(0.99, float(solver.metadata["validation"]["synthetic_accuracy"]) - 0.04)
+    floor = min(0.99, float(solver.metadata["validation"]["synthetic_accuracy"]) - MARGIN.get(system, 0.04))
     assert right / len(answers) >= floor, [(a, r) for a, r in zip(answers, read, strict=True) if a != r]
 
 
