@@ -13,7 +13,6 @@ The test suite runs a small version (tests/watch/test_workers.py).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import os
 import random
@@ -40,15 +39,7 @@ class SlowSink(SmtpSink):
     """The SMTP sink, answering each DATA only after ``delay`` seconds (a slow mail server)."""
 
     def __init__(self, delay: float) -> None:
-        super().__init__()
-        inner = self._controller.handler
-
-        class Slow:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-                await asyncio.sleep(delay)
-                return str(await inner.handle_DATA(server, session, envelope))
-
-        self._controller.handler = Slow()
+        super().__init__(answer_delay=delay)
 
 
 @dataclass
