@@ -13,8 +13,9 @@ The test suite runs a small version (tests/watch/test_workers.py).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
+import dataclasses
+import json
 import os
 import random
 import re
@@ -40,15 +41,7 @@ class SlowSink(SmtpSink):
     """The SMTP sink, answering each DATA only after ``delay`` seconds (a slow mail server)."""
 
     def __init__(self, delay: float) -> None:
-        super().__init__()
-        inner = self._controller.handler
-
-        class Slow:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-                await asyncio.sleep(delay)
-                return str(await inner.handle_DATA(server, session, envelope))
-
-        self._controller.handler = Slow()
+        super().__init__(answer_delay=delay)
 
 
 @dataclass
@@ -174,10 +167,17 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--interval", type=float, default=20.0, help="check interval in seconds")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each batch of mails")
+    ap.add_argument("--smtp-delay", type=float, default=0.5, help="seconds the SMTP server takes to answer DATA")
+    ap.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = ap.parse_args()
+    results = []
     for n in args.workers:
-        print(run_workers(args.db.replace("{n}", str(n)), workers=n, accounts=args.accounts, kills=args.kills,
-                          interval_s=args.interval, timeout=args.timeout).line(), flush=True)
+        res = run_workers(args.db.replace("{n}", str(n)), workers=n, accounts=args.accounts, kills=args.kills,
+                          interval_s=args.interval, smtp_delay=args.smtp_delay, timeout=args.timeout)
+        print(res.line(), flush=True)
+        results.append({**dataclasses.asdict(res), "smtp_delay_s": args.smtp_delay, "interval_s": args.interval})
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ class SchoolConfig(_Strict):
     requests_per_minute: int = Field(default=60, ge=1, le=100_000, description="budget of all workers together")
     #: Fast detection: classmates' checks moved up a minute at most (0 turns fast detection off).
     expedite_per_minute: int = Field(default=60, ge=0, le=600)
+    #: Quiet nights for this school (overrides the global ``quiet_nights``; None: follow it).
+    quiet_nights: bool | None = None
     options: dict[str, Any] = Field(default_factory=dict, description="system-specific settings")
     gpa: dict[str, Any] = Field(default_factory=dict, description="GPA settings for this school")
     #: Sign in through the university's CAS (金智 authserver) instead of the system's own form.
@@ -158,6 +160,9 @@ class Config(_Strict):
     # Bounded so the scheduler's date arithmetic cannot overflow (1e12 minutes is not a schedule).
     interval_minutes: float = Field(default=30, gt=0, le=MAX_MINUTES)
     jitter_minutes: float = Field(default=5, ge=0, le=MAX_MINUTES)
+    #: Opt-in (watch/rhythm.py): 3x the interval outside 08:00-22:00 school time, the first morning
+    #: check spread over the first interval. Off by default: one student keeps a plain interval.
+    quiet_nights: bool = False
     log_file: str | None = None
     #: Tell the student when their school has been failing this long (and again when it is back).
     school_alert_hours: float = Field(default=6, gt=0)

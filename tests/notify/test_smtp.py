@@ -28,6 +28,7 @@ class Faults:
         self.mails: list[tuple[tuple[str, ...], str]] = []  # (recipients, Message-ID)
         self.mail_answer = ""  # e.g. "553 5.7.1 sender rejected"
         self.data_answer = ""  # e.g. "554 5.7.1 spam" instead of accepting
+        self.events: list[str] = []  # what the server saw, in order (for the client's own events too)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]  # noqa: N802
         if address in self.refuse:
@@ -53,6 +54,7 @@ class Faults:
 class FaultySmtp(SMTP):
     async def smtp_QUIT(self, arg: str) -> None:  # noqa: N802
         faults: Faults = self.event_handler
+        faults.events.append("QUIT")
         await self.push(faults.quit_answer)
         self._handler_coroutine.cancel()
         self.transport.close()
@@ -142,3 +144,57 @@ def test_smtp_faults_fail_or_retry_visibly(tmp_path, smtp, fault, outcome):  # t
         silent.close()
     assert row.status == ("failed" if outcome == "failed" else "pending") and row.attempts == 1
     assert row.last_error and "Traceback" not in row.last_error and smtp.mails == []
+
+
+def test_sent_is_recorded_between_250_and_quit(smtp):  # type: ignore[no-untyped-def]
+    """The outbox's "sent" is committed the moment DATA got 250, before QUIT goes out: a crash then
+    leaves no network round trip between the server's acceptance and our record of it."""
+    from gradewatch.notify.channels import Message
+
+    msg = Message("s", "t", "<p>t</p>", message_id="<m1@gw>", on_accepted=lambda: smtp.events.append("accepted"))
+    SEND(smtp.url("s@example.edu"), msg)
+    assert smtp.events == ["accepted", "QUIT"] and len(smtp.mails) == 1
+
+
+def test_refused_data_is_never_recorded_as_accepted(smtp):  # type: ignore[no-untyped-def]
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    smtp.data_answer = "451 4.3.0 try again later"
+    msg = Message("s", "t", "<p>t</p>", message_id="<m2@gw>", on_accepted=lambda: smtp.events.append("accepted"))
+    with pytest.raises(DeliveryError):
+        SEND(smtp.url("s@example.edu"), msg)
+    assert "accepted" not in smtp.events
+
+
+@pytest.mark.parametrize("hang_up", [True, False])
+def test_sink_counts_a_mail_only_when_it_answered_250(hang_up):  # type: ignore[no-untyped-def]
+    """A client killed while a slow server thinks never got 250: the sink must not count that mail
+    (the workers bench counts duplicates and losses from the sink)."""
+    import socket
+    import time
+
+    from gradewatch.notify.sink import SmtpSink
+
+    with SmtpSink(answer_delay=0.4) as sink:
+        conn = socket.create_connection(("127.0.0.1", sink.port), timeout=5)
+        reader = conn.makefile("rb")
+
+        def say(line: str) -> bytes:
+            conn.sendall(line.encode() + b"\r\n")
+            return reader.readline()
+
+        reader.readline()  # greeting
+        assert say("HELO client").startswith(b"250")
+        assert say("MAIL FROM:<gw@localhost>").startswith(b"250")
+        assert say("RCPT TO:<s@example.edu>").startswith(b"250")
+        assert say("DATA").startswith(b"354")
+        conn.sendall(b"Subject: x\r\nMessage-ID: <m3@gw>\r\n\r\nbody\r\n.\r\n")
+        if hang_up:
+            conn.shutdown(socket.SHUT_WR)
+            conn.close()
+            time.sleep(1.0)
+            assert sink.mails == []
+        else:
+            assert reader.readline().startswith(b"250")
+            assert len(sink.mails) == 1
+            conn.close()

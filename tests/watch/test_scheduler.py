@@ -6,6 +6,8 @@ import random
 import threading
 from datetime import timedelta
 
+import pytest
+
 from gradewatch.app import open_app
 from gradewatch.config import config_from_dict
 from gradewatch.store.db import utcnow
@@ -141,3 +143,59 @@ def test_run_checks_mails_and_stops_cleanly_on_sigterm(ssfw_sim, tmp_path):
         assert "Watching 1 account" in out and "Traceback" not in err
         assert ssfw_sim.admin.stats(ssfw_sim.username)["successful_logins"] == 1
         assert len(sink.mails) == 1
+
+
+def _rhythm_app(ssfw_sim, tmp_path, n, *, quiet_global=None, quiet_school=None):  # type: ignore[no-untyped-def]
+    accounts = {}
+    for i in range(n):
+        user = f"20218800{i:02d}"
+        ssfw_sim.admin.add_student(user, f"pw-{i}-long")
+        accounts[f"s{i}"] = {"school": "uni", "username": user, "password": f"pw-{i}-long"}
+    school = {"system": "ssfw", "base_url": ssfw_sim.base_url, "max_concurrency": 4}
+    if quiet_school is not None:
+        school["quiet_nights"] = quiet_school
+    raw = {"database": "sqlite:///gw.db", "jitter_minutes": 0, "schools": {"uni": school}, "accounts": accounts}
+    if quiet_global is not None:
+        raw["quiet_nights"] = quiet_global
+    return open_app(config_from_dict(raw, base_dir=tmp_path), logging=False)
+
+
+def _school_time(days_ago: int, hour: int, minute: int = 0):  # type: ignore[no-untyped-def]
+    """A moment in the schools' time zone, in the past (leases and claims use the real clock)."""
+    from gradewatch.watch.rhythm import SCHOOL_TZ
+
+    day = (utcnow() - timedelta(days=days_ago)).astimezone(SCHOOL_TZ)
+    return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def test_quiet_nights_space_night_checks_3x_and_spread_the_morning(ssfw_sim, tmp_path):  # type: ignore[no-untyped-def]
+    app = _rhythm_app(ssfw_sim, tmp_path, 6, quiet_global=True)
+    names = list(app.config.accounts)
+    now = [_school_time(3, 2)]  # 02:00 school time, on a fake clock: nothing sleeps
+    sched = Scheduler(app.watcher, clock=lambda: now[0], rng=random.Random(5))
+    assert {r.outcome for r in sched.tick()} == {"ok"}
+    night = app.store.schedule(names)
+    assert all(t == now[0] + timedelta(minutes=90) for t in night.values())  # 3 × 30 min
+    # 06:50: 06:50 + 90 min would pass 08:00, so each lands somewhere in 08:00–08:30, not all at 08:00.
+    now[0] = now[0].replace(hour=6, minute=50)
+    assert {r.outcome for r in sched.tick()} == {"ok"}
+    morning = sorted(app.store.schedule(names).values())
+    eight = now[0].replace(hour=8, minute=0)
+    assert all(eight <= t < eight + timedelta(minutes=30) for t in morning)
+    assert len(set(morning)) == len(morning) and morning[-1] - morning[0] >= timedelta(minutes=5)
+    # In office hours the plain interval.
+    now[0] = now[0].replace(hour=9, minute=0)
+    assert {r.outcome for r in sched.tick()} == {"ok"}
+    assert all(t == now[0] + timedelta(minutes=30) for t in app.store.schedule(names).values())
+    app.close()
+
+
+@pytest.mark.parametrize("quiet_global, quiet_school", [(None, None), (True, False)])
+def test_nights_keep_the_plain_interval_unless_quiet_nights_is_on(ssfw_sim, tmp_path, quiet_global, quiet_school):  # type: ignore[no-untyped-def]
+    # Default (one student): 30 min at 02:00 as at noon; a school's own `quiet_nights = false` wins over the global.
+    app = _rhythm_app(ssfw_sim, tmp_path, 1, quiet_global=quiet_global, quiet_school=quiet_school)
+    now = [_school_time(3, 2)]
+    sched = Scheduler(app.watcher, clock=lambda: now[0], rng=random.Random(6))
+    assert [r.outcome for r in sched.tick()] == ["ok"]
+    assert app.store.schedule(["s0"])["s0"] == now[0] + timedelta(minutes=30)
+    app.close()

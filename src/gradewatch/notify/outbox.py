@@ -84,7 +84,15 @@ def drain(
             result.dropped += 1
             continue
         mid = f"<gradewatch-{row.id}-{row.target}@gradewatch>"
-        msg = Message(row.subject, row.body_text, row.body_html, message_id=mid)
+        recorded = False
+
+        def record_sent(row_id: int = row.id) -> None:
+            nonlocal recorded
+            if not recorded:
+                store.mark_sent(row_id)
+                recorded = True
+
+        msg = Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)
         key = (row.account_id, row.channel or row.target[:100])
         try:
             send(url, msg)
@@ -106,7 +114,7 @@ def drain(
             log.warning("notification %d for %s not delivered (attempt %d%s): %s", row.id, row.account_id,
                         attempts, ", permanent" if permanent else "", err)
             continue
-        store.mark_sent(row.id)
+        record_sent()  # no-op when the channel already recorded it at the service's acceptance
         if health.get(key) != "ok":  # also the first time: `status` then shows the channel as working
             store.set_channel_state(key[0], key[1], "ok", "", now)
             health[key] = "ok"

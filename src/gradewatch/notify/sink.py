@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -40,6 +41,13 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.sink.answer_delay:
+            # A slow server: it thinks before answering. A client that hangs up meanwhile cancels
+            # this coroutine (aiosmtpd cancels the session on EOF), so its mail is never counted.
+            await asyncio.sleep(self.sink.answer_delay)
+        if server.transport is None or server.transport.is_closing():
+            # Nobody left to answer 250 to: the client never learns of it, so it is not delivered.
+            return "421 4.4.2 client gone"
         raw = envelope.original_content or envelope.content or b""
         msg = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode(), policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
@@ -50,9 +58,13 @@ class _Handler:
 
 
 class SmtpSink:
-    """``with SmtpSink() as sink: …`` runs an SMTP server on 127.0.0.1 (a free port unless one is given)."""
+    """``with SmtpSink() as sink: …`` runs an SMTP server on 127.0.0.1 (a free port unless one is given).
 
-    def __init__(self, port: int = 0) -> None:
+    A mail counts (``mails``) only when the server answers it 250; ``answer_delay`` seconds of
+    thought before that answer imitate a slow mail server."""
+
+    def __init__(self, port: int = 0, answer_delay: float = 0.0) -> None:
+        self.answer_delay = answer_delay
         self.mails: list[ReceivedMail] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)

@@ -2,7 +2,8 @@
 
 Each account's next check time lives in the database (``accounts.next_check_at``); a worker claims
 due accounts with a conditional UPDATE, so N workers together check each account once per interval
-(every ``interval`` with random jitter), and a check moved earlier by anyone (a classmate's new
+(every ``interval`` with random jitter; with ``quiet_nights`` three times that at night, see
+watch/rhythm.py), and a check moved earlier by anyone (a classmate's new
 grade) is honoured. Failures that are the school's fault back off exponentially *per school*, in
 the shared ``school_state`` table, so one school being down slows nothing else and no worker
 hammers it.
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from gradewatch.store.db import utcnow
 from gradewatch.watch.checker import CheckReport, Watcher
 from gradewatch.watch.expedite import regular_next
+from gradewatch.watch.rhythm import interval_at
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,15 @@ class Scheduler:
             store.school_ok(r.school, now)
         # After a check fast detection moved up, the account keeps its own regular time (classmates
         # must not fall into step).
-        return regular_next(store, r.account, next_regular(now, self.interval, self.jitter, self.rng), now)
+        interval = self.interval_for(r.school, now)
+        return regular_next(store, r.account, next_regular(now, interval, self.jitter, self.rng), now)
+
+    def interval_for(self, school: str, now: datetime) -> timedelta:
+        """The regular interval after a check at ``now``: stretched at night where quiet nights are on."""
+        cfg = self.watcher.config
+        own = cfg.schools[school].quiet_nights if school in cfg.schools else None
+        quiet = cfg.quiet_nights if own is None else own
+        return interval_at(now, self.interval, rng=self.rng) if quiet else self.interval
 
     def seconds_to_next(self) -> float:
         """Until the next account is due (its school's backoff included), at most ``poll``."""

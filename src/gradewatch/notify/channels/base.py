@@ -8,7 +8,7 @@ in the body. Many Chinese push services answer HTTP 200 with an error code in th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +44,11 @@ class Message:
     text: str  # in the channel's body format (plain text or Markdown)
     html: str
     message_id: str  # stable per outbox row, so a re-delivery after a crash threads as the same mail
+    #: Called by a channel the moment the service accepted the message, before any goodbye
+    #: (SMTP: right after 250 to DATA, before QUIT), so the outbox records "sent" with no network
+    #: round trip left between the acceptance and the commit. Channels that confirm in their last
+    #: answer need not call it: the caller records "sent" when ``send`` returns.
+    on_accepted: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

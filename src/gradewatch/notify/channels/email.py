@@ -4,7 +4,9 @@
 Why not Apprise's sender: it flattens the HTML into the text part (a grade table becomes one cell
 per line) and cannot set a stable Message-ID. And the SMTP semantics must be exact:
 - the message is delivered once the server answered 250 to DATA, whatever QUIT says afterwards
-  (a 421 or a dropped connection after 250 is still a success);
+  (a 421 or a dropped connection after 250 is still a success), and the outbox records it as sent
+  at that 250, before QUIT (``Message.on_accepted``), so a crash between the server's acceptance
+  and our record of it has no network round trip to fall into;
 - refused recipients are reported by address; the outbox gives each recipient its own row
   (see ``split_recipients``), so a refused one is retried alone and the others never get a copy.
 """
@@ -72,6 +74,10 @@ class Email(Channel):
             if cfg.user and cfg.password:
                 smtp.login(cfg.user, cfg.password)
             refused = smtp.send_message(mail, from_addr=from_addr, to_addrs=rcpts)
+            if not refused and msg.on_accepted is not None:
+                # 250 to DATA: delivered. Record it now, before QUIT, so a crash cannot fall between
+                # the server's acceptance and our "sent" with a round trip in the gap.
+                msg.on_accepted()
         except smtplib.SMTPRecipientsRefused as err:
             raise _refused(self, err.recipients) from None
         except smtplib.SMTPResponseException as err:
