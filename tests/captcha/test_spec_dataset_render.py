@@ -116,3 +116,13 @@ def test_render_ssfw_shape_speed_and_determinism():
     for t in texts:
         render_ssfw(t, rng)
     assert (time.perf_counter() - t0) / len(texts) < 0.005  # a few ms at most per captcha
+
+
+def test_a_school_spec_is_found_without_importing_its_renderer_first():
+    import subprocess
+    import sys
+
+    code = ("import sys; from gradewatch.captcha.spec import get_spec; "
+            "assert 'gradewatch.captcha.render_zf_legacy' not in sys.modules; print(get_spec('zf_legacy').length)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "4", out.stderr

@@ -222,6 +222,15 @@ SPECS: dict[str, CaptchaSpec] = {
 
 
 def get_spec(name: str) -> CaptchaSpec:
+    if name not in SPECS and name.isidentifier():
+        # A school's spec registers itself in its renderer module (render_<name>.py); load it on
+        # demand, so `captcha train --spec zf_legacy` works without importing every renderer first.
+        import importlib
+
+        try:
+            importlib.import_module(f"gradewatch.captcha.render_{name}")
+        except ModuleNotFoundError:
+            pass
     try:
         return SPECS[name]
     except KeyError:
