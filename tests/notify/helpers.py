@@ -28,6 +28,7 @@ def service_url(service: str, base: str) -> str:
         "wxpusher": f"wxpusher://AT_qHT0cTQfcZNVtAbCdEf/UID_student1?base={base}",
         "wecombot": f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={UUID}&base={base}",
         "wecomapp": f"wecomapp://ww0123456789abcdef:CORPSECRET@1000002/@all?base={base}",
+        "wechatmp": f"wxmp://wx0123456789abcdef:APPSECRET@Tmpl_ABCdef123/oOPENID_student1?base={base}",
         "dingtalk": f"https://oapi.dingtalk.com/robot/send?access_token={'a1' * 32}&secret=SEC{'b2' * 32}&base={base}",
         "feishu": f"https://open.feishu.cn/open-apis/bot/v2/hook/{UUID}?secret=s3cr3t&base={base}",
         "bark": f"bark://ABCdef123456?base={base}",
@@ -40,8 +41,8 @@ def service_url(service: str, base: str) -> str:
 #: The signing secrets in the URLs above: the stand-ins check the signatures with them.
 SECRETS = {"dingtalk": "SEC" + "b2" * 32, "feishu": "s3cr3t"}
 
-SERVICES = ("serverchan", "serverchan3", "pushplus", "wxpusher", "wecombot", "wecomapp", "dingtalk", "feishu",
-            "bark", "telegram", "ntfy", "webhook")
+SERVICES = ("serverchan", "serverchan3", "pushplus", "wxpusher", "wecombot", "wecomapp", "wechatmp", "dingtalk",
+            "feishu", "bark", "telegram", "ntfy", "webhook")
 
 
 def open_store(tmp: Path) -> Store:

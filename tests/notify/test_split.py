@@ -25,7 +25,7 @@ from gradewatch.store.db import Store
 from .helpers import SERVICES, first_check, open_store, service_url
 
 SEND = partial(deliver, timeout=10)
-SMALL = {"wecombot", "wecomapp", "ntfy", "bark"}  # 64 grades (~10 KB) cannot fit one message there
+SMALL = {"wecombot", "wecomapp", "wechatmp", "ntfy", "bark"}  # 64 grades (~10 KB) cannot fit one message there
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,10 @@ def web_command(
                                          "official account's token (enables /wechat)."),
     https: bool = typer.Option(False, help="Behind TLS: mark cookies Secure."),
     with_run: bool = typer.Option(False, "--with-run", help="Also keep checking accounts in this process."),
+    review_dir: Path | None = typer.Option(None, "--review-dir", help="The harvest's captcha review queue "
+                                           "(DIR-review), shown at /admin/review."),
+    review_dataset: Path | None = typer.Option(None, "--review-dataset", help="Where labelled captchas go "
+                                               "(default: the queue's folder name without -review)."),
 ) -> None:
     """Serve the self-service pages for students and the operator's dashboard."""
     import uvicorn
@@ -35,7 +39,8 @@ def web_command(
     admin = os.environ.get(admin_password_env)
     settings = WebSettings(config_path=config, admin_hash=hash_password(admin) if admin else None,
                            mail_sender=os.environ.get(mail_sender_env) or None,
-                           wechat_token=os.environ.get(wechat_token_env) or None, https_only=https)
+                           wechat_token=os.environ.get(wechat_token_env) or None, https_only=https,
+                           review_dir=review_dir, review_dataset=review_dataset)
     with user_errors():
         app = create_app(settings)
     stop = threading.Event()

@@ -81,6 +81,11 @@ PROFILES: dict[str, Profile] = {
         app_error=(200, {"errcode": 81013, "errmsg": "user & party & tag all invalid"}),
         client_error=_NOT_FOUND, content=_j("text", "content"), title=lambda b: "", limit=2048,
         too_long=(200, {"errcode": 44004, "errmsg": "text content exceed limit"})),
+    "wechatmp": Profile(
+        ok={"errcode": 0, "errmsg": "ok", "msgid": 200228332},
+        app_error=(200, {"errcode": 43004, "errmsg": "require subscribe hint: [Jd0F7a0Ma-]"}),
+        client_error=_NOT_FOUND, content=_j("data", "remark", "value"), title=_j("data", "first", "value"),
+        limit=1000, unit="chars"),
     "dingtalk": Profile(
         ok={"errcode": 0, "errmsg": "ok"},
         app_error=(200, {"errcode": 310000, "errmsg": "keywords not in content"}),
@@ -182,7 +187,13 @@ class PushStandin:
                 self.tokens_issued += 1
                 return 200, {"errcode": 0, "errmsg": "ok", "access_token": f"ACCESS_TOKEN_{self.tokens_issued}",
                              "expires_in": 7200}
-        if self.service == "wecomapp" and (params or {}).get("access_token") in self.revoked_tokens:
+        if path.endswith("/cgi-bin/token"):  # WeChat 公众号: success has no errcode
+            with self.lock:
+                self.tokens_issued += 1
+                if (params or {}).get("grant_type") != "client_credential":
+                    return 200, {"errcode": 40002, "errmsg": "invalid grant_type"}
+                return 200, {"access_token": f"ACCESS_TOKEN_{self.tokens_issued}", "expires_in": 7200}
+        if self.service in ("wecomapp", "wechatmp") and (params or {}).get("access_token") in self.revoked_tokens:
             return 200, {"errcode": 42001, "errmsg": "access_token expired"}
         with self.lock:
             mode = self.script.pop(0) if self.script else self.mode

@@ -143,6 +143,9 @@ class Check(Base):
     n_new: Mapped[int] = mapped_column(Integer, default=0)
     n_changed: Mapped[int] = mapped_column(Integer, default=0)
     n_removed: Mapped[int] = mapped_column(Integer, default=0)
+    # Captcha answers the login submitted, and whether the school took the first (None: no captcha) (0006).
+    captcha_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    captcha_first_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class SchoolState(Base):

@@ -33,6 +33,7 @@ from gradewatch.schools import adapter_class
 from gradewatch.schools.base import CaptchaSolver, Credentials
 from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongCaptcha, WrongPassword
 from gradewatch.secrets import SecretsError
+from gradewatch.store.captcha_tries import record_captcha_tries
 from gradewatch.store.db import AccountState, Store, utcnow
 from gradewatch.store.leases import new_owner
 from gradewatch.watch.expedite import expedite_after_check, refresh_courses
@@ -273,6 +274,8 @@ class Watcher:
             if gate.unknown:
                 self.store.set_status(name, "needs_attention", held_reason(name, now))
             return report("internal_error", f"{type(err).__name__}: {err}")
+        finally:  # the dashboard's first-try accuracy: more than one answer means the first was refused
+            record_captcha_tries(self.store, check_id, adapter.stats.captcha_submissions)
 
     def _school_outage(self, state: AccountState, now: datetime, *, ok: bool) -> str | None:
         return school_outage_change(state.last_ok_at, state.last_check_at, now, self.config.school_alert_hours, ok=ok)

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from gradewatch.config import Config, load_config
-from gradewatch.web import pages
+from gradewatch.web import pages, review
 from gradewatch.web.security import RateLimiter, SecurityHeaders, csrf_ok, csrf_token
 from gradewatch.web.wechat import Bindings
 
@@ -45,6 +45,9 @@ class WebSettings:
     mail_sender: str | None = field(default=None, repr=False)
     wechat_token: str | None = field(default=None, repr=False)
     https_only: bool = False  # secure cookies (set behind TLS)
+    #: The harvest's review queue (DIR-review) and its dataset (default DIR) for /admin/review.
+    review_dir: Path | None = None
+    review_dataset: Path | None = None
     signin_limit: tuple[int, float] = (5, 300.0)  # attempts per window (seconds), per IP and per account
     clock: Callable[[], float] = time.monotonic
 
@@ -121,6 +124,7 @@ def create_app(settings: WebSettings) -> Starlette:
         return JSONResponse({"ok": True, "outbox": counts})
 
     routes: list[BaseRoute] = [*pages.routes(web, render, form_of, forbidden)]
+    routes += review.routes(web, render, form_of, forbidden)
     routes += [Route("/healthz", health), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(SecurityHeaders),

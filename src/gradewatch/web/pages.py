@@ -320,6 +320,9 @@ def _dashboard(web: Web) -> dict[str, Any]:
     day = now - timedelta(hours=24)
     cfg = web.config()
     rows = []
+    from gradewatch.store.captcha_tries import first_try_accuracy
+
+    first_try = first_try_accuracy(web.store, day)
     with web.store.session() as s:
         states = {st.school: st for st in s.scalars(select(SchoolState))}
         for school in cfg.schools:
@@ -331,7 +334,9 @@ def _dashboard(web: Web) -> dict[str, Any]:
             last_err = next((f"{c.outcome}: {c.message}" for c in done if c.outcome != "ok"), "")
             st = states.get(school)
             recent_bad = bool(done) and done[0].outcome != "ok"
+            took, sent = first_try.get(school, (0, 0))
             rows.append({"school": school, "system": cfg.schools[school].system, "accounts": len(ids),
+                         "captcha": f"{100 * took / sent:.0f} % of {sent}" if sent else "–",
                          "per_hour": round(len(done) / 24, 2), "success": f"{100 * ok / len(done):.0f} %" if done
                          else "–", "last_error": last_err[:160], "bad": recent_bad,
                          "backoff": (st.backoff_until.strftime("%Y-%m-%d %H:%M") if st is not None and st.backoff_until

@@ -23,13 +23,14 @@ from gradewatch.notify.channels.bots import DingTalk, Feishu, WeComApp, WeComBot
 from gradewatch.notify.channels.cn_push import PushPlus, ServerChan, ServerChan3, WxPusher, is_serverchan3_key
 from gradewatch.notify.channels.email import Email, split_recipients
 from gradewatch.notify.channels.intl import Bark, Ntfy, Telegram, Webhook
+from gradewatch.notify.channels.wechat_mp import WeChatTemplate
 
 __all__ = ["CHANNELS", "Channel", "DeliveryError", "Limits", "Message", "UrlError", "channel_for", "deliver",
            "redact", "split_recipients", "validate_url"]
 
 EMAIL_SCHEMES = Email.schemes
 CHANNELS: tuple[type[Channel], ...] = (Email, ServerChan, ServerChan3, PushPlus, WxPusher, WeComBot, WeComApp,
-                                       DingTalk, Feishu, Bark, Telegram, Ntfy, Webhook)
+                                       DingTalk, Feishu, Bark, Telegram, Ntfy, Webhook, WeChatTemplate)
 
 
 class AppriseChannel(Channel):
