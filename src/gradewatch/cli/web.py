@@ -29,6 +29,11 @@ def web_command(
                                            "(DIR-review), shown at /admin/review."),
     review_dataset: Path | None = typer.Option(None, "--review-dataset", help="Where labelled captchas go "
                                                "(default: the queue's folder name without -review)."),
+    allow_detect: bool = typer.Option(False, "--allow-detect", help="Let a student whose school is not in the "
+                                      "config paste its URL at sign-up: the system is detected, and the school is "
+                                      "added to the config after one good login."),
+    detect_private: bool = typer.Option(False, "--detect-private", help="With --allow-detect: also accept "
+                                        "loopback and private addresses (a campus-internal deployment)."),
 ) -> None:
     """Serve the self-service pages for students and the operator's dashboard."""
     import uvicorn
@@ -40,7 +45,8 @@ def web_command(
     settings = WebSettings(config_path=config, admin_hash=hash_password(admin) if admin else None,
                            mail_sender=os.environ.get(mail_sender_env) or None,
                            wechat_token=os.environ.get(wechat_token_env) or None, https_only=https,
-                           review_dir=review_dir, review_dataset=review_dataset)
+                           review_dir=review_dir, review_dataset=review_dataset,
+                           allow_detect=allow_detect, detect_private=detect_private)
     with user_errors():
         app = create_app(settings)
     stop = threading.Event()

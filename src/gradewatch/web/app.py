@@ -48,6 +48,10 @@ class WebSettings:
     #: The harvest's review queue (DIR-review) and its dataset (default DIR) for /admin/review.
     review_dir: Path | None = None
     review_dataset: Path | None = None
+    #: Sign-up may name a school by pasting its URL (found with `detect`, kept in the config after
+    #: one good login); private and loopback addresses only with detect_private.
+    allow_detect: bool = False
+    detect_private: bool = False
     signin_limit: tuple[int, float] = (5, 300.0)  # attempts per window (seconds), per IP and per account
     clock: Callable[[], float] = time.monotonic
 

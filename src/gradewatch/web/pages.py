@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -23,6 +25,7 @@ Render = Callable[..., Response]
 FormOf = Callable[[Request], Awaitable[dict[str, str] | None]]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LINK_TTL = 900.0
+log = logging.getLogger(__name__)
 
 
 def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Request], Response]) -> list[Route]:
@@ -68,7 +71,8 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         return render(request, "index.html")
 
     async def signup(request: Request) -> Response:
-        ctx = {"schools": schools(), "email_ok": bool(web.settings.mail_sender)}
+        ctx = {"schools": schools(), "email_ok": bool(web.settings.mail_sender),
+               "allow_detect": web.settings.allow_detect}
         if request.method == "GET":
             return render(request, "signup.html", **ctx)
         form = await form_of(request)
@@ -76,9 +80,22 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             return forbidden(request)
         school, username = form.get("school", ""), form.get("username", "").strip()
         password, target = form.get("password", ""), form.get("notify", "")
-        ctx.update(school=school, username=username, notify=target)
-        if not web.by_ip.allow(ip(request)) or not web.by_account.allow(f"{school}/{username}"):
+        school_url = form.get("school_url", "").strip() if web.settings.allow_detect else ""
+        ctx.update(school=school, username=username, notify=target, school_url=school_url)
+        if not web.by_ip.allow(ip(request)) or not web.by_account.allow(f"{school or school_url}/{username}"):
             return render(request, "signup.html", 429, error="Too many attempts; wait a few minutes.", **ctx)
+        detected = None
+        if not school and school_url and username and password:
+            from gradewatch.web.detect_school import SchoolUrlError, detect_school
+
+            try:
+                detected = await run_in_threadpool(detect_school, school_url, web.base_config.schools,
+                                                   allow_private=web.settings.detect_private)
+            except SchoolUrlError as err:
+                return render(request, "signup.html", 400, error=f"That school address did not work: {err}.", **ctx)
+            school = detected.key
+            if detected.new:  # tentatively, for the one verifying login; kept only if it succeeds
+                web.base_config.schools[school] = detected.school
         if school not in web.base_config.schools or not username or not password:
             return render(request, "signup.html", 400, error="Choose your school and give your student number "
                           "and password.", **ctx)
@@ -91,7 +108,11 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             return render(request, "signup.html", 409, error="This student number is already signed up: sign in.",
                           **ctx)
         cookies, problem = _verify(web, school, username, password)
+        if problem is None and detected is not None and detected.new:
+            problem = _remember(web, detected, school_url)
         if problem is not None:
+            if detected is not None and detected.new:
+                web.base_config.schools.pop(school, None)
             return render(request, "signup.html", 400, error=problem, **ctx)
         try:
             AccountBook(web.store, web.base_config).add(NewAccount(name, school, username, password, (url,)))
@@ -268,6 +289,19 @@ def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[d
         return [], "The school's captcha could not be read this time; please try again in a minute."
     except (SchoolError, AccessError) as err:
         return [], f"Could not reach your school's system: {err}"
+
+
+def _remember(web: Web, detected: Any, source_url: str) -> str | None:
+    """Keep a detected school in the operator's config; what to tell the student if that failed."""
+    from gradewatch.config import ConfigError
+    from gradewatch.web.detect_school import remember_school
+
+    try:
+        remember_school(web.settings.config_path, detected, source_url)
+    except (OSError, ConfigError) as err:
+        log.error("could not add the detected school %s to %s: %s", detected.key, web.settings.config_path, err)
+        return "Your password is right, but the school could not be saved; please tell the operator."
+    return None
 
 
 def _send_link(web: Web, request: Request, name: str, url: str) -> None:

@@ -1,0 +1,103 @@
+"""Sign-up with a pasted URL (`gradewatch web --allow-detect`): the school's system is detected, one
+login verifies the password, the school is kept in the operator's config and the first check runs.
+Private addresses are refused unless the operator allows them; no login is tried for a refused URL."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradewatch.config import load_config
+from gradewatch.notify.sink import SmtpSink
+from gradewatch.sim.server import serve
+from gradewatch.web.app import WebSettings, create_app
+
+from .conftest import ADMIN_PASSWORD, Site, shot
+from .test_browser import wait_checked
+
+
+def _site(tmp_path: Path, configured: Any, *, private: bool) -> Iterator[tuple[str, Any, SmtpSink, Path]]:
+    cfg = tmp_path / "gradewatch.toml"
+    cfg.write_text(f"""database = "sqlite:///state/gw.db"
+key_file = "state/gw.key"
+[schools.uni]
+system = "ssfw"
+base_url = "{configured.base_url}"
+""", encoding="utf-8")
+    from gradewatch.web.security import hash_password
+
+    with SmtpSink() as sink:
+        sender = f"mailto://127.0.0.1:{sink.port}?mode=insecure&from=gradewatch@localhost"
+        app = create_app(WebSettings(config_path=cfg, admin_hash=hash_password(ADMIN_PASSWORD), mail_sender=sender,
+                                     allow_detect=True, detect_private=private))
+        with serve(app) as url:
+            yield url, app, sink, cfg
+        app.state.web.close()
+
+
+@pytest.fixture
+def detecting(ssfw_sim: Any, tmp_path: Path) -> Iterator[tuple[str, Any, SmtpSink, Path]]:
+    yield from _site(tmp_path, ssfw_sim, private=True)
+
+
+@pytest.fixture
+def public_only(ssfw_sim: Any, tmp_path: Path) -> Iterator[tuple[str, Any, SmtpSink, Path]]:
+    yield from _site(tmp_path, ssfw_sim, private=False)
+
+
+def _sign_up(page: Any, url: str, school_url: str, username: str, password: str) -> None:
+    page.goto(url + "/signup")
+    page.select_option("#school", "")
+    page.fill("#school-url", school_url)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.fill("#notify", "student@example.edu")
+    page.click("#signup-submit")
+
+
+def test_a_pasted_url_is_detected_verified_kept_and_checked(detecting, make_school_sim, page):
+    url, app, sink, cfg = detecting
+    other = make_school_sim("qiangzhi")  # a school the operator never configured
+    _sign_up(page, url, other.base_url + "/", other.username, other.password)
+    key = "127_0_0_1"
+    page.wait_for_url(f"**/accounts/{key}.{other.username}")
+    shot(page, "signup-detected")
+    school = tomllib.loads(cfg.read_text(encoding="utf-8"))["schools"][key]
+    assert school == {"system": "qiangzhi", "base_url": other.base_url}
+    assert load_config(cfg).schools[key].system == "qiangzhi"  # the operator's file still loads
+    assert other.admin.stats(other.username)["login_posts"] >= 1
+    [mail] = sink.wait_for(1, timeout=60)  # the first check ran through the detected school
+    assert other.password not in mail.text
+    wait_checked(Site(url, other, sink, [], app), f"{key}.{other.username}")
+
+
+def test_a_wrong_password_through_a_pasted_url_keeps_nothing(detecting, make_school_sim, page):
+    url, _app, _sink, cfg = detecting
+    before = cfg.read_text(encoding="utf-8")
+    other = make_school_sim("qiangzhi")
+    _sign_up(page, url, other.base_url, other.username, "not-the-password")
+    assert "wrong" in page.locator(".error").inner_text()
+    assert other.admin.stats(other.username)["login_posts"] == 1
+    assert cfg.read_text(encoding="utf-8") == before
+    assert "127_0_0_1" not in _app.state.web.base_config.schools
+
+
+def test_a_page_that_is_no_school_is_told_plainly(detecting, page):
+    url, _app, _sink, cfg = detecting
+    before = cfg.read_text(encoding="utf-8")
+    _sign_up(page, url, url + "/signup", "2021010001", "pw")  # gradewatch's own page: no academic system
+    assert "no academic system" in page.locator(".error").inner_text()
+    assert cfg.read_text(encoding="utf-8") == before
+
+
+def test_private_addresses_are_refused_unless_allowed(public_only, make_school_sim, page):
+    url, _app, _sink, cfg = public_only
+    other = make_school_sim("qiangzhi")
+    _sign_up(page, url, other.base_url, other.username, other.password)
+    assert "not on the public internet" in page.locator(".error").inner_text()
+    assert other.admin.stats(other.username)["login_posts"] == 0  # nothing was fetched or tried
+    assert "[schools.127_0_0_1]" not in cfg.read_text(encoding="utf-8")
