@@ -199,3 +199,24 @@ def test_nights_keep_the_plain_interval_unless_quiet_nights_is_on(ssfw_sim, tmp_
     assert [r.outcome for r in sched.tick()] == ["ok"]
     assert app.store.schedule(["s0"])["s0"] == now[0] + timedelta(minutes=30)
     app.close()
+
+
+def test_an_account_added_while_running_is_checked_without_a_restart(ssfw_sim, tmp_path):  # type: ignore[no-untyped-def]
+    from gradewatch.sim.transcripts import seeded_students
+    from gradewatch.store.accounts import AccountBook, NewAccount
+
+    accounts = {"ok1": ("uni", ssfw_sim.username, ssfw_sim.password)}
+    app = open_app(_multi_account_config(tmp_path, ssfw_sim.base_url, accounts, cap=2), logging=False)
+    now = [utcnow()]
+    sched = Scheduler(app.watcher, clock=lambda: now[0], rng=random.Random(7))
+    assert [r.account for r in sched.tick()] == ["ok1"]
+    # Another process (`gradewatch accounts add`, a web sign-up) adds a student to the database.
+    other = open_app(app.config, logging=False)
+    second = list(seeded_students(0, 5))[1]  # the simulator's second student
+    AccountBook(other.store, other.config).add(NewAccount("late", "uni", second.username, second.password))
+    other.close()
+    now[0] += timedelta(seconds=5)
+    reports = {r.account: r.outcome for r in sched.tick()}
+    assert reports == {"late": "ok"}  # checked at once; ok1 is not due yet
+    assert sched.pick_up_new_accounts() == []  # picked up once
+    app.close()

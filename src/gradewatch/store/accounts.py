@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -213,12 +213,22 @@ class AccountBook:
             self.store.ensure_account(name, school=acc.school, system=school.system, username=acc.username)
 
 
-def db_accounts(store: Store) -> dict[str, AccountConfig]:
-    """The database-defined accounts as AccountConfig objects (password and URLs decrypted)."""
+def db_account_names(store: Store) -> set[str]:
+    """The names of the database-defined accounts (nothing decrypted: cheap enough for every tick)."""
+    with store.session() as s:
+        return set(s.scalars(select(Account.id).where(Account.source == "db")))
+
+
+def db_accounts(store: Store, names: Collection[str] | None = None) -> dict[str, AccountConfig]:
+    """The database-defined accounts (only ``names`` when given) as AccountConfig objects (password
+    and URLs decrypted)."""
     vault = store.vault
     out: dict[str, AccountConfig] = {}
+    query = select(Account).where(Account.source == "db").order_by(Account.id)
+    if names is not None:
+        query = query.where(Account.id.in_(list(names)))
     with store.session() as s:
-        rows = list(s.scalars(select(Account).where(Account.source == "db").order_by(Account.id)))
+        rows = list(s.scalars(query))
     for acc in rows:
         try:
             password = vault.decrypt(acc.stored_password).decode() if acc.stored_password else None

@@ -108,6 +108,17 @@ class Watcher:
     def owner(self) -> str:
         return self._lease_owner
 
+    def adopt_accounts(self, new: dict[str, AccountConfig]) -> None:
+        """Accounts added while this watcher runs (the scheduler finds them in the database)."""
+        fp = self.store.vault.fingerprint
+        self.config = self.config.model_copy(update={"accounts": {**self.config.accounts, **new}})
+        for name, acc in new.items():
+            self._account_locks.setdefault(name, threading.Lock())
+            self.targets |= {fp(u): u for u in acc.notify}
+            for t in account_targets(fp, acc.notify):
+                self.targets[t.fingerprint] = t.url
+                self.channels[(name, t.channel)] = t.url
+
     def _regular_next(self, r: CheckReport) -> datetime | None:
         interval = timedelta(minutes=self.config.interval_minutes)
         jitter = timedelta(minutes=min(self.config.jitter_minutes, self.config.interval_minutes / 2))

@@ -64,9 +64,25 @@ class Scheduler:
         names = [n for n, a in cfg.accounts.items() if a.school not in resting]
         return self.watcher.store.due_accounts(names, now)
 
+    def pick_up_new_accounts(self) -> list[str]:
+        """Accounts added to the database since this worker started (`accounts add`, a web sign-up)
+        join its config, so a long-running worker checks them without a restart."""
+        from gradewatch.store.accounts import db_account_names, db_accounts
+
+        cfg = self.watcher.config
+        unknown = db_account_names(self.watcher.store) - set(cfg.accounts)
+        if not unknown:
+            return []
+        new = {n: a for n, a in db_accounts(self.watcher.store, unknown).items() if a.school in cfg.schools}
+        if new:
+            self.watcher.adopt_accounts(new)
+            log.info("picked up %d new account(s): %s", len(new), ", ".join(sorted(new)))
+        return sorted(new)
+
     def tick(self, stop: threading.Event | None = None) -> list[CheckReport]:
         """Check every due account this worker can claim, then drain the outbox."""
         self.watcher.store.reap_dead_leases()
+        self.pick_up_new_accounts()
         due = self.due()
         reports = self.watcher.check_all(due, due_before=self.clock(), wait=False) if due else []
         reports = [r for r in reports if not (r.outcome == "skipped" and _not_ours(r))]
