@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import re
-import threading
 import time
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +23,7 @@ from gradewatch.notify.channels.base import (
     mask,
     query,
 )
+from gradewatch.notify.channels.token import TokenChannel
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -60,7 +60,7 @@ class WeComBot(HttpChannel):
                        json={"msgtype": "markdown", "markdown": {"content": msg.text}})
 
 
-class WeComApp(HttpChannel):
+class WeComApp(TokenChannel):
     """``wecomapp://CORPID:SECRET@AGENTID[/USER|@all]``: fetch an access token, then message/send."""
 
     label = "企业微信 app"
@@ -91,47 +91,24 @@ class WeComApp(HttpChannel):
     def describe(self) -> str:
         return f"{self.label} {self.corpid}/{self.agentid}"
 
-    def send(self, msg: Message, *, timeout: float) -> None:
-        for fresh in (False, True):  # a cached token that went stale: fetch a new one, once
-            token = self._token(timeout, fresh=fresh)
-            req = Request("POST", f"{self.base}/cgi-bin/message/send?access_token={token}",
-                          json={"touser": self.touser, "msgtype": "text", "agentid": int(self.agentid),
-                                "text": {"content": msg.text}})
-            answer = self._exchange(req, timeout)
-            try:
-                code = answer.json().get("errcode")
-            except (ValueError, AttributeError):
-                code = None
-            if code in self._TOKEN_STALE:
-                continue
-            self.check(answer)
-            return
-        raise DeliveryError(f"{self.describe()}: access token rejected twice")
+    def token_key(self) -> tuple[str, ...]:
+        return (self.base, self.corpid, self.secret)
 
-    def _token(self, timeout: float, *, fresh: bool) -> str:
-        """The app's access token; cached for its lifetime (企业微信 limits gettoken calls)."""
-        key = (self.base, self.corpid, self.secret)
-        with _TOKENS_LOCK:
-            cached = _TOKENS.get(key)
-        if cached and not fresh and cached[1] > time.monotonic():
-            self.access_token = cached[0]
-            return cached[0]
+    def fetch_token(self, timeout: float) -> tuple[str, float]:
+        """The app's access token (企业微信 limits gettoken calls: TokenChannel caches it)."""
         query_ = f"corpid={quote(self.corpid)}&corpsecret={quote(self.secret)}"
         answer = self._exchange(Request("GET", f"{self.base}/cgi-bin/gettoken?{query_}"), timeout)
         self.check(answer)
         try:
             data = answer.json()
-            self.access_token = str(data["access_token"])
-            lifetime = float(data.get("expires_in", 7200))
+            return str(data["access_token"]), float(data.get("expires_in", 7200))
         except (ValueError, KeyError, TypeError):
             raise DeliveryError(f"{self.describe()}: gettoken answered without access_token") from None
-        with _TOKENS_LOCK:
-            _TOKENS[key] = (self.access_token, time.monotonic() + max(lifetime - 300, 60))
-        return self.access_token
 
-
-_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
-_TOKENS_LOCK = threading.Lock()
+    def build_with(self, msg: Message, token: str) -> Request:
+        return Request("POST", f"{self.base}/cgi-bin/message/send?access_token={token}",
+                       json={"touser": self.touser, "msgtype": "text", "agentid": int(self.agentid),
+                             "text": {"content": msg.text}})
 
 
 class DingTalk(HttpChannel):

@@ -12,14 +12,11 @@ A template's fields are the operator's: the subject goes into ``first`` and the 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from gradewatch.notify.channels.base import (
     DeliveryError,
-    HttpChannel,
     Limits,
     Message,
     Request,
@@ -27,12 +24,13 @@ from gradewatch.notify.channels.base import (
     UrlError,
     query,
 )
+from gradewatch.notify.channels.token import TokenChannel
 
 _APPID = re.compile(r"^wx[0-9a-f]{16}$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 
 
-class WeChatTemplate(HttpChannel):
+class WeChatTemplate(TokenChannel):
     label = "WeChat template message"
     schemes = ("wxmp",)
     body_format = "text"
@@ -71,29 +69,14 @@ class WeChatTemplate(HttpChannel):
         return {"touser": self.openid, "template_id": self.template_id,
                 "data": {self.title_field: {"value": msg.subject}, self.body_field: {"value": msg.text}}}
 
-    def send(self, msg: Message, *, timeout: float) -> None:
-        for fresh in (False, True):
-            token = self._token(timeout, fresh=fresh)
-            req = Request("POST", f"{self.base}/cgi-bin/message/template/send?access_token={token}",
-                          json=self.payload(msg))
-            answer = self._exchange(req, timeout)
-            try:
-                code = answer.json().get("errcode")
-            except (ValueError, AttributeError):
-                code = None
-            if code in self._TOKEN_STALE:
-                continue
-            self.check(answer)
-            return
-        raise DeliveryError(f"{self.describe()}: access token rejected twice")
+    def build_with(self, msg: Message, token: str) -> Request:
+        return Request("POST", f"{self.base}/cgi-bin/message/template/send?access_token={token}",
+                       json=self.payload(msg))
 
-    def _token(self, timeout: float, *, fresh: bool) -> str:
-        key = (self.base, self.appid, self.secret)
-        with _TOKENS_LOCK:
-            cached = _TOKENS.get(key)
-        if cached and not fresh and cached[1] > time.monotonic():
-            self.access_token = cached[0]
-            return cached[0]
+    def token_key(self) -> tuple[str, ...]:
+        return (self.base, self.appid, self.secret)
+
+    def fetch_token(self, timeout: float) -> tuple[str, float]:
         url = (f"{self.base}/cgi-bin/token?grant_type=client_credential"
                f"&appid={quote(self.appid)}&secret={quote(self.secret)}")
         answer = self._exchange(Request("GET", url), timeout)
@@ -108,12 +91,4 @@ class WeChatTemplate(HttpChannel):
         if not answer.is_success or not isinstance(data, dict) or "access_token" not in data:
             self.check(answer)  # raises with WeChat's errcode/errmsg or the HTTP status
             raise DeliveryError(f"{self.describe()}: cgi-bin/token answered without access_token")
-        self.access_token = str(data["access_token"])
-        lifetime = float(data.get("expires_in", 7200))
-        with _TOKENS_LOCK:
-            _TOKENS[key] = (self.access_token, time.monotonic() + max(lifetime - 300, 60))
-        return self.access_token
-
-
-_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
-_TOKENS_LOCK = threading.Lock()
+        return str(data["access_token"]), float(data.get("expires_in", 7200))
