@@ -51,22 +51,28 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def site(ssfw_sim: RunningSim, tmp_path: Path, clock: Clock) -> Iterator[Site]:
+def serve_site(sim: RunningSim, tmp_path: Path, **settings: Any) -> Iterator[Site]:
+    """`gradewatch web` with one school (``uni``, the SSFW simulator ``sim``) and an SMTP sink as the
+    club's mailbox; ``settings`` are more WebSettings."""
     cfg = tmp_path / "gradewatch.toml"
     cfg.write_text(f"""database = "sqlite:///state/gw.db"
 key_file = "state/gw.key"
 [schools.uni]
 system = "ssfw"
-base_url = "{ssfw_sim.base_url}"
+base_url = "{sim.base_url}"
 """, encoding="utf-8")
     with SmtpSink() as sink:
         sender = f"mailto://127.0.0.1:{sink.port}?mode=insecure&from=gradewatch@localhost"
         app = create_app(WebSettings(config_path=cfg, admin_hash=hash_password(ADMIN_PASSWORD), mail_sender=sender,
-                                     wechat_token=WECHAT_TOKEN, signin_limit=(5, 60.0), clock=clock))
+                                     **settings))
         with serve(app) as url:
-            yield Site(url, ssfw_sim, sink, list(seeded_students(0, 5)), app)
+            yield Site(url, sim, sink, list(seeded_students(0, 5)), app)
         app.state.web.close()
+
+
+@pytest.fixture
+def site(ssfw_sim: RunningSim, tmp_path: Path, clock: Clock) -> Iterator[Site]:
+    yield from serve_site(ssfw_sim, tmp_path, wechat_token=WECHAT_TOKEN, signin_limit=(5, 60.0), clock=clock)
 
 
 @pytest.fixture(scope="session")

@@ -12,41 +12,19 @@ from typing import Any
 import pytest
 
 from gradewatch.config import load_config
-from gradewatch.notify.sink import SmtpSink
-from gradewatch.sim.server import serve
-from gradewatch.web.app import WebSettings, create_app
 
-from .conftest import ADMIN_PASSWORD, Site, shot
+from .conftest import Site, serve_site, shot
 from .test_browser import wait_checked
 
 
-def _site(tmp_path: Path, configured: Any, *, private: bool) -> Iterator[tuple[str, Any, SmtpSink, Path]]:
-    cfg = tmp_path / "gradewatch.toml"
-    cfg.write_text(f"""database = "sqlite:///state/gw.db"
-key_file = "state/gw.key"
-[schools.uni]
-system = "ssfw"
-base_url = "{configured.base_url}"
-""", encoding="utf-8")
-    from gradewatch.web.security import hash_password
-
-    with SmtpSink() as sink:
-        sender = f"mailto://127.0.0.1:{sink.port}?mode=insecure&from=gradewatch@localhost"
-        app = create_app(WebSettings(config_path=cfg, admin_hash=hash_password(ADMIN_PASSWORD), mail_sender=sender,
-                                     allow_detect=True, detect_private=private))
-        with serve(app) as url:
-            yield url, app, sink, cfg
-        app.state.web.close()
+@pytest.fixture
+def detecting(ssfw_sim: Any, tmp_path: Path) -> Iterator[Site]:
+    yield from serve_site(ssfw_sim, tmp_path, allow_detect=True, detect_private=True)
 
 
 @pytest.fixture
-def detecting(ssfw_sim: Any, tmp_path: Path) -> Iterator[tuple[str, Any, SmtpSink, Path]]:
-    yield from _site(tmp_path, ssfw_sim, private=True)
-
-
-@pytest.fixture
-def public_only(ssfw_sim: Any, tmp_path: Path) -> Iterator[tuple[str, Any, SmtpSink, Path]]:
-    yield from _site(tmp_path, ssfw_sim, private=False)
+def public_only(ssfw_sim: Any, tmp_path: Path) -> Iterator[Site]:
+    yield from serve_site(ssfw_sim, tmp_path, allow_detect=True, detect_private=False)
 
 
 def _sign_up(page: Any, url: str, school_url: str, username: str, password: str) -> None:
@@ -60,7 +38,7 @@ def _sign_up(page: Any, url: str, school_url: str, username: str, password: str)
 
 
 def test_a_pasted_url_is_detected_verified_kept_and_checked(detecting, make_school_sim, page):
-    url, app, sink, cfg = detecting
+    url, sink, cfg = detecting.url, detecting.sink, detecting.web.settings.config_path
     other = make_school_sim("qiangzhi")  # a school the operator never configured
     _sign_up(page, url, other.base_url + "/", other.username, other.password)
     key = "127_0_0_1"
@@ -72,22 +50,22 @@ def test_a_pasted_url_is_detected_verified_kept_and_checked(detecting, make_scho
     assert other.admin.stats(other.username)["login_posts"] >= 1
     [mail] = sink.wait_for(1, timeout=60)  # the first check ran through the detected school
     assert other.password not in mail.text
-    wait_checked(Site(url, other, sink, [], app), f"{key}.{other.username}")
+    wait_checked(detecting, f"{key}.{other.username}")
 
 
 def test_a_wrong_password_through_a_pasted_url_keeps_nothing(detecting, make_school_sim, page):
-    url, _app, _sink, cfg = detecting
+    url, cfg = detecting.url, detecting.web.settings.config_path
     before = cfg.read_text(encoding="utf-8")
     other = make_school_sim("qiangzhi")
     _sign_up(page, url, other.base_url, other.username, "not-the-password")
     assert "wrong" in page.locator(".error").inner_text()
     assert other.admin.stats(other.username)["login_posts"] == 1
     assert cfg.read_text(encoding="utf-8") == before
-    assert "127_0_0_1" not in _app.state.web.base_config.schools
+    assert "127_0_0_1" not in detecting.web.base_config.schools
 
 
 def test_a_page_that_is_no_school_is_told_plainly(detecting, page):
-    url, _app, _sink, cfg = detecting
+    url, cfg = detecting.url, detecting.web.settings.config_path
     before = cfg.read_text(encoding="utf-8")
     _sign_up(page, url, url + "/signup", "2021010001", "pw")  # gradewatch's own page: no academic system
     assert "no academic system" in page.locator(".error").inner_text()
@@ -95,7 +73,7 @@ def test_a_page_that_is_no_school_is_told_plainly(detecting, page):
 
 
 def test_private_addresses_are_refused_unless_allowed(public_only, make_school_sim, page):
-    url, _app, _sink, cfg = public_only
+    url, cfg = public_only.url, public_only.web.settings.config_path
     other = make_school_sim("qiangzhi")
     _sign_up(page, url, other.base_url, other.username, other.password)
     assert "not on the public internet" in page.locator(".error").inner_text()
