@@ -19,8 +19,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gradewatch demo
 
+# One worker per core (pytest-xdist); worksteal evens out the long browser and training tests.
 test: $(STAMP)
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/pytest -q
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/pytest -q -n auto --dist worksteal
 
 # mypy covers the core: the parts every check runs through.
 CORE := src/gradewatch/watch src/gradewatch/store src/gradewatch/notify src/gradewatch/schools src/gradewatch/gpa \

@@ -28,7 +28,12 @@ from typing import Any
 
 import pytest
 
-from gradewatch.sim import simulator_class, simulators
+# pytest-xdist workers export COLUMNS=80 before this is imported. A rich Console created at import
+# time (gradewatch.cli.errors) would freeze that width, and the CLI tests that pass their own
+# COLUMNS per invocation would see their tables wrapped at 80 columns. Serial runs have no COLUMNS.
+os.environ.pop("COLUMNS", None)
+
+from gradewatch.sim import simulator_class, simulators  # noqa: E402
 from gradewatch.sim.server import RunningSim, running
 from gradewatch.sim.ssfw import SsfwSimulator
 from gradewatch.sim.transcripts import DEMO_USERNAME, seeded_students
