@@ -86,18 +86,27 @@ def bench_rendered(solver, n: int) -> dict:
     """Our model on captchas drawn by render_ssfw and served as the simulator does (JPEG, quality 95)."""
     import io
     import random
+    import time
 
     from gradewatch.captcha.render import random_text, render_ssfw
 
     rng = random.Random(20240601)
     right = 0
+    render_s = solve_s = 0.0
     for _ in range(n):
         text = random_text(solver.spec, rng)
         buf = io.BytesIO()
+        t0 = time.perf_counter()
         render_ssfw(text, rng).save(buf, "JPEG", quality=95)
+        t1 = time.perf_counter()
         right += solver.solve(buf.getvalue()).text == text
-    print(f"onnx on {n} rendered (simulator) captchas: accuracy {right / n:.3%}", flush=True)
-    return {"n": n, "accuracy": right / n}
+        solve_s += time.perf_counter() - t1
+        render_s += t1 - t0
+    # The simulator draws one captcha per login page: rendering should cost about what reading does.
+    print(f"onnx on {n} rendered (simulator) captchas: accuracy {right / n:.3%}; "
+          f"render {render_s / n * 1000:.2f} ms, solve {solve_s / n * 1000:.2f} ms per captcha "
+          f"(ratio render/solve {render_s / max(solve_s, 1e-9):.1f})", flush=True)
+    return {"n": n, "accuracy": right / n, "render_ms": render_s / n * 1000, "solve_ms": solve_s / n * 1000}
 
 
 def bench_training(args) -> dict:

@@ -413,3 +413,19 @@ def _suite_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
         yield
     finally:
         pool.give_back(url)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_log_handlers() -> Iterator[None]:
+    """A CLI test run with ``-vv`` installs gradewatch's stderr handler at DEBUG on the root logger;
+    left there, the next test's background threads (aiosmtpd, simulators) would log through it
+    outside any capture and flood the CI output."""
+    import logging
+
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_gradewatch", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(logging.WARNING)

@@ -27,6 +27,8 @@ class App:
 
 def open_app(config: Config | str | Path, *, verbose: int = 0, solver: CaptchaSolver | None = None,
              logging: bool = True, send_baseline: bool = True) -> App:
+    if logging and not isinstance(config, Config):
+        setup_logging(verbose)  # loading the config can warn already (a world-readable file with a password)
     cfg = config if isinstance(config, Config) else load_config(config)
     if logging:
         setup_logging(verbose, cfg.base_dir / cfg.log_file if cfg.log_file else None)

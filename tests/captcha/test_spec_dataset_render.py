@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import tarfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +99,7 @@ def test_split_is_deterministic_and_stable_as_data_grows():
     assert {s.name for s in val1} <= {s.name for s in val3}
 
 
-def test_render_ssfw_shape_speed_and_determinism():
+def test_render_ssfw_shape_and_determinism():
     rng = random.Random(7)
     img = render_ssfw("3kfk", rng)
     assert img.mode == "RGB" and img.size == (68, 22)
@@ -112,10 +111,7 @@ def test_render_ssfw_shape_speed_and_determinism():
     assert 120 < (binar == 0).sum() < 500
     texts = [random_text(SSFW, rng) for _ in range(200)]
     assert all(len(t) == 4 and set(t) <= set(SSFW.charset) for t in texts)
-    t0 = time.perf_counter()
-    for t in texts:
-        render_ssfw(t, rng)
-    assert (time.perf_counter() - t0) / len(texts) < 0.005  # a few ms at most per captcha
+    # Render speed is measured in bench/captcha.py (--rendered), next to the solver, not timed here.
 
 
 def test_a_school_spec_is_found_without_importing_its_renderer_first():
