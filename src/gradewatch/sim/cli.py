@@ -171,6 +171,73 @@ def captchas(
     typer.echo(f"wrote {count} {system} captchas to {out}")
 
 
+_DOOR_SYSTEMS = ("ssfw", "zf", "qiangzhi", "jwapp", "zf_legacy", "urp", "kingosoft")
+
+
+@app.command("doors")
+def doors(
+    system: str = typer.Argument(..., help="The system behind the doors: " + ", ".join(_DOOR_SYSTEMS) + "."),
+    cas: bool = typer.Option(False, "--cas", help="Enter the system through a CAS identity centre (its SSO entry)."),
+    webvpn: bool = typer.Option(False, "--webvpn", help="Reach it through a WebVPN portal (signs in through the CAS)."),
+    slider: bool = typer.Option(False, "--slider", help="正方 only: the slider captcha instead of the kaptcha."),
+    generation: str = typer.Option("new", "--generation", help="CAS/WebVPN generation: new or old."),
+    cas_captcha: str = typer.Option("none", "--cas-captcha",
+                                    help="When the CAS asks a captcha: none, always, after_failures or slider."),
+    cipher: str = typer.Option("aes", "--cipher", help="How the CAS login page encrypts the password: aes or rsa."),
+    single_login: bool = typer.Option(False, "--single-login",
+                                      help="The CAS shows its 'already signed in elsewhere' page."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random students and captchas."),
+    students: int = typer.Option(3, "--students", min=1, help="Students (the first one is the demo login)."),
+) -> None:
+    """A system behind its front doors (CAS, WebVPN, 正方 slider), on loopback, with the config lines to use it."""
+    import threading
+    from contextlib import ExitStack
+
+    from gradewatch.sim.fronted import SSO_ENTRIES, fronted
+
+    if system not in _DOOR_SYSTEMS:
+        fail(f"unknown system {system!r} (known: {', '.join(_DOOR_SYSTEMS)})")
+    if system == "jwapp" and not cas:
+        fail("jwapp (金智 ehall) is only reachable through its CAS: add --cas")
+    if cas and system not in SSO_ENTRIES:
+        fail(f"{system} has no CAS entry in the simulators (--cas works with {', '.join(SSO_ENTRIES)}); try --webvpn")
+    if slider and (system != "zf" or cas):
+        fail("--slider is the 正方 (zf) login page's own captcha: use it with zf and without --cas")
+    for name, value, allowed in (("--generation", generation, ("new", "old")),
+                                 ("--cas-captcha", cas_captcha, ("none", "always", "after_failures", "slider")),
+                                 ("--cipher", cipher, ("aes", "rsa"))):
+        if value not in allowed:
+            fail(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    if not (cas or webvpn or slider):
+        fail(f"no door chosen: add --cas, --webvpn or --slider (or run `gradewatch sim {system}` for the bare system)")
+    with ExitStack() as stack:
+        try:
+            set_up = fronted(stack, system, cas=cas, vpn=webvpn, slider=slider, generation=generation,
+                             cas_captcha=cas_captcha, cipher=cipher, single_login=single_login, students=students,
+                             seed=seed, **({"captcha": False} if slider else {}))  # the slider replaces the kaptcha
+        except (OSError, RuntimeError, ValueError) as err:
+            fail(f"cannot start the simulators: {err}")
+        doors_on = [d for d, on in (("CAS", cas), ("WebVPN", webvpn), ("slider", slider)) if on]
+        typer.echo(f"{system} simulator behind {' + '.join(doors_on)}")
+        if set_up.cas_url:
+            typer.echo(f"  CAS          {set_up.cas_url}/login")
+        if set_up.vpn is not None:
+            typer.echo(f"  WebVPN       {set_up.vpn.base_url}")
+        typer.echo(f"  system       {set_up.root_url}")
+        typer.echo(f"  demo login   {set_up.username} / {set_up.password}")
+        typer.echo(f"  admin token  {set_up.sim.admin_token} (the system's admin API at {set_up.root_url}/_admin)")
+        typer.echo("config lines (paste below your [schools.NAME] header):")
+        typer.echo(f'system = "{system}"')
+        typer.echo(f'base_url = "{set_up.base_url}"')
+        for line in set_up.school_toml.splitlines():
+            typer.echo(line)
+        typer.echo("(Ctrl-C stops)", err=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
 def _option_value(text: str) -> object:
     """A ``--set KEY=VALUE`` value: true/false, an integer or number, else the text."""
     if text.lower() in ("true", "false"):
