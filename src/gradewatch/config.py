@@ -172,6 +172,9 @@ class Config(_Strict):
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     #: Directory the relative paths above are resolved against (the config file's folder).
     base_dir: Path = Field(default=Path("."), exclude=True)
+    #: The file this config was read from (None when built in code): a running worker re-reads its
+    #: schools from it when an account at a school added since (a web sign-up's detect) turns up.
+    source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _accounts_name_schools(self) -> Config:
@@ -245,6 +248,7 @@ def load_config(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
     cfg = config_from_dict(raw, base_dir=path.resolve().parent, source=path)
+    cfg = cfg.model_copy(update={"source_path": path.resolve()})
     if any(a.password for a in cfg.accounts.values()):
         from gradewatch.secrets import warn_if_exposed
 

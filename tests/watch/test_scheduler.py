@@ -220,3 +220,50 @@ def test_an_account_added_while_running_is_checked_without_a_restart(ssfw_sim, t
     assert reports == {"late": "ok"}  # checked at once; ok1 is not due yet
     assert sched.pick_up_new_accounts() == []  # picked up once
     app.close()
+
+
+def test_an_account_at_a_school_added_to_the_config_file_while_running_is_checked(ssfw_sim, tmp_path):  # type: ignore[no-untyped-def]
+    # A web sign-up with a pasted URL appends the school to the operator's config, then adds the account.
+    from gradewatch.sim.transcripts import seeded_students
+    from gradewatch.store.accounts import AccountBook, NewAccount
+
+    cfg = tmp_path / "gradewatch.toml"
+    cfg.write_text(f'database = "sqlite:///gw.db"\nkey_file = "gw.key"\n\n[schools.uni]\nsystem = "ssfw"\n'
+                   f'base_url = "{ssfw_sim.base_url}"\n\n[accounts.ok1]\nschool = "uni"\n'
+                   f'username = "{ssfw_sim.username}"\npassword = "{ssfw_sim.password}"\n', encoding="utf-8")
+    cfg.chmod(0o600)
+    app = open_app(cfg, logging=False)
+    now = [utcnow()]
+    sched = Scheduler(app.watcher, clock=lambda: now[0], rng=random.Random(8))
+    assert [r.account for r in sched.tick()] == ["ok1"]
+    with cfg.open("a", encoding="utf-8") as f:
+        f.write(f'\n[schools.detected]\nsystem = "ssfw"\nbase_url = "{ssfw_sim.base_url}"\nmax_concurrency = 1\n')
+    other = open_app(cfg, logging=False)
+    second = list(seeded_students(0, 5))[1]
+    AccountBook(other.store, other.config).add(NewAccount("late", "detected", second.username, second.password))
+    other.close()
+    now[0] += timedelta(seconds=5)
+    assert {r.account: (r.school, r.outcome) for r in sched.tick()} == {"late": ("detected", "ok")}
+    assert "detected" in app.watcher.config.schools and sched.pick_up_new_accounts() == []
+    app.close()
+
+
+def test_a_broken_config_file_keeps_the_running_worker_as_it_was(ssfw_sim, tmp_path):  # type: ignore[no-untyped-def]
+    from gradewatch.sim.transcripts import seeded_students
+    from gradewatch.store.accounts import AccountBook, NewAccount
+
+    cfg = tmp_path / "gradewatch.toml"
+    body = (f'database = "sqlite:///gw.db"\nkey_file = "gw.key"\n\n[schools.uni]\nsystem = "ssfw"\n'
+            f'base_url = "{ssfw_sim.base_url}"\n\n[schools.other]\nsystem = "ssfw"\nbase_url = "{ssfw_sim.base_url}"\n')
+    cfg.write_text(body, encoding="utf-8")
+    other = open_app(cfg, logging=False)
+    second = list(seeded_students(0, 5))[1]
+    cfg.write_text(body.split("[schools.other]")[0], encoding="utf-8")  # the worker starts without it
+    app = open_app(cfg, logging=False)
+    sched = Scheduler(app.watcher, clock=utcnow, rng=random.Random(9))
+    AccountBook(other.store, other.config).add(NewAccount("late", "other", second.username, second.password))
+    other.close()
+    cfg.write_text(body + "\n[schools.broken\n", encoding="utf-8")  # not TOML any more
+    assert sched.pick_up_new_accounts() == []  # no crash, nothing adopted
+    assert set(app.watcher.config.schools) == {"uni"}
+    app.close()

@@ -108,6 +108,13 @@ class Watcher:
     def owner(self) -> str:
         return self._lease_owner
 
+    def adopt_schools(self, new: dict[str, SchoolConfig]) -> None:
+        """Schools added to the config file while this watcher runs (before their first accounts)."""
+        new = {n: s for n, s in new.items() if n not in self.config.schools}
+        self.config = self.config.model_copy(update={"schools": {**self.config.schools, **new}})
+        for name, school in new.items():
+            self._school_caps[name] = threading.BoundedSemaphore(school.max_concurrency)
+
     def adopt_accounts(self, new: dict[str, AccountConfig]) -> None:
         """Accounts added while this watcher runs (the scheduler finds them in the database)."""
         fp = self.store.vault.fingerprint

@@ -73,11 +73,34 @@ class Scheduler:
         unknown = db_account_names(self.watcher.store) - set(cfg.accounts)
         if not unknown:
             return []
-        new = {n: a for n, a in db_accounts(self.watcher.store, unknown).items() if a.school in cfg.schools}
+        found = db_accounts(self.watcher.store, unknown)
+        if any(a.school not in cfg.schools for a in found.values()):
+            self._pick_up_new_schools()
+            cfg = self.watcher.config
+        new = {n: a for n, a in found.items() if a.school in cfg.schools}
         if new:
             self.watcher.adopt_accounts(new)
             log.info("picked up %d new account(s): %s", len(new), ", ".join(sorted(new)))
         return sorted(new)
+
+    def _pick_up_new_schools(self) -> None:
+        """Schools appended to the config file since start (a web sign-up with a pasted URL writes one,
+        then adds its first account): re-read only the schools; a broken file changes nothing."""
+        from gradewatch.config import ConfigError, load_config
+
+        path = self.watcher.config.source_path
+        if path is None:
+            return
+        try:
+            fresh = load_config(path)
+        except ConfigError as err:
+            log.warning("new accounts name a school this worker does not know; re-reading %s failed: %s",
+                        path, err)
+            return
+        added = {n: s for n, s in fresh.schools.items() if n not in self.watcher.config.schools}
+        if added:
+            self.watcher.adopt_schools(added)
+            log.info("picked up %d new school(s) from %s: %s", len(added), path, ", ".join(sorted(added)))
 
     def tick(self, stop: threading.Event | None = None) -> list[CheckReport]:
         """Check every due account this worker can claim, then drain the outbox."""
