@@ -12,9 +12,11 @@ What is real and what is modelled:
   table, history and outbox rows in one transaction), enrolments and ``expedite_after_check``
   (watch/expedite.py) exactly as the watcher calls them, N separate worker processes claiming due
   accounts by ``next_check_at`` with a lease, the clock passed to all of them (accelerated: no sleeping);
-- modelled: the schools. A check does not speak HTTP; it costs the number of HTTP requests a real
-  check costs against our simulators (measured at start, per system: with a login, with a reused
-  session, a timetable read), and it sees the grades whose section was released by then. A
+- modelled: the schools, one per system we simulate (SSFW, 正方, 强智, old 正方, URP, 青果, 金智 behind
+  its CAS). A check does not speak HTTP; it costs the number of HTTP requests a real check costs
+  against our simulators (measured at start, per system: with a login, with a reused session, a
+  timetable read), and it sees the grades whose section was released by then. Systems without a
+  timetable page (old 正方, URP, 青果, 金智) get fast detection from shared earlier courses instead. A
   session lives ``--session-ttl`` minutes idle (the simulators' default 30). Latency is publish →
   notification queued (outbox row written by the check that saw the grade); sending is not part of it.
 
@@ -42,7 +44,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-SYSTEMS = ("ssfw", "zf", "qiangzhi")
+#: Every system we simulate; a student body of one school per system.
+SYSTEMS = ("ssfw", "zf", "qiangzhi", "zf_legacy", "urp", "kingosoft", "jwapp")
 T0 = datetime(2027, 1, 4, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # exam period starts (the bench's own clock)
 TERM, OLD_TERM = "2026-2027-1", "2025-2026-2"
 
@@ -113,38 +116,44 @@ def _release(rng: random.Random, days: int) -> datetime:
 
 
 # ---- request costs, measured against the simulators --------------------------------------------
-def calibrate() -> dict[str, dict[str, int]]:
-    """HTTP requests of a real check per system: with a login, with the session reused, a timetable."""
-    import httpx
+#: Simulator options per system for the calibration (as the field runs them: captchas on).
+SIM_OPTIONS: dict[str, dict[str, Any]] = {"zf": {"captcha": True}, "qiangzhi": {"login": "seed", "captcha": True}}
 
-    from gradewatch.captcha.solver import load_solver
+
+def calibrate() -> dict[str, dict[str, int]]:
+    """HTTP requests of a real check per system, counted on the wire against our simulators: with a
+    login, with the session reused, and a timetable read (0 where the system offers no course list:
+    fast detection then falls back to accounts that shared earlier courses). 金智 jwapp is only reached
+    through its CAS, so its login is a CAS sign-in."""
+    import tomllib
+    from contextlib import ExitStack
+
+    from gradewatch.config import SchoolConfig
+    from gradewatch.frontdoor.access import build_adapter
     from gradewatch.schools import adapter_class
     from gradewatch.schools.base import Credentials
-    from gradewatch.sim.qiangzhi import QiangzhiSimulator
-    from gradewatch.sim.server import running
-    from gradewatch.sim.ssfw import SsfwSimulator
-    from gradewatch.sim.transcripts import seeded_students
-    from gradewatch.sim.zf import ZfSimulator
+    from gradewatch.sim.fronted import fronted
 
-    sims = {"ssfw": (SsfwSimulator, {}, ""), "zf": (ZfSimulator, {"captcha": True}, "/jwglxt"),
-            "qiangzhi": (QiangzhiSimulator, {"login": "seed", "captcha": True}, "")}
-    solvers = {s: load_solver(s) for s in SYSTEMS}
     out = {}
-    for system, (cls, opts, ctx) in sims.items():
-        with running(cls(seeded_students(0, 1), **opts)) as sim:
+    for system in SYSTEMS:
+        with ExitStack() as stack:
+            f = fronted(stack, system, cas=system == "jwapp", students=1, **SIM_OPTIONS.get(system, {}))
+            cls = adapter_class(system)
+            school = SchoolConfig(system=system, base_url=f.base_url, **tomllib.loads(f.school_toml))
+            adapter = stack.enter_context(build_adapter(school, cls, sleep=lambda _s: None))
             count = [0]
 
-            def hook(_request: httpx.Request, count: list[int] = count) -> None:
+            def hook(_request: Any, count: list[int] = count) -> None:
                 count[0] += 1
 
-            adapter = adapter_class(system)(sim.base_url + ctx, solver=solvers[system], sleep=lambda _s: None)
             adapter.client.event_hooks["request"].append(hook)
-            with adapter:
-                creds = Credentials(sim.username, sim.password)
-                adapter.check(creds)
-                login = count[0]
-                adapter.check(creds)
-                reuse = count[0] - login
+            creds = Credentials(f.username, f.password)
+            adapter.check(creds)
+            login = count[0]
+            adapter.check(creds)
+            reuse = count[0] - login
+            timetable = 0
+            if cls.offers_courses:
                 adapter.fetch_courses()
                 timetable = count[0] - login - reuse
         out[system] = {"login": login, "reuse": reuse, "timetable": timetable}
@@ -231,7 +240,7 @@ def worker(wid: int, mode: Mode, db_url: str, key: bytes, args: Any, costs: dict
         s_no = int(name[1:])
         cost = costs[school]["reuse"] if last is not None and t - last <= ttl else costs[school]["login"]
         done: dict[str, Any] = {"id": name, "last_check_at": t, "courses_fetched_at": tt_at}
-        if mode.fast and (tt_at is None or t - tt_at >= timedelta(hours=24)):
+        if mode.fast and costs[school]["timetable"] and (tt_at is None or t - tt_at >= timedelta(hours=24)):
             cost += costs[school]["timetable"]
             courses = campus.courses(s_no)
             if school == "qiangzhi":  # its timetable shows names only
@@ -320,11 +329,23 @@ def run_mode(mode: Mode, args: Any, costs: dict[str, dict[str, int]], db_url: st
     t = start
     wall = time.monotonic()
     step = timedelta(seconds=args.step)
+    watch = Store(db_url, Vault(key))
+    steps = 0
     while t <= end:
         clock.value = t.timestamp()
         barrier.wait()
         barrier.wait()
+        steps += 1
         t += step
+        # Skip the steps where no account is due (nights at a long interval): the workers would only
+        # find nothing to claim. Checks still happen on the same grid of steps, so nothing else changes.
+        with watch.session() as s:
+            due = s.scalar(select(func.min(Account.next_check_at)).where(Account.status == "ok"))
+        if due is not None:
+            due = due if due.tzinfo else due.replace(tzinfo=UTC)
+            if due > t:
+                t += step * ((due - t) // step)
+    watch.close()
     clock.value = -1.0
     barrier.wait()
     got = [results.get(timeout=600) for _ in procs]
@@ -363,7 +384,7 @@ def run_mode(mode: Mode, args: Any, costs: dict[str, dict[str, int]], db_url: st
         "checks": sum(w["checks"] for w in got), "expedited": sum(w["expedited"] for w in got),
         "duplicates": duplicates, "lost": lost,
         "rss_mib_per_worker": [round(w["rss_kib"] / 1024, 1) for w in sorted(got, key=lambda w: w["worker"])],
-        "wall_s": round(wall, 1),
+        "clock_steps": steps, "wall_s": round(wall, 1),
     }
 
 

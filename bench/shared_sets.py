@@ -33,6 +33,9 @@ DATA = REPO.parent / "shared" / "data" / "other-captchas"
 SETS = ("seu_auth_cas", "henan_digits")
 HELD_OUT = {"seu_auth_cas": 0.3, "henan_digits": 0.15}  # share never served (seu has only 1,000 images)
 SALT = "bench-shared-heldout:"
+#: Letters drawn as the same glyph in a set: seu_auth_cas draws capital I and lower-case l as one plain
+#: bar, and its labels are lower case, so a bar is `i` or `l` and no reader can tell which.
+SAME_GLYPH = {"seu_auth_cas": ("i", "l")}
 GRADEWATCH = Path(sys.executable).with_name("gradewatch")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -93,13 +96,16 @@ def zero_shot(args: argparse.Namespace) -> None:
         print(f"\n# {name}: {len(images)} held-out real captchas")
         rows = {}
         for label, solver in solvers.items():
-            right = chars = 0
+            right = chars = same_glyph = 0
+            pair = SAME_GLYPH.get(name)
             times = []
             for truth, data in images:
                 t = time.perf_counter()
                 text = solver.solve(data).text
                 times.append(time.perf_counter() - t)
                 right += text == truth
+                if pair and text != truth and text.replace(*pair) == truth.replace(*pair):
+                    same_glyph += 1  # wrong only where the image shows the shared glyph
                 chars += sum(a == b for a, b in zip(text, truth, strict=False)) if len(text) == len(truth) else 0
             times.sort()
             rows[label] = {
@@ -108,10 +114,22 @@ def zero_shot(args: argparse.Namespace) -> None:
                 "ms_median": times[len(times) // 2] * 1000,
             }
             r = rows[label]
+            extra = ""
+            if pair:
+                r["same_glyph_misses"] = same_glyph
+                r["accuracy_glyph_merged"] = (right + same_glyph) / len(images)
+                merged = r["accuracy_glyph_merged"]
+                extra = f"  ({same_glyph} misses only {pair[0]}/{pair[1]}: {merged:.2%} with them merged)"
             print(
                 f"{label:48} {r['accuracy']:8.2%} whole  {r['char_accuracy']:8.2%} per char  {r['ms_median']:7.2f} ms"
+                + extra
             )
         report[name] = {"n": len(images), "solvers": rows}
+        if name in SAME_GLYPH:
+            a, b = SAME_GLYPH[name]
+            shared = sum(1 for truth, _ in images if a in truth or b in truth)
+            report[name]["labels_with_the_shared_glyph_letters"] = shared
+            print(f"{shared} of {len(images)} labels contain {a} or {b} (each may be drawn as the shared glyph)")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 

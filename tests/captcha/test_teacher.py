@@ -54,3 +54,41 @@ def test_eval_can_name_the_teacher_and_the_generic_model(rendered_dir):
         assert report["n"] == 20 and report["solver"] == ("ddddocr" if model == "ddddocr" else "onnx")
         assert 0.0 <= report["accuracy"] <= 1.0
     assert GENERIC_TARGET.normalize_label("AbC1") == "abc1"
+
+
+def _path_score(logp, path):
+    return sum(float(logp[t, k]) for t, k in enumerate(path))
+
+
+def test_length_constrained_decoding_is_the_best_path_of_an_allowed_length():
+    """Brute force over every frame path of a small CTC output: the Viterbi answer is the most
+    probable path among those that emit an allowed number of characters."""
+    import itertools
+
+    import numpy as np
+
+    from gradewatch.captcha.teacher import _best_path_of_length, _collapsed_length
+
+    rng = np.random.default_rng(3)
+    for trial in range(150):
+        # blank + 1 letter (only repeats: a blank must separate them) or blank + 3 letters
+        frames, classes = (6, 2) if trial % 3 == 0 else (6, 4)
+        logits = rng.normal(size=(frames, classes)) * 2
+        logits[:, 0] += 1.5  # blank-heavy, as CTC outputs are: the plain best path tends to be short
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        lo, hi = (3, 3) if trial % 2 else (2, 4)
+        best = max((p for p in itertools.product(range(classes), repeat=frames) if lo <= _collapsed_length(p) <= hi),
+                   key=lambda p: _path_score(logp, p))
+        got = _best_path_of_length(logp, lo, hi)
+        assert lo <= _collapsed_length(got) <= hi
+        assert _path_score(logp, got) == pytest.approx(_path_score(logp, best))
+    assert _collapsed_length([0, 1, 1, 0, 1, 2, 2, 0]) == 3  # a repeat needs a blank between
+
+
+def test_teacher_never_answers_a_length_the_spec_forbids(rendered_dir):
+    pytest.importorskip("ddddocr", reason="the ocr extra (ddddocr) is not installed")
+    files = sorted(rendered_dir.glob("*.png"))[:40]
+    for length in (3, 5):  # SSFW captchas have 4 characters: each reading is forced to another length
+        teacher = start_solver("ddddocr", CaptchaSpec(name="x", charset=SPECS["ssfw"].charset, length=length,
+                                                      width=68, height=22))
+        assert {len(teacher.solve(f.read_bytes()).text) for f in files} == {length}
