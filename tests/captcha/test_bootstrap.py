@@ -51,10 +51,26 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
     assert [r.round for r in result.rounds] == [r.round for r in seen] and len(result.rounds) == 2
     first, second = result.rounds
     assert first.model == "generic"
-    # The next round harvests with the new model only if it read the held-out verified images at least
-    # as well as the generic model's acceptance rate.
+    # The new model is tried at the school only if it read the held-out verified images at least as well
+    # as the generic model's acceptance rate; then the next round is a trial: half the attempts each.
     assert first.switched == (first.n_val > 0 and first.val_accuracy >= first.acceptance_rate)
-    assert second.model == ("round-1.onnx" if first.switched else "generic")
+    assert first.trial is None
+    if first.switched:
+        t = second.trial
+        assert second.model == "round-1.onnx | generic"
+        assert (t["candidate"], t["incumbent"], t["candidate_attempts"], t["incumbent_attempts"]) == (
+            "round-1.onnx", "generic", 15, 15)
+        assert t["candidate_accepted"] + t["incumbent_accepted"] == second.round_accepted
+        assert t["won"] == (t["candidate_accepted"] >= t["incumbent_accepted"])
+        side = "candidate" if t["won"] else "incumbent"
+        assert second.fresh_acceptance == t[f"{side}_accepted"] / 15
+        # Not reached: the final model is the one that won its trial, else the newest one with a word why.
+        if t["won"]:
+            assert result.final_model.read_bytes() == (out / "models" / "round-1.onnx").read_bytes()
+        else:
+            assert "keep generic" in result.message
+    else:
+        assert second.model == "generic" and second.trial is None
     assert (first.attempts, second.attempts) == (30, 60)
     accepted = first.round_accepted + second.round_accepted
     verified = [p for p in (out / "verified").iterdir() if p.is_file()]
@@ -135,3 +151,26 @@ def test_tiny_bootstrap_learns_the_spec_when_none_is_declared(ssfw_sim, tmp_path
     assert len(final.solve((next((out / "verified").iterdir())).read_bytes()).text) == 4
     answers = (out / "answers.jsonl").read_text().splitlines()
     assert len(answers) == 30 and sum(json.loads(a)["probe"] for a in answers) == 12
+
+
+@pytest.mark.parametrize("strong_is_candidate", [True, False])
+def test_a_trial_lets_the_school_judge_candidate_and_incumbent(ssfw_sim, tmp_path, strong_is_candidate):
+    """Half the round each, judged by the server's answers: the shipped SSFW model (reads all) against
+    the generic model (reads few SSFW captchas); whichever is the candidate, the strong one wins."""
+    from gradewatch.captcha.bootstrap import run_trial
+    from gradewatch.captcha.harvest import Harvester, TargetReader
+
+    sim = ssfw_sim
+    spec = SPECS["ssfw"]
+    strong, weak = TargetReader(load_solver("ssfw"), spec), TargetReader(load_solver("generic"), spec)
+    cand, inc = (strong, weak) if strong_is_candidate else (weak, strong)
+    harvester = Harvester(lambda: SsfwAdapter(sim.base_url), Credentials(sim.username, sim.password), inc,
+                          tmp_path / "v", tmp_path / "r", rate=1000.0)
+    hr, trial = run_trial(harvester, cand, "cand", "inc", 40)
+    assert hr.ok and hr.stats.attempts == 40 == sim.admin.stats(sim.username)["login_posts"]
+    assert (trial["candidate_attempts"], trial["incumbent_attempts"]) == (20, 20)
+    assert trial["candidate_accepted"] + trial["incumbent_accepted"] == hr.stats.accepted
+    strong_side = "candidate" if strong_is_candidate else "incumbent"
+    assert trial[f"{strong_side}_accepted"] >= 19  # the shipped model reads the simulator's captchas
+    assert trial["won"] is strong_is_candidate
+    assert harvester.reader is inc  # the harvester keeps its own reader

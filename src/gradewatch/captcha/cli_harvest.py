@@ -209,7 +209,8 @@ def bootstrap(
             bar.console.print(
                 f"round {r.round}: {r.attempts} attempts, {r.verified} verified, acceptance {r.acceptance_rate:.1%}, "
                 f"validation {r.val_accuracy:.3%} (n={r.n_val}){extra}, trained {r.train_seconds:.0f} s"
-                + ("" if r.switched else "; not switching: no better than the harvesting model")
+                + ("; a candidate: the next round tries it at the school" if r.switched
+                   else "; not a candidate: no better than the harvesting model")
             )
 
         result = _guard(
@@ -231,6 +232,8 @@ def bootstrap(
         typer.echo(f"final model: {result.final_model} (curve: {out / 'curve.png'}, {out / 'curve.json'})")
     if result.stop != "done":
         _fail(result.message, code=1)
+    if result.message:
+        typer.echo(result.message, err=True)
     if not result.reached:
         typer.echo(f"target {target:.2%} not reached within {max_attempts} login attempts", err=True)
         raise typer.Exit(code=1)
