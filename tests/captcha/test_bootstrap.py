@@ -71,6 +71,8 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
             assert "keep generic" in result.message
     else:
         assert second.model == "generic" and second.trial is None
+    if not (first.switched and second.trial["won"]):  # generic still harvests: the user is told to keep it
+        assert "keep generic" in result.message
     assert (first.attempts, second.attempts) == (30, 60)
     accepted = first.round_accepted + second.round_accepted
     verified = [p for p in (out / "verified").iterdir() if p.is_file()]

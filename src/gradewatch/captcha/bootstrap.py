@@ -354,9 +354,10 @@ def bootstrap(
         last = Path(result.rounds[-1].new_model)
         if not result.reached and confirmed is not None:
             last = models_dir / confirmed
-        elif not result.reached and confirmed is None and any(rr.trial for rr in result.rounds):
-            result.message = (f"no trained model read better than {current_name} in the trials at the school: "
-                              f"keep {current_name} as this school's solver until a bootstrap does")
+        elif not result.reached and confirmed is None and not result.message:
+            result.message = (f"no trained model read better than {current_name} (none passed the held-out "
+                              f"check and won a trial at the school): keep {current_name} as this school's "
+                              "solver until a bootstrap does")
         result.final_model = _finish(out, last, result, plan)
     write_curve(out, result, plan)
     return result
