@@ -125,11 +125,8 @@ def calibrate() -> dict[str, dict[str, int]]:
     login, with the session reused, and a timetable read (0 where the system offers no course list:
     fast detection then falls back to accounts that shared earlier courses). 金智 jwapp is only reached
     through its CAS, so its login is a CAS sign-in."""
-    import tomllib
     from contextlib import ExitStack
 
-    from gradewatch.config import SchoolConfig
-    from gradewatch.frontdoor.access import build_adapter
     from gradewatch.schools import adapter_class
     from gradewatch.schools.base import Credentials
     from gradewatch.sim.fronted import fronted
@@ -138,9 +135,7 @@ def calibrate() -> dict[str, dict[str, int]]:
     for system in SYSTEMS:
         with ExitStack() as stack:
             f = fronted(stack, system, cas=system == "jwapp", students=1, **SIM_OPTIONS.get(system, {}))
-            cls = adapter_class(system)
-            school = SchoolConfig(system=system, base_url=f.base_url, **tomllib.loads(f.school_toml))
-            adapter = stack.enter_context(build_adapter(school, cls, sleep=lambda _s: None))
+            adapter = stack.enter_context(f.adapter(sleep=lambda _s: None))
             count = [0]
 
             def hook(_request: Any, count: list[int] = count) -> None:
@@ -153,7 +148,7 @@ def calibrate() -> dict[str, dict[str, int]]:
             adapter.check(creds)
             reuse = count[0] - login
             timetable = 0
-            if cls.offers_courses:
+            if adapter_class(system).offers_courses:
                 adapter.fetch_courses()
                 timetable = count[0] - login - reuse
         out[system] = {"login": login, "reuse": reuse, "timetable": timetable}

@@ -194,13 +194,12 @@ def bootstrap(args: argparse.Namespace) -> None:
     speed = price(out / "final.onnx", heldout)
     curve["price"] = speed
     if args.set in SETS:
-        fixed = corrected_labels(args.set, heldout)
-        if any(a != b for (a, _), b in zip(_labelled(heldout), fixed, strict=True)):
+        labelled, fixed = _labelled(heldout), corrected_labels(args.set, heldout)
+        if any(a != b for (a, _), b in zip(labelled, fixed, strict=True)):
             from gradewatch.captcha.solver import load_solver
 
             final = load_solver(out / "final.onnx")
-            pairs = zip(_labelled(heldout), fixed, strict=True)
-            right = sum(final.solve(data).text == truth for (_, data), truth in pairs)
+            right = sum(final.solve(data).text == truth for (_, data), truth in zip(labelled, fixed, strict=True))
             curve["held_out_corrected_labels"] = {"n": len(fixed), "accuracy": right / len(fixed)}
             print(f"final model against the by-eye corrected held-out labels: {right}/{len(fixed)} "
                   f"= {right / len(fixed):.2%}")

@@ -67,8 +67,6 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
         # Not reached: the final model is the one that won its trial, else the newest one with a word why.
         if t["won"]:
             assert result.final_model.read_bytes() == (out / "models" / "round-1.onnx").read_bytes()
-        else:
-            assert "keep generic" in result.message
     else:
         assert second.model == "generic" and second.trial is None
     if not (first.switched and second.trial["won"]):  # generic still harvests: the user is told to keep it

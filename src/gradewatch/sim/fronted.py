@@ -104,8 +104,9 @@ class Fronted:
         assert self.admin.cas is not None, "no CAS in this set-up"
         return self.admin.cas
 
-    def adapter(self) -> SchoolAdapter:
-        """An adapter built from the same school settings the watcher gets (doors wired in)."""
+    def adapter(self, **kwargs: object) -> SchoolAdapter:
+        """An adapter built from the same school settings the watcher gets (doors wired in); ``kwargs``
+        go to the adapter (e.g. ``sleep``)."""
         import tomllib
 
         from gradewatch.config import SchoolConfig
@@ -113,7 +114,7 @@ class Fronted:
         from gradewatch.schools import adapter_class
 
         school = SchoolConfig(system=self.system, base_url=self.base_url, **tomllib.loads(self.school_toml))
-        return build_adapter(school, adapter_class(self.system))
+        return build_adapter(school, adapter_class(self.system), **kwargs)
 
 
 def fronted(stack: ExitStack, system: str, *, cas: bool = True, vpn: bool = False, slider: bool = False,
