@@ -32,6 +32,10 @@ DEFAULT_NECK = 32
 # captchas just as well and halves the solve time (≈0.09 ms instead of ≈0.17 ms per image in ONNX Runtime).
 ARCHITECTURES: dict[str, tuple[tuple[int, int, int, int], int]] = {
     "ssfw": ((16, 32, 64, 96), 32),
+    # A school's learned spec must solve in <= 1/20 of ddddocr's time. The second block dominates
+    # the cost (ONNX Runtime, 1 thread, 80x32 input): widths 24-48-64-96 took 0.51-0.61 ms a
+    # forward pass, 16-32-48-64 0.16 ms (accuracy: docs/bootstrap.md, the shared real sets).
+    "learned": ((16, 32, 48, 64), 32),
 }
 
 

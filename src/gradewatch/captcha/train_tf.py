@@ -43,6 +43,8 @@ def _widths(spec: CaptchaSpec) -> tuple[tuple[int, int, int, int], int]:
     # The same table as model.ARCHITECTURES, without importing torch.
     if spec.name == "ssfw":
         return (16, 32, 64, 96), 32
+    if spec.name == "learned":
+        return (16, 32, 48, 64), 32
     return (24, 48, 64, 96), 32
 
 
