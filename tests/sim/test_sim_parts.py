@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import tarfile
@@ -109,3 +110,26 @@ def test_cli_serves_and_prints_how_to_use_it(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_captchas_of_published_sets_keep_their_format_and_labels(tmp_path: Path) -> None:
+    # Published real sets mix formats (正方's CheckCode.aspx is a GIF; one CAS set stores JPEG bytes in
+    # .png files) and use `_2` suffixes for repeated labels: serve the real bytes with their own type.
+    from PIL import Image
+
+    def encoded(fmt: str) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (72, 27), "white").save(buf, format=fmt)
+        return buf.getvalue()
+
+    (tmp_path / "sub").mkdir()
+    files = {"ab3k.png": encoded("PNG"), "ab3k_2.gif": encoded("GIF"), "sub/x9zq.png": encoded("JPEG")}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    served = FileCaptchas.load(tmp_path, seed=3)
+    seen = {served.next() for _ in range(60)}
+    assert seen == {
+        ("ab3k", files["ab3k.png"], "image/png"),
+        ("ab3k", files["ab3k_2.gif"], "image/gif"),
+        ("x9zq", files["sub/x9zq.png"], "image/jpeg"),
+    }

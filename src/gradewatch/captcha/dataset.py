@@ -97,7 +97,9 @@ def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
                     if fh is not None:
                         yield PurePosixPath(m.name).name, fh.read()
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise DatasetError(f"{path}: unreadable archive ({exc})") from None
+            # tarfile's "r:*" error lists every compression it tried, one per line: say it in one.
+            reason = "not a tar archive" if isinstance(exc, tarfile.ReadError) else str(exc).splitlines()[0]
+            raise DatasetError(f"{path}: unreadable archive ({reason})") from None
         return
     raise DatasetError(f"{path}: not a folder or a .tar.gz/.tgz/.tar archive of <label>.png images")
 

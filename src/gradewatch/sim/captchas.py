@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
-import tarfile
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -43,7 +43,12 @@ class RenderedCaptchas:
 
 
 class FileCaptchas:
-    """Real captchas, served as they are; the label is the file name without ``.png``."""
+    """Real captchas, served as they are, with the media type their bytes say (PNG, GIF, JPEG, BMP).
+
+    Files follow the captcha engine's convention (``gradewatch.captcha.dataset``): the label is the
+    file name without its extension, a ``_2``-style suffix lets equal labels coexist, and folders
+    are read recursively — so any folder ``gradewatch captcha eval`` reads can be served.
+    """
 
     def __init__(self, images: list[tuple[str, bytes]], *, seed: int = 0) -> None:
         if not images:
@@ -53,42 +58,33 @@ class FileCaptchas:
 
     def next(self) -> tuple[str, bytes, str]:
         label, data = self._rng.choice(self._images)
-        return label, data, "image/png"
+        return label, data, media_type(data)
 
     def __len__(self) -> int:
         return len(self._images)
 
     @classmethod
     def load(cls, path: str | Path, *, seed: int = 0, limit: int | None = None) -> FileCaptchas:
-        """Read ``<label>.png`` files from a folder or a .tar.gz. Raises ValueError with a one-line reason."""
+        """Read ``<label>.png`` (.gif, .jpg, .bmp) files of a folder or a .tar.gz; ValueError with a one-line reason."""
+        from gradewatch.captcha.dataset import iter_files, label_from_name
+        from gradewatch.captcha.errors import DatasetError
+
         p = Path(path)
         if not p.exists():
             raise ValueError(f"captcha source {p} does not exist")
-        if p.is_dir():
-            images = [(f.stem, f.read_bytes()) for f in sorted(p.glob("*.png"))[:limit]]
-        elif p.name.endswith((".tar.gz", ".tgz", ".tar")):
-            images = _read_tar(p, limit)
-        else:
-            raise ValueError(f"captcha source {p} is neither a folder nor a .tar.gz of <label>.png files")
+        try:
+            files = iter_files(p)
+            images = [(label_from_name(name), data) for name, data in itertools.islice(files, limit)]
+        except DatasetError as err:
+            raise ValueError(f"captcha source {err}") from None
         if not images:
             raise ValueError(f"captcha source {p} holds no <label>.png files")
         return cls(images, seed=seed)
 
 
-def _read_tar(path: Path, limit: int | None) -> list[tuple[str, bytes]]:
-    images: list[tuple[str, bytes]] = []
-    try:
-        with tarfile.open(path) as tar:
-            for member in tar:
-                if limit is not None and len(images) >= limit:
-                    break
-                name = PurePosixPath(member.name)
-                if not member.isfile() or name.suffix != ".png" or name.name.startswith("."):
-                    continue
-                f = tar.extractfile(member)
-                if f is not None:
-                    images.append((name.stem, f.read()))
-    except (tarfile.TarError, OSError, EOFError) as err:
-        reason = "not a readable tar archive" if isinstance(err, tarfile.TarError) else str(err).splitlines()[0]
-        raise ValueError(f"captcha source {path} is unreadable: {reason}") from err
-    return images
+_MAGIC = ((b"\x89PNG", "image/png"), (b"GIF8", "image/gif"), (b"\xff\xd8", "image/jpeg"), (b"BM", "image/bmp"))
+
+
+def media_type(data: bytes) -> str:
+    """The media type a server sends for these image bytes (some published sets name JPEG or GIF files .png)."""
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), "application/octet-stream")
