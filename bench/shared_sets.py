@@ -2,6 +2,8 @@
 
     python bench/shared_sets.py zero-shot [--limit N]       # start solvers vs ddddocr, same run, both sets
     python bench/shared_sets.py bootstrap SET|ssfw [--max-attempts 1500] [more bootstrap options, e.g. --epochs 30]
+    python bench/shared_sets.py bootstrap FOLDER [--held-out 0.3]   # any folder of labelled real captchas
+    python bench/shared_sets.py price SET|FOLDER-NAME [--model M.onnx]   # re-measure solve time next to ddddocr
 
 Each set is split once by a salted hash of its file path into a *pool* (what the simulator serves
 with its login oracle) and a disjoint *held-out* part (never served; it judges). ``zero-shot``
@@ -75,8 +77,31 @@ def split_set(name: str, work: Path) -> tuple[Path, Path, int]:
     return pool, heldout, served
 
 
+def split_folder(folder: Path, work: Path, held_out: float) -> tuple[Path, Path, int]:
+    """Any folder of labelled real captchas (e.g. a published set): WORK/NAME/pool/ and WORK/NAME/heldout/."""
+    from gradewatch.captcha.dataset import is_validation
+
+    base = work / folder.name
+    pool, heldout = base / "pool", base / "heldout"
+    if not (pool.is_dir() and heldout.is_dir()):
+        for path in _images(folder):
+            rel = path.relative_to(folder)
+            dest = (heldout if is_validation(rel.as_posix(), held_out, SALT) else pool) / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+    return pool, heldout, len(_images(pool))
+
+
+def _images(folder: Path) -> list[Path]:
+    from gradewatch.captcha.dataset import IMAGE_SUFFIXES
+
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES))
+
+
 def _labelled(folder: Path) -> list[tuple[str, bytes]]:
-    return [(p.stem.split("_")[0], p.read_bytes()) for p in sorted(folder.rglob("*.png"))]
+    from gradewatch.captcha.dataset import label_from_name
+
+    return [(label_from_name(p.name), p.read_bytes()) for p in _images(folder)]
 
 
 def corrected_labels(name: str, heldout: Path) -> list[str]:
@@ -85,7 +110,10 @@ def corrected_labels(name: str, heldout: Path) -> list[str]:
     enlarged image). So the teacher reads the corrected labels right by construction; the figure is
     for the other readers (and says how far the published labels cap every reader)."""
     fixes = json.loads(CORRECTIONS.read_text(encoding="utf-8")).get(name, {})
-    return [fixes.get(p.relative_to(heldout).as_posix(), p.stem.split("_")[0]) for p in sorted(heldout.rglob("*.png"))]
+    return [
+        fixes.get(p.relative_to(heldout).as_posix(), label)
+        for p, (label, _) in zip(_images(heldout), _labelled(heldout), strict=True)
+    ]
 
 
 def zero_shot(args: argparse.Namespace) -> None:
@@ -155,9 +183,12 @@ def bootstrap(args: argparse.Namespace) -> None:
     if args.set == "ssfw":  # the real SSFW captchas too, but harvest-only: no SSFW spec, no renderer
         pool, heldout = split_real(work / "ssfw")
         served = sum(1 for _ in pool.glob("*.png"))
-    else:
+    elif args.set in SETS:
         pool, heldout, served = split_set(args.set, work)
-    n_held = sum(1 for _ in heldout.rglob("*.png"))
+    else:  # a folder of labelled real captchas, e.g. a published set
+        pool, heldout, served = split_folder(Path(args.set), work, args.held_out)
+        args.set = Path(args.set).name
+    n_held = len(_images(heldout))
     print(f"{args.set}: simulator serves {served} real captchas (pool); held-out {n_held} (never served)")
     out = work / args.set / "bootstrap"
     if out.exists():
@@ -185,24 +216,34 @@ def bootstrap(args: argparse.Namespace) -> None:
         sim.terminate()
         sim.wait(timeout=10)
     curve = json.loads((out / "curve.json").read_text())
-    print(f"{'round':>5} {'harvested with':>16} {'attempts':>8} {'verified':>8} {'accept.':>8} {'held-out':>9}")
+    judge = _corrected_judge(args.set, heldout)
+    if judge:  # the published labels are wrong in places: also judge every round's model by our corrections
+        for r in curve["rounds"]:
+            if r.get("new_model"):
+                r["eval_accuracy_corrected_labels"] = judge(Path(r["new_model"]))
+    print(
+        f"{'round':>5} {'harvested with':>16} {'attempts':>8} {'verified':>8} {'accept.':>8} {'held-out':>9}"
+        + (f" {'corrected':>9}" if judge else "")
+    )
     for r in curve["rounds"]:
+        fixed_acc = r.get("eval_accuracy_corrected_labels")
         print(
             f"{r['round']:>5} {r['model']:>16} {r['attempts']:>8} {r['verified']:>8} "
             f"{r['acceptance_rate']:>8.1%} {r['eval_accuracy']:>9.2%}"
+            + (f" {fixed_acc:>9.2%}" if fixed_acc is not None else "")
+        )
+    hit = next((r for r in curve["rounds"] if r.get("eval_accuracy_corrected_labels", 0) >= args.target), None)
+    if hit:
+        print(
+            f"round {hit['round']}'s model, after {hit['attempts']} attempts, reads >= {args.target:.1%} of the "
+            "held-out part by the corrected labels (the oracle judges by the published ones)"
         )
     speed = price(out / "final.onnx", heldout)
     curve["price"] = speed
-    if args.set in SETS:
-        labelled, fixed = _labelled(heldout), corrected_labels(args.set, heldout)
-        if any(a != b for (a, _), b in zip(labelled, fixed, strict=True)):
-            from gradewatch.captcha.solver import load_solver
-
-            final = load_solver(out / "final.onnx")
-            right = sum(final.solve(data).text == truth for (_, data), truth in zip(labelled, fixed, strict=True))
-            curve["held_out_corrected_labels"] = {"n": len(fixed), "accuracy": right / len(fixed)}
-            print(f"final model against the by-eye corrected held-out labels: {right}/{len(fixed)} "
-                  f"= {right / len(fixed):.2%}")
+    if judge:
+        accuracy = judge(out / "final.onnx")
+        curve["held_out_corrected_labels"] = {"n": n_held, "accuracy": accuracy}
+        print(f"final model against the by-eye corrected held-out labels: {accuracy:.2%} of {n_held}")
     (out / "curve.json").write_text(json.dumps(curve, indent=2) + "\n")
     if args.docs:
         dest = REPO / "docs" / f"bootstrap-{args.set}{'-harvest-only' if args.set == 'ssfw' else ''}.json"
@@ -210,6 +251,36 @@ def bootstrap(args: argparse.Namespace) -> None:
         if (out / "curve.png").is_file():
             shutil.copyfile(out / "curve.png", dest.with_suffix(".png"))
         print(f"copied the curve to {dest}")
+
+
+def reprice(args: argparse.Namespace) -> None:
+    work = Path(args.work)
+    if args.set == "ssfw":
+        heldout = split_real(work / "ssfw")[1]
+    elif args.set in SETS:
+        heldout = split_set(args.set, work)[1]
+    else:  # a folder bootstrapped earlier: its held-out part is in the work folder
+        heldout = work / Path(args.set).name / "heldout"
+        args.set = Path(args.set).name
+    price(Path(args.model) if args.model else work / args.set / "bootstrap" / "final.onnx", heldout)
+
+
+def _corrected_judge(name: str, heldout: Path):  # type: ignore[no-untyped-def]
+    """model path -> held-out accuracy against our corrected labels; None when a set has no corrections."""
+    if name not in SETS:
+        return None
+    labelled, fixed = _labelled(heldout), corrected_labels(name, heldout)
+    if all(a == b for (a, _), b in zip(labelled, fixed, strict=True)):
+        return None
+
+    def judge(model: Path) -> float:
+        from gradewatch.captcha.solver import load_solver
+
+        solver = load_solver(model)
+        texts = [p.text for p in solver.solve_many([data for _, data in labelled])]
+        return sum(t == truth for t, truth in zip(texts, fixed, strict=True)) / len(fixed)
+
+    return judge
 
 
 def price(model: Path, heldout: Path, n: int = 300) -> dict:
@@ -251,7 +322,8 @@ def main() -> None:
     z.add_argument("--limit", type=int, default=0, help="images per set (0: the whole held-out part)")
     z.add_argument("--json", default=None)
     b = sub.add_parser("bootstrap")
-    b.add_argument("set", choices=(*SETS, "ssfw"))
+    b.add_argument("set", help=f"{', '.join(SETS)}, ssfw, or a folder of <label>.png (.gif, .jpg) real captchas")
+    b.add_argument("--held-out", type=float, default=0.3, help="share of a folder never served (judges)")
     b.add_argument("--start-model", default="auto")
     b.add_argument("--target", type=float, default=0.995)
     b.add_argument("--max-attempts", type=int, default=1500)
@@ -259,9 +331,12 @@ def main() -> None:
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--docs", action="store_true", help="copy the curve into docs/")
+    q = sub.add_parser("price", help="re-measure a bootstrapped model's size and solve time next to ddddocr's")
+    q.add_argument("set", help="as for bootstrap")
+    q.add_argument("--model", default=None, help="default: the set's last bootstrap final.onnx")
     args, extra = ap.parse_known_args()  # anything else goes to `gradewatch captcha bootstrap`
     args.extra = [a for a in extra if a != "--"]
-    {"zero-shot": zero_shot, "bootstrap": bootstrap}[args.mode](args)
+    {"zero-shot": zero_shot, "bootstrap": bootstrap, "price": reprice}[args.mode](args)
 
 
 if __name__ == "__main__":
