@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gradewatch.captcha.bootstrap import Plan, RoundResult, bootstrap, plot_curve
+from gradewatch.captcha.bootstrap import Plan, RoundResult, bootstrap, needs_close_up, plot_curve
 from gradewatch.captcha.harvest import STOP_WRONG_PASSWORD
 from gradewatch.captcha.solver import load_solver
 from gradewatch.captcha.spec import SPECS
@@ -59,7 +60,11 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
         t = second.trial
         assert second.model == "round-1.onnx | generic"
         assert (t["candidate"], t["incumbent"], t["candidate_attempts"], t["incumbent_attempts"]) == (
-            "round-1.onnx", "generic", 15, 15)
+            "round-1.onnx",
+            "generic",
+            15,
+            15,
+        )
         assert t["candidate_accepted"] + t["incumbent_accepted"] == second.round_accepted
         assert t["won"] == (t["candidate_accepted"] >= t["incumbent_accepted"])
         side = "candidate" if t["won"] else "incumbent"
@@ -113,6 +118,10 @@ def test_curve_plot(tmp_path):
         RoundResult(i, "m", 10, 5, 0.5, 10 * i, 5 * i, 0.9 + i / 100, 50, None, 0, 1.0, 1.0, "x") for i in (1, 2, 3)
     ]
     assert plot_curve(rounds, tmp_path / "c.png", 0.999).stat().st_size > 1000
+    # The 98-100 % close-up only when a point is in it: an empty one hid a low curve (a CAS set at 82 %).
+    assert not needs_close_up(rounds)
+    assert needs_close_up([*rounds[:2], replace(rounds[2], eval_accuracy=0.985)])
+    assert plot_curve([replace(r, eval_accuracy=0.5) for r in rounds], tmp_path / "low.png", 0.995).is_file()
 
 
 def test_cli_bootstrap_unknown_account(tmp_path):
@@ -164,8 +173,14 @@ def test_a_trial_lets_the_school_judge_candidate_and_incumbent(ssfw_sim, tmp_pat
     spec = SPECS["ssfw"]
     strong, weak = TargetReader(load_solver("ssfw"), spec), TargetReader(load_solver("generic"), spec)
     cand, inc = (strong, weak) if strong_is_candidate else (weak, strong)
-    harvester = Harvester(lambda: SsfwAdapter(sim.base_url), Credentials(sim.username, sim.password), inc,
-                          tmp_path / "v", tmp_path / "r", rate=1000.0)
+    harvester = Harvester(
+        lambda: SsfwAdapter(sim.base_url),
+        Credentials(sim.username, sim.password),
+        inc,
+        tmp_path / "v",
+        tmp_path / "r",
+        rate=1000.0,
+    )
     hr, trial = run_trial(harvester, cand, "cand", "inc", 40)
     assert hr.ok and hr.stats.attempts == 40 == sim.admin.stats(sim.username)["login_posts"]
     assert (trial["candidate_attempts"], trial["incumbent_attempts"]) == (20, 20)

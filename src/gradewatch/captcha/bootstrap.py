@@ -244,12 +244,20 @@ def bootstrap(
         if candidate is not None and size >= 2:
             cand_solver, cand_name = candidate
             say(f"round {r}: trying {cand_name} against {current_name}, {size // 2} login attempts each")
-            hr, trial = run_trial(harvester, TargetReader(cand_solver, target, plan.min_confidence), cand_name,
-                                  current_name, size, _offset(on_attempt, attempts))
+            hr, trial = run_trial(
+                harvester,
+                TargetReader(cand_solver, target, plan.min_confidence),
+                cand_name,
+                current_name,
+                size,
+                _offset(on_attempt, attempts),
+            )
             round_model = f"{cand_name} | {current_name}"
-            say(f"round {r}: {cand_name} {trial['candidate_accepted']}/{trial['candidate_attempts']} accepted, "
+            say(
+                f"round {r}: {cand_name} {trial['candidate_accepted']}/{trial['candidate_attempts']} accepted, "
                 f"{current_name} {trial['incumbent_accepted']}/{trial['incumbent_attempts']}: "
-                + (f"{cand_name} harvests from now on" if trial["won"] else f"{current_name} goes on"))
+                + (f"{cand_name} harvests from now on" if trial["won"] else f"{current_name} goes on")
+            )
             if trial["won"]:
                 current, current_name = cand_solver, cand_name
                 confirmed = cand_name
@@ -355,16 +363,24 @@ def bootstrap(
         if not result.reached and confirmed is not None:
             last = models_dir / confirmed
         elif not result.reached and confirmed is None and not result.message:
-            result.message = (f"no trained model read better than {current_name} (none passed the held-out "
-                              f"check and won a trial at the school): keep {current_name} as this school's "
-                              "solver until a bootstrap does")
+            result.message = (
+                f"no trained model read better than {current_name} (none passed the held-out "
+                f"check and won a trial at the school): keep {current_name} as this school's "
+                "solver until a bootstrap does"
+            )
         result.final_model = _finish(out, last, result, plan)
     write_curve(out, result, plan)
     return result
 
 
-def run_trial(harvester: Harvester, candidate: TargetReader, candidate_name: str, incumbent_name: str, size: int,
-              on_attempt: Callable[[Any], None] | None = None) -> tuple[Any, dict[str, Any]]:
+def run_trial(
+    harvester: Harvester,
+    candidate: TargetReader,
+    candidate_name: str,
+    incumbent_name: str,
+    size: int,
+    on_attempt: Callable[[Any], None] | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """One round judged by the school: ``size // 2`` attempts read by ``candidate``, the rest by the
     harvester's own reader (the incumbent). The candidate wins when its acceptance is at least the
     incumbent's. Every attempt harvests as usual: the trial costs no extra logins."""
@@ -375,9 +391,12 @@ def run_trial(harvester: Harvester, candidate: TargetReader, candidate_name: str
         hr = harvester.run(start_attempts + size // 2, on_attempt)
     finally:
         harvester.reader = incumbent
-    trial: dict[str, Any] = {"candidate": candidate_name, "incumbent": incumbent_name,
-                             "candidate_attempts": hr.stats.attempts - start_attempts,
-                             "candidate_accepted": hr.stats.accepted - start_accepted}
+    trial: dict[str, Any] = {
+        "candidate": candidate_name,
+        "incumbent": incumbent_name,
+        "candidate_attempts": hr.stats.attempts - start_attempts,
+        "candidate_accepted": hr.stats.accepted - start_accepted,
+    }
     if hr.ok:
         hr = harvester.run(start_attempts + size, on_attempt)
     trial["incumbent_attempts"] = hr.stats.attempts - start_attempts - trial["candidate_attempts"]
@@ -430,6 +449,14 @@ def write_curve(out: Path, result: BootstrapResult, plan: Plan) -> Path | None:
     return plot_curve(result.rounds, out / "curve.png", plan.target)
 
 
+ZOOM_FLOOR = 0.98
+
+
+def needs_close_up(rounds: Sequence[RoundResult]) -> bool:
+    """Whether the curve gets its close-up of 98-100 %: only when a point is there (else it hides the curves)."""
+    return any(max(r.val_accuracy, r.eval_accuracy or 0.0) >= ZOOM_FLOOR for r in rounds)
+
+
 def plot_curve(rounds: Sequence[RoundResult], path: Path, target: float) -> Path:
     import matplotlib
 
@@ -449,13 +476,14 @@ def plot_curve(rounds: Sequence[RoundResult], path: Path, target: float) -> Path
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("captcha bootstrap: learning curve")
-    inset = ax.inset_axes((0.45, 0.42, 0.5, 0.3))
-    inset.plot(x, [r.val_accuracy for r in rounds], "o-")
-    if any(r.eval_accuracy is not None for r in rounds):
-        inset.plot(x, [r.eval_accuracy or 0.0 for r in rounds], "s-")
-    inset.axhline(target, color="grey", lw=0.8, ls=":")
-    inset.set_ylim(0.98, 1.001)
-    inset.tick_params(labelsize=7)
+    if needs_close_up(rounds):
+        inset = ax.inset_axes((0.45, 0.42, 0.5, 0.3))
+        inset.plot(x, [r.val_accuracy for r in rounds], "o-")
+        if any(r.eval_accuracy is not None for r in rounds):
+            inset.plot(x, [r.eval_accuracy or 0.0 for r in rounds], "s-")
+        inset.axhline(target, color="grey", lw=0.8, ls=":")
+        inset.set_ylim(ZOOM_FLOOR, 1.001)
+        inset.tick_params(labelsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
