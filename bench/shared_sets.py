@@ -94,9 +94,9 @@ def split_folder(folder: Path, work: Path, held_out: float) -> tuple[Path, Path,
 
 
 def _images(folder: Path) -> list[Path]:
-    from gradewatch.captcha.dataset import IMAGE_SUFFIXES
+    from gradewatch.captcha.dataset import is_image_name
 
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES))
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_image_name(p.name))
 
 
 def _labelled(folder: Path) -> list[tuple[str, bytes]]:
@@ -111,10 +111,9 @@ def corrected_labels(name: str, heldout: Path) -> list[str]:
     enlarged image). So the teacher reads the corrected labels right by construction; the figure is
     for the other readers (and says how far the published labels cap every reader)."""
     fixes = json.loads(CORRECTIONS.read_text(encoding="utf-8")).get(name, {})
-    return [
-        fixes.get(p.relative_to(heldout).as_posix(), label)
-        for p, (label, _) in zip(_images(heldout), _labelled(heldout), strict=True)
-    ]
+    from gradewatch.captcha.dataset import label_from_name
+
+    return [fixes.get(p.relative_to(heldout).as_posix(), label_from_name(p.name)) for p in _images(heldout)]
 
 
 def zero_shot(args: argparse.Namespace) -> None:

@@ -126,6 +126,7 @@ def test_captchas_of_published_sets_keep_their_format_and_labels(tmp_path: Path)
     files = {"ab3k.png": encoded("PNG"), "ab3k_2.gif": encoded("GIF"), "sub/x9zq.png": encoded("JPEG")}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
+    (tmp_path / "._ab3k.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata, not an image")
     served = FileCaptchas.load(tmp_path, seed=3)
     seen = {served.next() for _ in range(60)}
     assert seen == {

@@ -71,6 +71,11 @@ def label_from_name(name: str, spec: CaptchaSpec | None = None) -> str:
     return spec.normalize_label(stem) if spec is not None else stem
 
 
+def is_image_name(name: str) -> bool:
+    """An image file by its name; hidden ones (macOS puts `._x.png` metadata beside `x.png` in archives) are not."""
+    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
+
+
 def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
     """Yield (file name, bytes) for every image file of a folder (recursively) or an archive, sorted by name."""
     path = Path(path)
@@ -78,7 +83,7 @@ def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
         raise DatasetError(f"{path}: no such file or directory")
     if path.is_dir():
         files = sorted(
-            (p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES)),
+            (p for p in path.rglob("*") if p.is_file() and is_image_name(p.name)),
             key=lambda p: p.name,
         )
         for p in files:
@@ -90,7 +95,7 @@ def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
     if is_archive(path):
         try:
             with tarfile.open(path, "r:*") as tar:
-                members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(IMAGE_SUFFIXES)]
+                members = [m for m in tar.getmembers() if m.isfile() and is_image_name(PurePosixPath(m.name).name)]
                 members.sort(key=lambda m: PurePosixPath(m.name).name)
                 for m in members:
                     fh = tar.extractfile(m)

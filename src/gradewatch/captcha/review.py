@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.markup import escape as markup_escape
 
-from gradewatch.captcha.dataset import IMAGE_SUFFIXES, label_from_name
+from gradewatch.captcha.dataset import is_image_name, label_from_name
 from gradewatch.captcha.errors import DatasetError
 from gradewatch.captcha.spec import CaptchaSpec, open_image
 
@@ -44,7 +44,7 @@ class ReviewQueue:
     def items(self) -> list[str]:
         """File names waiting in the queue, sorted."""
         return sorted(
-            p.name for p in self.queue_dir.iterdir() if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES)
+            p.name for p in self.queue_dir.iterdir() if p.is_file() and is_image_name(p.name)
         )
 
     def prediction(self, name: str) -> str:
