@@ -12,6 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gradewatch.captcha.architecture import (  # noqa: F401 - re-exported for callers of model.*
+    ARCHITECTURES,
+    DEFAULT_NECK,
+    DEFAULT_WIDTHS,
+    HEADS,
+    architecture,
+    head_kind,
+)
 from gradewatch.captcha.spec import CaptchaSpec
 
 
@@ -23,31 +31,6 @@ def _pooled(size: int, times: int) -> int:
     for _ in range(times):
         size //= 2
     return size
-
-
-DEFAULT_WIDTHS: tuple[int, int, int, int] = (24, 48, 64, 96)
-DEFAULT_NECK = 32
-
-# Per-spec channel widths where the default is more than needed. SSFW: (16, 32, ...) reads the real
-# captchas just as well and halves the solve time (≈0.09 ms instead of ≈0.17 ms per image in ONNX Runtime).
-ARCHITECTURES: dict[str, tuple[tuple[int, int, int, int], int]] = {
-    "ssfw": ((16, 32, 64, 96), 32),
-    # A school's learned spec must solve in <= 1/20 of ddddocr's time. The second block dominates
-    # the cost (ONNX Runtime, 1 thread, 80x32 input): widths 24-48-64-96 took 0.51-0.61 ms a
-    # forward pass, 16-32-48-64 0.16 ms (accuracy: docs/bootstrap.md, the shared real sets).
-    "learned": ((16, 32, 48, 64), 32),
-}
-
-
-# Per-spec output head. "linear": one dense layer from the whole feature map to every position (the
-# shipped models). "attention": each position attends over the feature columns and one classifier is
-# shared by all positions, so every character seen trains the same weights (for few real labels).
-HEADS: dict[str, str] = {"learned": "attention"}
-
-
-def architecture(spec: CaptchaSpec) -> tuple[tuple[int, int, int, int], int]:
-    """(conv widths, neck width) used for `spec` unless given explicitly."""
-    return ARCHITECTURES.get(spec.name, (DEFAULT_WIDTHS, DEFAULT_NECK))
 
 
 class AttentionHead(nn.Module):
@@ -106,7 +89,7 @@ class CaptchaNet(nn.Module):
         h, w = _pooled(spec.height, 3), _pooled(spec.width, 3)
         if h < 1 or w < 1:
             raise ValueError(f"input {spec.width}x{spec.height} is too small for this network")
-        self.head_kind = HEADS.get(spec.name, "linear")
+        self.head_kind = head_kind(spec)
         self.head: nn.Module
         if self.head_kind == "attention":
             self.head = AttentionHead(neck, h, w, spec.length, spec.num_classes)

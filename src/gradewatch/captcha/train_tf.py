@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: n
 import numpy as np  # noqa: E402
 
 from gradewatch.captcha import dataset as ds  # noqa: E402
+from gradewatch.captcha.architecture import architecture  # noqa: E402
 from gradewatch.captcha.errors import DatasetError, MissingDependency, ModelError  # noqa: E402
 from gradewatch.captcha.spec import CaptchaSpec, to_model_input  # noqa: E402
 
@@ -39,21 +40,12 @@ def _import_tf():  # type: ignore[no-untyped-def]
     return tf, tf2onnx
 
 
-def _widths(spec: CaptchaSpec) -> tuple[tuple[int, int, int, int], int]:
-    # The same table as model.ARCHITECTURES, without importing torch.
-    if spec.name == "ssfw":
-        return (16, 32, 64, 96), 32
-    if spec.name == "learned":
-        return (16, 32, 48, 64), 32
-    return (24, 48, 64, 96), 32
-
-
 def build_model(spec: CaptchaSpec, dropout: float = 0.2):  # type: ignore[no-untyped-def]
     """Keras model: (N, C, H, W) input as in the ONNX contract -> (N, length, classes) probabilities."""
     tf, _ = _import_tf()
     keras = tf.keras
     layers = keras.layers
-    widths, neck = _widths(spec)
+    widths, neck = architecture(spec)
     inp = keras.Input((spec.channels, spec.height, spec.width), name="image")
     x = layers.Permute((2, 3, 1))(inp)  # NCHW (the contract) -> NHWC (Keras on CPU)
     for i, w in enumerate(widths):
@@ -179,7 +171,7 @@ def train_tf(
             "epochs_run": history[-1]["epoch"] if history else 0,
             "seconds": round(seconds, 1),
             "parameters": int(model.count_params()),
-            "architecture": {"widths": list(_widths(spec)[0]), "neck": _widths(spec)[1]},
+            "architecture": {"widths": list(architecture(spec)[0]), "neck": architecture(spec)[1]},
             "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
         "validation": {"source": "real", "n": len(yv), "accuracy": round(val_acc, 6)},
