@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 import tarfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +88,26 @@ def test_dataset_folder_and_archive_agree_and_skip_bad_files(tmp_path):
     assert x.shape == (4, 1, 22, 68) and y.shape == (4, 4)
     with pytest.raises(DatasetError):
         ds.load(tmp_path / "missing", SSFW)
+
+
+def test_archive_is_read_in_one_pass_and_listed_by_name(tmp_path):
+    # Members stored in reverse name order, read through a pipe that cannot seek: the reader must
+    # take the archive as a stream (seeking back in a .tar.gz decompresses it again per member).
+    folder = tmp_path / "d"
+    folder.mkdir()
+    labels = ["zz99", "qwer", "ab12", "0o0o"]
+    _write_pngs(folder, labels)
+    packed = tmp_path / "packed.tar.gz"
+    with tarfile.open(packed, "w:gz") as tar:
+        for label in labels:
+            tar.add(folder / f"{label}.png", arcname=f"train/{label}.png")
+    pipe = tmp_path / "stream.tar.gz"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_bytes(packed.read_bytes()), daemon=True)
+    writer.start()
+    names = [name for name, _ in ds.iter_files(pipe)]
+    writer.join(timeout=10)
+    assert names == sorted(f"{label}.png" for label in labels)
 
 
 def test_split_is_deterministic_and_stable_as_data_grows():
