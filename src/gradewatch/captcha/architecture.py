@@ -21,6 +21,9 @@ ARCHITECTURES: dict[str, tuple[Widths, int]] = {
     # the cost (ONNX Runtime, 1 thread, 80x32 input): widths 24-48-64-96 took 0.51-0.61 ms a
     # forward pass, 16-32-48-64 0.16 ms (accuracy: docs/bootstrap.md, the shared real sets).
     "learned": ((16, 32, 48, 64), 32),
+    # The start model for unknown schools: the same widths, so its convolutions transfer into a
+    # school's learned network, and it too solves in <= 1/20 of ddddocr's time.
+    "generic": ((16, 32, 48, 64), 32),
 }
 
 # Per-spec output head. "linear": one dense layer from the whole feature map to every position (the
