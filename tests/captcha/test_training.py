@@ -109,3 +109,28 @@ def test_same_seed_same_model(tmp_path):
     a = torch.load(tmp_path / "a" / "m.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "b" / "m.pt", weights_only=True)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_salted_validation_split_finds_images_the_plain_rule_left_on_one_side(tmp_path):
+    """A folder holding only files the plain hash rule puts on the training side (as a school or a
+    bench serving one side of that rule gives the bootstrap): the salted split still validates."""
+    import random
+
+    from gradewatch.captcha import dataset as ds
+    from gradewatch.captcha.errors import DatasetError
+    from gradewatch.captcha.render import random_text, render_ssfw
+    from gradewatch.captcha.train import train
+
+    spec = CaptchaSpec("learned", "0123456789abcdefghijklmnopqrstuvwxyz", length=4, width=68, height=22)
+    folder = tmp_path / "verified"
+    folder.mkdir()
+    rng = random.Random(3)
+    while len(list(folder.iterdir())) < 60:
+        text = random_text(SPECS["ssfw"], rng)
+        if not ds.is_validation(f"{text}.png", 0.1):  # only the plain rule's training side
+            render_ssfw(text, rng).save(folder / f"{text}.png")
+    kw = dict(synthetic=0, epochs=1, minutes=0.5, target=2.0, progress=False, evals_per_epoch=1)
+    with pytest.raises(DatasetError, match="no validation data"):
+        train([folder], tmp_path / "plain.onnx", spec, **kw)
+    result = train([folder], tmp_path / "salted.onnx", spec, val_salt="test-salt:", **kw)
+    assert result.n_val > 0 and result.n_val + result.n_train_real == 60

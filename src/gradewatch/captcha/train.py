@@ -116,7 +116,7 @@ def _accuracy(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float((pred == y).all(axis=1).mean()), float((pred == y).mean())
 
 
-def _load_real(datasets: Sequence[Path], spec: CaptchaSpec, val_fraction: float, exclude: set[str]):
+def _load_real(datasets: Sequence[Path], spec: CaptchaSpec, val_fraction: float, exclude: set[str], salt: str = ""):
     train_s: list[ds.Sample] = []
     val_s: list[ds.Sample] = []
     summary = []
@@ -124,7 +124,7 @@ def _load_real(datasets: Sequence[Path], spec: CaptchaSpec, val_fraction: float,
         d = ds.load(path, spec)
         if not d.samples:
             raise DatasetError(f"{path}: no usable <label>.png images for spec {spec.name!r}")
-        tr, va = ds.split(d.samples, val_fraction)
+        tr, va = ds.split(d.samples, val_fraction, salt=salt)
         kept = [s for s in tr if s.name not in exclude]  # exclusions never touch the validation split
         train_s += kept
         val_s += va
@@ -247,6 +247,7 @@ def train(
     batch_size: int = 128,
     lr: float = 3e-3,
     val_fraction: float = 0.1,
+    val_salt: str = "",
     label_smoothing: float = 0.05,
     threads: int | None = None,
     exclude: Sequence[str] = (),
@@ -272,7 +273,7 @@ def train(
     torch.manual_seed(seed)
 
     # ----- data ------------------------------------------------------------
-    train_s, val_s, summary = _load_real([Path(p) for p in datasets], spec, val_fraction, set(exclude))
+    train_s, val_s, summary = _load_real([Path(p) for p in datasets], spec, val_fraction, set(exclude), val_salt)
     x_real, y_real = _arrays(train_s, spec)
     x_val_u8, y_val = _arrays(val_s, spec)
     val_names = [s.name for s in val_s]
@@ -432,7 +433,9 @@ def train(
             "synthetic_images": int(synthetic),
             "excluded_from_training": sorted(set(exclude)),
             "val_fraction": val_fraction,
-            "split": "sha256(file name) < val_fraction -> validation",
+            "split": f"sha256({val_salt!r} + file name) < val_fraction -> validation"
+            if val_salt
+            else "sha256(file name) < val_fraction -> validation",
             "seed": seed,
             "augment": augment,
             "batch_size": batch_size,
