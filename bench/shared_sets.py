@@ -222,6 +222,8 @@ def bootstrap(args: argparse.Namespace) -> None:
     finally:
         sim.terminate()
         sim.wait(timeout=10)
+    if not (out / "curve.json").is_file():
+        sys.exit(f"the bootstrap wrote no curve (exit {code}): nothing to report; its message is above")
     curve = json.loads((out / "curve.json").read_text())
     judge = _corrected_judge(args.set, heldout)
     if judge:  # the published labels are wrong in places: also judge every round's model by our corrections
