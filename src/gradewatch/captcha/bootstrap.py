@@ -52,6 +52,9 @@ from gradewatch.captcha.teacher import OPEN_SPEC, start_name, start_solver
 from gradewatch.schools.base import Credentials, SchoolAdapter
 
 HOLDOUT_SALT = "gradewatch-bootstrap-holdout:"
+# The engine's validation split inside a round's training, salted too: unsalted, it is the rule by
+# which a school (or a bench serving only one side of it) may have chosen its files, leaving it empty.
+TRAIN_VAL_SALT = "gradewatch-bootstrap-train-val:"
 
 
 @dataclass
@@ -319,6 +322,7 @@ def bootstrap(
             # With a renderer, checkpoints are chosen on rendered captchas and every verified image that
             # is not held out is trained on; without one, the engine's own split has to serve.
             val_fraction=0.0 if has_renderer else 0.1,
+            val_salt=TRAIN_VAL_SALT,
         )
         val_acc, n_val = accuracy_on(new, verified_dir, train_spec, holdout)
         eval_acc, n_eval = accuracy_on(new, eval_data, train_spec) if eval_data is not None else (None, 0)
