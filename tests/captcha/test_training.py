@@ -111,9 +111,9 @@ def test_same_seed_same_model(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_a_salted_validation_split_finds_images_the_plain_rule_left_on_one_side(tmp_path):
-    """A folder holding only files the plain hash rule puts on the training side (as a school or a
-    bench serving one side of that rule gives the bootstrap): the salted split still validates."""
+def test_validation_on_named_files_where_the_hash_rule_finds_none(tmp_path):
+    """A folder holding only files the hash rule puts on the training side (as a school, or a bench
+    serving one side of that rule, gives the bootstrap): validating on named files still works."""
     import random
 
     from gradewatch.captcha import dataset as ds
@@ -125,12 +125,16 @@ def test_a_salted_validation_split_finds_images_the_plain_rule_left_on_one_side(
     folder = tmp_path / "verified"
     folder.mkdir()
     rng = random.Random(3)
-    while len(list(folder.iterdir())) < 60:
+    while len(list(folder.iterdir())) < 40:
         text = random_text(SPECS["ssfw"], rng)
-        if not ds.is_validation(f"{text}.png", 0.1):  # only the plain rule's training side
+        if not ds.is_validation(f"{text}.png", 0.1):  # only the rule's training side
             render_ssfw(text, rng).save(folder / f"{text}.png")
     kw = dict(synthetic=0, epochs=1, minutes=0.5, target=2.0, progress=False, evals_per_epoch=1)
     with pytest.raises(DatasetError, match="no validation data"):
         train([folder], tmp_path / "plain.onnx", spec, **kw)
-    result = train([folder], tmp_path / "salted.onnx", spec, val_salt="test-salt:", **kw)
-    assert result.n_val > 0 and result.n_val + result.n_train_real == 60
+    named = set(sorted(p.name for p in folder.iterdir())[:6])
+    result = train([folder], tmp_path / "named.onnx", spec, validate_on=named, **kw)
+    assert (result.n_val, result.n_train_real) == (6, 34)
+    # None of the named files present (a handful of labels): it picks the checkpoint by training fit.
+    fallback = train([folder], tmp_path / "fit.onnx", spec, validate_on={"absent.png"}, **kw)
+    assert (fallback.n_val, fallback.n_train_real) == (40, 40)

@@ -52,9 +52,6 @@ from gradewatch.captcha.teacher import OPEN_SPEC, start_name, start_solver
 from gradewatch.schools.base import Credentials, SchoolAdapter
 
 HOLDOUT_SALT = "gradewatch-bootstrap-holdout:"
-# The engine's validation split inside a round's training, salted too: unsalted, it is the rule by
-# which a school (or a bench serving only one side of it) may have chosen its files, leaving it empty.
-TRAIN_VAL_SALT = "gradewatch-bootstrap-train-val:"
 
 
 @dataclass
@@ -132,6 +129,7 @@ class Plan:
     batch_size: int = 128
     augment: bool = False  # random affine + photometric jitter per batch (for small real-only sets)
     min_steps: int = 0  # at least this many optimiser steps per round (a few hundred images need many passes)
+    transfer: bool = True  # a learned spec's first network starts from the generic model's convolutions
 
     def round_size(self, attempts_so_far: int) -> int:
         if attempts_so_far == 0:
@@ -290,8 +288,10 @@ def bootstrap(
         if learned is not None:
             new_spec = learned.to_spec("learned")
             if new_spec != train_spec:  # first round, or the alphabet/lengths grew: new output head
+                # Later rounds keep what the last one learned; the first starts from generic, or from scratch.
                 source = Path(result.rounds[-1].new_model) if result.rounds else _transfer_source("generic")
-                init_from = transfer_checkpoint(source, new_spec, models_dir / f"transfer-{r}.pt")
+                dest = models_dir / f"transfer-{r}.pt"
+                init_from = transfer_checkpoint(source, new_spec, dest) if result.rounds or plan.transfer else None
                 train_spec = new_spec
             say(f"round {r}: learned spec {learned.to_json()}")
         assert train_spec is not None
@@ -315,14 +315,16 @@ def bootstrap(
             init_from=init_from,
             progress=False,
             threads=plan.threads,
-            exclude=sorted(holdout),
+            # With a renderer, checkpoints are chosen on rendered captchas and every verified image that
+            # is not held out is trained on. Without one, on the held-out verified images: a second
+            # split would take another tenth of a few hundred labels, and the engine's hash rule may
+            # leave it empty (a school, or a bench, may have picked its files by that very rule).
+            exclude=sorted(holdout) if has_renderer else (),
+            validate_on=None if has_renderer else holdout,
             batch_size=plan.batch_size,
             augment=plan.augment,
             min_steps=plan.min_steps,
-            # With a renderer, checkpoints are chosen on rendered captchas and every verified image that
-            # is not held out is trained on; without one, the engine's own split has to serve.
-            val_fraction=0.0 if has_renderer else 0.1,
-            val_salt=TRAIN_VAL_SALT,
+            val_fraction=0.0,
         )
         val_acc, n_val = accuracy_on(new, verified_dir, train_spec, holdout)
         eval_acc, n_eval = accuracy_on(new, eval_data, train_spec) if eval_data is not None else (None, 0)

@@ -25,7 +25,7 @@ import math  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Collection, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -116,7 +116,13 @@ def _accuracy(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float((pred == y).all(axis=1).mean()), float((pred == y).mean())
 
 
-def _load_real(datasets: Sequence[Path], spec: CaptchaSpec, val_fraction: float, exclude: set[str], salt: str = ""):
+def _load_real(
+    datasets: Sequence[Path],
+    spec: CaptchaSpec,
+    val_fraction: float,
+    exclude: set[str],
+    validate_on: set[str] | None = None,
+):
     train_s: list[ds.Sample] = []
     val_s: list[ds.Sample] = []
     summary = []
@@ -124,7 +130,11 @@ def _load_real(datasets: Sequence[Path], spec: CaptchaSpec, val_fraction: float,
         d = ds.load(path, spec)
         if not d.samples:
             raise DatasetError(f"{path}: no usable <label>.png images for spec {spec.name!r}")
-        tr, va = ds.split(d.samples, val_fraction, salt=salt)
+        if validate_on is None:
+            tr, va = ds.split(d.samples, val_fraction)
+        else:
+            tr = [s for s in d.samples if s.name not in validate_on]
+            va = [s for s in d.samples if s.name in validate_on]
         kept = [s for s in tr if s.name not in exclude]  # exclusions never touch the validation split
         train_s += kept
         val_s += va
@@ -247,7 +257,7 @@ def train(
     batch_size: int = 128,
     lr: float = 3e-3,
     val_fraction: float = 0.1,
-    val_salt: str = "",
+    validate_on: Collection[str] | None = None,
     label_smoothing: float = 0.05,
     threads: int | None = None,
     exclude: Sequence[str] = (),
@@ -273,7 +283,11 @@ def train(
     torch.manual_seed(seed)
 
     # ----- data ------------------------------------------------------------
-    train_s, val_s, summary = _load_real([Path(p) for p in datasets], spec, val_fraction, set(exclude), val_salt)
+    train_s, val_s, summary = _load_real(
+        [Path(p) for p in datasets], spec, val_fraction, set(exclude), None if validate_on is None else set(validate_on)
+    )
+    if validate_on is not None and not val_s and train_s and spec.name not in RENDERERS:
+        val_s = list(train_s)  # none of the named files is here (a handful of labels): pick by training fit
     x_real, y_real = _arrays(train_s, spec)
     x_val_u8, y_val = _arrays(val_s, spec)
     val_names = [s.name for s in val_s]
@@ -433,9 +447,9 @@ def train(
             "synthetic_images": int(synthetic),
             "excluded_from_training": sorted(set(exclude)),
             "val_fraction": val_fraction,
-            "split": f"sha256({val_salt!r} + file name) < val_fraction -> validation"
-            if val_salt
-            else "sha256(file name) < val_fraction -> validation",
+            "split": "sha256(file name) < val_fraction -> validation"
+            if validate_on is None
+            else "validation: the files named by the caller",
             "seed": seed,
             "augment": augment,
             "batch_size": batch_size,
