@@ -17,7 +17,7 @@ from gradewatch.schools.base import Credentials
 from gradewatch.schools.ssfw import SsfwAdapter
 
 GRADEWATCH = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "gradewatch"
-pytest.importorskip("torch", reason="bootstrap trains models: the 'train' extra is not installed")
+torch = pytest.importorskip("torch", reason="bootstrap trains models: the 'train' extra is not installed")
 
 
 def tiny_plan(**kw) -> Plan:
@@ -137,7 +137,8 @@ def test_cli_bootstrap_unknown_account(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"gradewatch: error: {cfg}: no account named 'me' (configured: none)"]
 
 
-def test_tiny_bootstrap_learns_the_spec_when_none_is_declared(ssfw_sim, tmp_path):
+@pytest.mark.parametrize("transfer", [True, False])
+def test_tiny_bootstrap_learns_the_spec_when_none_is_declared(ssfw_sim, tmp_path, transfer):
     """No spec, no renderer: the spec comes from the accepted answers, the model from verified labels only."""
     sim = ssfw_sim
     out = tmp_path / "learn"
@@ -146,9 +147,16 @@ def test_tiny_bootstrap_learns_the_spec_when_none_is_declared(ssfw_sim, tmp_path
         Credentials(sim.username, sim.password),
         None,  # nothing declared up front
         out,
-        tiny_plan(synthetic=0, batch_size=32, min_steps=20, max_attempts=30),  # one round
+        tiny_plan(synthetic=0, batch_size=32, min_steps=20, max_attempts=30, transfer=transfer),  # one round
         start_model="ssfw",  # a reader of this simulator, so that the tiny run gets labels at all
     )
+    # The school's first network starts from the generic model's convolutions (same widths), unless told not to.
+    start = out / "models" / "transfer-1.pt"
+    if transfer:
+        copied = torch.load(start, map_location="cpu", weights_only=True)["transferred"]
+        assert {f"features.{i}.weight" for i in (0, 4, 8, 12, 15)} <= set(copied)  # four convs and the neck
+    else:
+        assert not start.exists()
     assert result.stop == "done" and result.attempts == 30 == sim.admin.stats(sim.username)["login_posts"]
     learned = result.rounds[-1].learned_spec
     assert learned is not None and learned["case_insensitive"] is True  # the SSFW simulator ignores case

@@ -155,6 +155,11 @@ def bootstrap(
     min_steps: int | None = typer.Option(
         None, min=0, help="Optimiser steps per round at least (default 0; 1500 with --learn-spec)."
     ),
+    transfer: bool = typer.Option(
+        True,
+        "--transfer/--no-transfer",
+        help="With --learn-spec: start the school's first network from the generic model's convolutions.",
+    ),
 ) -> None:
     """Harvest → train → switch → harvest more, until the target accuracy; prints and plots the curve."""
     from gradewatch.captcha.bootstrap import Plan, RoundResult
@@ -192,6 +197,7 @@ def bootstrap(
         batch_size=batch_size or (32 if learn_spec or tgt.target is None else 128),
         augment=augment if augment is not None else bool(learn_spec or tgt.target is None),
         min_steps=min_steps if min_steps is not None else (1500 if learn_spec or tgt.target is None else 0),
+        transfer=transfer,
     )
     console = _stderr_console()
     table_rows: list[RoundResult] = []
