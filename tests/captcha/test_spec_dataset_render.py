@@ -110,6 +110,28 @@ def test_archive_is_read_in_one_pass_and_listed_by_name(tmp_path):
     assert names == sorted(f"{label}.png" for label in labels)
 
 
+def test_a_cut_off_archive_is_an_error_not_a_shorter_list(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    labels = [f"{i:04d}" for i in range(20)]
+    _write_pngs(folder, labels)
+    for mode, suffix in (("w:gz", ".tar.gz"), ("w", ".tar")):
+        packed = tmp_path / f"whole{suffix}"
+        with tarfile.open(packed, mode) as tar:
+            tar.add(folder, arcname="train")
+        assert [n for n, _ in ds.iter_files(packed)] == [f"{label}.png" for label in labels]
+    data = (tmp_path / "whole.tar.gz").read_bytes()
+    for cut in (len(data) // 3, len(data) // 2, len(data) * 9 // 10, len(data) - 4):
+        broken = tmp_path / f"cut{cut}.tar.gz"
+        broken.write_bytes(data[:cut])
+        with pytest.raises(DatasetError, match="unreadable archive") as err:
+            list(ds.iter_files(broken))
+        assert "not a tar archive" not in str(err.value)
+    (tmp_path / "junk.tar.gz").write_bytes(b"no archive at all")
+    with pytest.raises(DatasetError, match="unreadable archive"):
+        list(ds.iter_files(tmp_path / "junk.tar.gz"))
+
+
 def test_split_is_deterministic_and_stable_as_data_grows():
     items = [ds.Sample(f"{i:04d}.png", f"{i:04d}", np.zeros(1)) for i in range(4000)]
     train1, val1 = ds.split(items, 0.1)

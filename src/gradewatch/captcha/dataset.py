@@ -12,7 +12,9 @@ validation items.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import tarfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -93,25 +95,38 @@ def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
                 raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
         return
     if is_archive(path):
-        # One pass in archive order ("r|*": a stream, no seeking), sorted afterwards: reading members
-        # of a .tar.gz in name order seeks back and decompresses again each time (minutes for 8,000).
-        files: list[tuple[str, bytes]] = []
+        # One pass in archive order (a stream, no seeking), sorted afterwards: reading members of a
+        # .tar.gz in name order seeks back and decompresses again each time (minutes for 8,000).
+        found: list[tuple[str, bytes]] = []
         try:
-            with tarfile.open(path, "r|*") as tar:
-                for m in tar:
-                    name = PurePosixPath(m.name).name
-                    if m.isfile() and is_image_name(name):
-                        fh = tar.extractfile(m)
-                        if fh is not None:
-                            files.append((name, fh.read()))
+            with path.open("rb") as raw, _decompressed(raw) as stream:
+                with tarfile.open(fileobj=stream, mode="r|") as tar:
+                    for m in tar:
+                        name = PurePosixPath(m.name).name
+                        if m.isfile() and is_image_name(name):
+                            fh = tar.extractfile(m)
+                            if fh is not None:
+                                found.append((name, fh.read()))
+                # A stream reader takes a cut-off download for the end of the archive: read the
+                # compressed stream to its end, where the decompressor checks that it is whole.
+                while stream.read(1 << 20):
+                    pass
         except (tarfile.TarError, OSError, EOFError) as exc:
-            # tarfile's "r:*" error lists every compression it tried, one per line: say it in one.
-            reason = "not a tar archive" if isinstance(exc, tarfile.ReadError) else str(exc).splitlines()[0]
+            first = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = "not a tar archive" if isinstance(exc, tarfile.ReadError) and not found else first
             raise DatasetError(f"{path}: unreadable archive ({reason})") from None
-        files.sort(key=lambda f: f[0])
-        yield from files
+        found.sort(key=lambda f: f[0])
+        yield from found
         return
     raise DatasetError(f"{path}: not a folder or a .tar.gz/.tgz/.tar archive of <label>.png images")
+
+
+def _decompressed(raw: io.BufferedReader) -> io.BufferedIOBase:
+    """The archive's tar bytes as a stream: gunzipped when its first bytes say gzip, else as they are."""
+    magic = raw.peek(2)[:2]
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    return raw  # a plain .tar (closing it twice is harmless)
 
 
 def load(path: str | Path, spec: CaptchaSpec, *, limit: int | None = None) -> Dataset:
