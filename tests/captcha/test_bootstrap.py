@@ -197,3 +197,17 @@ def test_a_trial_lets_the_school_judge_candidate_and_incumbent(ssfw_sim, tmp_pat
     assert trial[f"{strong_side}_accepted"] >= 19  # the shipped model reads the simulator's captchas
     assert trial["won"] is strong_is_candidate
     assert harvester.reader is inc  # the harvester keeps its own reader
+
+
+def test_transfer_only_when_a_convolution_fits(tmp_path):
+    """Generic's convolutions fit the learned network; into a spec of other widths nothing useful
+    fits, and batch-norm statistics alone are not passed off as a head start."""
+    from gradewatch.captcha.bootstrap import transfer_checkpoint
+    from gradewatch.captcha.solver import resolve_model
+
+    generic = resolve_model("generic")
+    learned = replace(SPECS["ssfw"], name="learned", threshold=None)
+    made = transfer_checkpoint(generic, learned, tmp_path / "learned.pt")
+    assert made is not None and "features.0.weight" in torch.load(made, weights_only=True)["transferred"]
+    assert transfer_checkpoint(generic, SPECS["zf"], tmp_path / "zf.pt") is None
+    assert not (tmp_path / "zf.pt").exists()

@@ -193,8 +193,8 @@ def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Pat
     net = CaptchaNet(spec)
     state = net.state_dict()
     copied = {k: v for k, v in src.items() if k in state and state[k].shape == v.shape}
-    if not copied:
-        return None
+    if not any(v.dim() == 4 for v in copied.values()):
+        return None  # no convolution fits (other widths): batch-norm statistics alone are no head start
     state.update(copied)
     dest.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": state, "spec": spec.to_dict(), "transferred": sorted(copied)}, dest)
@@ -292,9 +292,12 @@ def bootstrap(
             new_spec = learned.to_spec("learned")
             if new_spec != train_spec:  # first round, or the alphabet/lengths grew: new output head
                 # Later rounds keep what the last one learned; the first starts from generic, or from scratch.
-                source = Path(result.rounds[-1].new_model) if result.rounds else _transfer_source("generic")
                 dest = models_dir / f"transfer-{r}.pt"
-                init_from = transfer_checkpoint(source, new_spec, dest) if result.rounds or plan.transfer else None
+                init_from = None
+                if result.rounds:
+                    init_from = transfer_checkpoint(Path(result.rounds[-1].new_model), new_spec, dest)
+                elif plan.transfer:
+                    init_from = transfer_checkpoint(_transfer_source("generic"), new_spec, dest)
                 train_spec = new_spec
             say(f"round {r}: learned spec {learned.to_json()}")
         assert train_spec is not None
