@@ -137,4 +137,4 @@ def test_validation_on_named_files_where_the_hash_rule_finds_none(tmp_path):
     assert (result.n_val, result.n_train_real) == (6, 34)
     # None of the named files present (a handful of labels): it picks the checkpoint by training fit.
     fallback = train([folder], tmp_path / "fit.onnx", spec, validate_on={"absent.png"}, **kw)
-    assert (fallback.n_val, fallback.n_train_real) == (40, 40)
+    assert (fallback.n_val, fallback.n_train_real) == (40, 40) and fallback.val_source.startswith("training")

@@ -286,7 +286,8 @@ def train(
     train_s, val_s, summary = _load_real(
         [Path(p) for p in datasets], spec, val_fraction, set(exclude), None if validate_on is None else set(validate_on)
     )
-    if validate_on is not None and not val_s and train_s and spec.name not in RENDERERS:
+    fit_only = validate_on is not None and not val_s and bool(train_s) and spec.name not in RENDERERS
+    if fit_only:
         val_s = list(train_s)  # none of the named files is here (a handful of labels): pick by training fit
     x_real, y_real = _arrays(train_s, spec)
     x_val_u8, y_val = _arrays(val_s, spec)
@@ -299,7 +300,7 @@ def train(
     x_sval = y_sval = None
     if has_renderer:
         x_sval, y_sval, _ = _synthetic(spec, 1000 if synthetic or not val_s else 500, seed + 7919)
-    val_source = "real"
+    val_source = "training images (none held out)" if fit_only else "real"
     if not val_s:
         if x_sval is None:
             raise DatasetError("no validation data: give real datasets or a spec with a synthetic renderer")
