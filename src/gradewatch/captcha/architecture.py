@@ -1,7 +1,8 @@
 """Which network shape each captcha spec gets (no torch import, so every training backend reads it).
 
-The PyTorch network (model.py) and the TensorFlow one (train_tf.py) build the same layers from
-this table, so a spec's exported ONNX has the same shape whichever backend trained it.
+The PyTorch network (model.py) and the TensorFlow one (train_tf.py) build the same convolutions
+from this table. The TensorFlow backend builds only the linear head: a spec with the attention head
+(HEADS) trains in PyTorch.
 """
 
 from __future__ import annotations
