@@ -12,14 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gradewatch.captcha.architecture import (  # noqa: F401 - re-exported for callers of model.*
-    ARCHITECTURES,
-    DEFAULT_NECK,
-    DEFAULT_WIDTHS,
-    HEADS,
-    architecture,
-    head_kind,
-)
+from gradewatch.captcha.architecture import architecture, head_kind
 from gradewatch.captcha.spec import CaptchaSpec
 
 

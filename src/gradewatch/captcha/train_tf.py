@@ -110,6 +110,7 @@ def train_tf(
     onehot = np.eye(spec.num_classes, dtype=np.float32)
 
     model = build_model(spec)
+    widths, neck = architecture(spec)
     steps_per_epoch = max(1, int(np.ceil(len(x) / batch_size)))
     total = steps_per_epoch * epochs
     schedule = tf.keras.optimizers.schedules.CosineDecay(
@@ -171,7 +172,7 @@ def train_tf(
             "epochs_run": history[-1]["epoch"] if history else 0,
             "seconds": round(seconds, 1),
             "parameters": int(model.count_params()),
-            "architecture": {"widths": list(architecture(spec)[0]), "neck": architecture(spec)[1]},
+            "architecture": {"widths": list(widths), "neck": neck},
             "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
         "validation": {"source": "real", "n": len(yv), "accuracy": round(val_acc, 6)},
