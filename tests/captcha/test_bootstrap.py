@@ -80,6 +80,12 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
     accepted = first.round_accepted + second.round_accepted
     verified = [p for p in (out / "verified").iterdir() if p.is_file()]
     assert len(verified) <= accepted and second.verified == len(verified)
+    # Round 1 has no trained model to read the rejected captchas again; round 2 reads them with round 1's.
+    assert first.pseudo is None
+    rejected = [p for p in (out / "verified-review").iterdir() if p.is_file()]
+    p = second.pseudo
+    assert p["read"] <= len(rejected) and p["read"] == p["kept"] + p["same_as_rejected"] + p["unsure"]
+    assert p["kept"] == len(list((out / "pseudo").iterdir()))
     stats = sim.admin.stats(sim.username)
     assert stats["outcomes"]["ok"] == accepted
     final = load_solver(result.final_model)

@@ -8,7 +8,9 @@ rule), and every answer is logged to ``OUT/answers.jsonl``. Every round then tra
 model of the school's captcha spec on all verified images so far (fine-tuned from the previous
 round's model; round 1 starts from the generic model's convolution weights where the shapes
 match, when its PyTorch checkpoint is there), optionally mixed with synthetic captchas of the
-spec's renderer. A new model that reads the held-out verified images at least as well as the
+spec's renderer, and with the rejected captchas the newest model reads confidently and
+differently from the rejected reading (pseudo-labels, :mod:`gradewatch.captcha.pseudo`; they never
+judge a model). A new model that reads the held-out verified images at least as well as the
 harvesting model's acceptance rate becomes a *candidate*; the school then judges it: the next
 round harvests its first half with the candidate and its second half with the harvesting solver,
 and the candidate takes over only if the server accepted at least as many of its answers. (The
@@ -24,6 +26,7 @@ Everything lands in one folder::
 
     OUT/verified/          <text>.png accepted by the school (the dataset)
     OUT/verified-review/   rejected captchas, named by the wrong prediction (`captcha review`)
+    OUT/pseudo/            this round's pseudo-labelled rejected captchas (rewritten every round)
     OUT/models/round-N.*   each round's model (.onnx, .json, .pt)
     OUT/final.onnx/.json   the last model, its sidecar extended with the learning curve
     OUT/curve.json/.png    the learning curve
@@ -45,6 +48,7 @@ import numpy as np
 from gradewatch.captcha import dataset as ds
 from gradewatch.captcha.errors import DatasetError, ModelError
 from gradewatch.captcha.harvest import STOP_DONE, Harvester, TargetReader
+from gradewatch.captcha.pseudo import pseudo_label
 from gradewatch.captcha.solver import load_solver, resolve_model
 from gradewatch.captcha.spec import CaptchaSpec
 from gradewatch.captcha.spec_learn import Answer, CaseProbe, learn_spec
@@ -76,6 +80,9 @@ class RoundResult:
     #: {"candidate", "candidate_attempts", "candidate_accepted", "incumbent", "incumbent_attempts",
     #:  "incumbent_accepted", "won"}.
     trial: dict[str, Any] | None = None
+    #: The rejected captchas read again for this round's training (captcha/pseudo.py), when that ran:
+    #: {"read", "kept", "same_as_rejected", "unsure"}.
+    pseudo: dict[str, int] | None = None
 
     @property
     def fresh_acceptance(self) -> float:
@@ -133,6 +140,10 @@ class Plan:
     # captchas it cost 3 points after 300 attempts (96.9 % against 99.9 %); on seu_auth_cas it gained
     # 3-9 points but stayed below the teacher (docs/bootstrap.md).
     transfer: bool = False
+    # Train also on rejected captchas that the newest model reads confidently and differently
+    # (captcha/pseudo.py): the hard cases a verified-only set lacks. The floor is per character.
+    pseudo_labels: bool = True
+    pseudo_confidence: float = 0.9
 
     def round_size(self, attempts_so_far: int) -> int:
         if attempts_so_far == 0:
@@ -305,12 +316,19 @@ def bootstrap(
         has_renderer = train_spec.name in RENDERERS
         synthetic = plan.synthetic_for(n_verified) if has_renderer else 0
         holdout = held_out(verified_dir, plan.val_fraction)
+        datasets, pseudo = [verified_dir], None
+        if plan.pseudo_labels and result.rounds:  # a trained model reads the rejected ones again
+            newest = Path(result.rounds[-1].new_model)
+            pseudo = pseudo_label(newest, review_dir, verified_dir, train_spec, out / "pseudo", plan.pseudo_confidence)
+            if pseudo.kept:
+                datasets.append(out / "pseudo")
         say(
-            f"round {r}: training on {n_verified - len(holdout)} verified + {synthetic} synthetic captchas "
-            f"({len(holdout)} verified held out)"
+            f"round {r}: training on {n_verified - len(holdout)} verified"
+            + (f" + {pseudo.kept} pseudo-labelled rejected" if pseudo else "")
+            + f" + {synthetic} synthetic captchas ({len(holdout)} verified held out)"
         )
         tr = train(
-            [verified_dir],
+            datasets,
             new,
             train_spec,
             synthetic=synthetic,
@@ -351,6 +369,7 @@ def bootstrap(
             new_model=str(new),
             learned_spec=learned.to_json() if learned is not None else None,
             trial=trial,
+            pseudo=pseudo.to_json() if pseudo else None,
         )
         # A candidate only when it reads at least as well as the one harvesting now: a model trained on a
         # few dozen labels can be worse than the generic one (or the teacher). The trial decides.

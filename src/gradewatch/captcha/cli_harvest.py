@@ -161,6 +161,15 @@ def bootstrap(
         help="With --learn-spec: start the school's first network from the generic model's convolutions "
         "(default: from scratch, which measured better on the real SSFW captchas).",
     ),
+    pseudo_labels: bool = typer.Option(
+        True,
+        "--pseudo-labels/--no-pseudo-labels",
+        help="Also train on rejected captchas the newest model reads confidently and differently "
+        "(they never judge a model).",
+    ),
+    pseudo_confidence: float = typer.Option(
+        0.9, min=0.0, max=1.0, help="Per-character confidence a pseudo-label needs."
+    ),
 ) -> None:
     """Harvest → train → switch → harvest more, until the target accuracy; prints and plots the curve."""
     from gradewatch.captcha.bootstrap import Plan, RoundResult
@@ -199,6 +208,8 @@ def bootstrap(
         augment=augment if augment is not None else bool(learn_spec or tgt.target is None),
         min_steps=min_steps if min_steps is not None else (1500 if learn_spec or tgt.target is None else 0),
         transfer=transfer,
+        pseudo_labels=pseudo_labels,
+        pseudo_confidence=pseudo_confidence,
     )
     console = _stderr_console()
     table_rows: list[RoundResult] = []
