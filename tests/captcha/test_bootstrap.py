@@ -77,6 +77,8 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
     if not (first.switched and second.trial["won"]):  # generic still harvests: the user is told to keep it
         assert "keep generic" in result.message
     assert (first.attempts, second.attempts) == (30, 60)
+    # The budget ends with round 2's training: a model that passed its held-out check is named, untried.
+    assert ("no login attempts were left for its trial" in result.message) == second.switched
     accepted = first.round_accepted + second.round_accepted
     verified = [p for p in (out / "verified").iterdir() if p.is_file()]
     assert len(verified) <= accepted and second.verified == len(verified)

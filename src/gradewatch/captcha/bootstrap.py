@@ -399,6 +399,14 @@ def bootstrap(
                 f"check and won a trial at the school): keep {current_name} as this school's "
                 "solver until a bootstrap does"
             )
+        if not result.reached and candidate is not None and result.stop == STOP_DONE:
+            # The budget ended between a model's held-out check and its trial: say where it is.
+            waiting = result.rounds[-1]
+            note = (
+                f"{candidate[1]} passed the held-out check ({waiting.val_accuracy:.1%} of {waiting.n_val}) but "
+                f"no login attempts were left for its trial; it is in {models_dir} (more --max-attempts would try it)"
+            )
+            result.message = f"{result.message}; {note}" if result.message else note
         result.final_model = _finish(out, last, result, plan)
     write_curve(out, result, plan)
     return result

@@ -8,7 +8,7 @@ captchas the harvesting solver got wrong, so they are the hard ones a verified-o
 They are never held out and never judge a model (only server-verified labels do), and they are
 rewritten every round from the newest model, so a wrong one does not stay. Measured on the real
 中山大学 CAS captchas: of the rejected ones a round-4 model read confidently (every character
->= 0.9) and differently, 97 % were right (33 of 34); docs/bootstrap.md has the bootstrap figures.
+>= 0.9) and differently, 29 of 31 were right; docs/bootstrap.md has this and the bootstrap runs.
 """
 
 from __future__ import annotations
