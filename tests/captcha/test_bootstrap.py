@@ -69,9 +69,11 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
         assert t["won"] == (t["candidate_accepted"] >= t["incumbent_accepted"])
         side = "candidate" if t["won"] else "incumbent"
         assert second.fresh_acceptance == t[f"{side}_accepted"] / 15
-        # Not reached: the final model is the one that won its trial, else the newest one with a word why.
+        # Not reached: the final model is the one that won its trial (unless round 2's, untried, reads the
+        # held-out verified images better), else the newest one with a word why.
         if t["won"]:
-            assert result.final_model.read_bytes() == (out / "models" / "round-1.onnx").read_bytes()
+            final = "round-2.onnx" if "round-2.onnx is the final model" in result.message else "round-1.onnx"
+            assert result.final_model.read_bytes() == (out / "models" / final).read_bytes()
     else:
         assert second.model == "generic" and second.trial is None
     if not (first.switched and second.trial["won"]):  # generic still harvests: the user is told to keep it
@@ -219,3 +221,19 @@ def test_transfer_only_when_a_convolution_fits(tmp_path):
     assert made is not None and "features.0.weight" in torch.load(made, weights_only=True)["transferred"]
     assert transfer_checkpoint(generic, SPECS["zf"], tmp_path / "zf.pt") is None
     assert not (tmp_path / "zf.pt").exists()
+
+
+def test_an_untried_model_is_final_only_if_it_reads_the_held_out_images_better(rendered_dir, tmp_path):
+    from gradewatch.captcha.bootstrap import reads_better
+    from gradewatch.captcha.solver import resolve_model
+    from gradewatch.captcha.train import train
+
+    weak = tmp_path / "weak.onnx"  # one pass over 60 images: reads next to nothing
+    train([rendered_dir], weak, SPECS["ssfw"], epochs=1, minutes=0.2, progress=False)
+    strong = resolve_model("ssfw")
+    names = {p.name for p in rendered_dir.iterdir()}
+    better, new_acc, old_acc, n = reads_better(strong, weak, rendered_dir, names)
+    assert better and n == 60 and new_acc > old_acc
+    assert not reads_better(weak, strong, rendered_dir, names)[0]
+    assert not reads_better(strong, strong, rendered_dir, names)[0]  # equal is not better
+    assert reads_better(resolve_model("generic"), weak, rendered_dir, names) == (False, 0.0, 0.0, 0)  # other spec

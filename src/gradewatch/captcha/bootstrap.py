@@ -20,7 +20,9 @@ real ``seu_auth_cas`` captchas a round-3 model passed that check at 98.4 % on 61
 stops when the new model's accuracy on the held-out part of the verified images (by a salted
 file-name hash, never trained on; at least ``min_val`` of them) *and* the acceptance on fresh
 captchas of the solver harvesting now both reach the target, or when the login-attempt budget is
-spent. The final model is the newest when the target is reached, else the last one that won a trial.
+spent. The final model is the newest when the target is reached, else the last one that won a trial
+(or the newest, when the budget ran out before its trial and it reads the held-out verified images
+better than that winner: those lean towards the winner, which harvested some of them).
 
 Everything lands in one folder::
 
@@ -182,6 +184,21 @@ def held_out(folder: Path, fraction: float) -> set[str]:
     school, or a test simulator, may serve exactly the files that rule puts on one side.
     """
     return {p.name for p in folder.iterdir() if p.is_file() and ds.is_validation(p.name, fraction, HOLDOUT_SALT)}
+
+
+def reads_better(new: Path, old: Path, verified: Path, names: set[str]) -> tuple[bool, float, float, int]:
+    """Whether model ``new`` reads more of the held-out verified images ``names`` right than ``old``.
+
+    The images lean towards ``old`` (it harvested some of them, and read every one of those right),
+    so a newer model that still reads more of them is better. Models of different specs are not
+    compared (False). Returns (better, new accuracy, old accuracy, images).
+    """
+    spec_new, spec_old = load_solver(new).spec, load_solver(old).spec
+    if spec_new != spec_old:
+        return False, 0.0, 0.0, 0
+    new_acc, n = accuracy_on(new, verified, spec_new, names)
+    old_acc, _ = accuracy_on(old, verified, spec_old, names)
+    return n > 0 and new_acc > old_acc, new_acc, old_acc, n
 
 
 def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Path | None:
@@ -389,7 +406,8 @@ def bootstrap(
     result.seconds = time.monotonic() - started
     if result.rounds:
         # Reached: the newest model. Else the last model the school judged better than its rival, when
-        # there is one; a start solver that was never beaten is said so (the model is kept anyway).
+        # there is one (or an untried newer one that reads better, below); a start solver that was never
+        # beaten is said so (the model is kept anyway).
         last = Path(result.rounds[-1].new_model)
         if not result.reached and confirmed is not None:
             last = models_dir / confirmed
@@ -400,12 +418,24 @@ def bootstrap(
                 "solver until a bootstrap does"
             )
         if not result.reached and candidate is not None and result.stop == STOP_DONE:
-            # The budget ended between a model's held-out check and its trial: say where it is.
-            waiting = result.rounds[-1]
+            # The budget ended between a model's held-out check and its trial: say so, and let it be the
+            # final model if it reads the held-out verified images better than the last trial winner.
+            waiting, untried = result.rounds[-1], Path(result.rounds[-1].new_model)
             note = (
                 f"{candidate[1]} passed the held-out check ({waiting.val_accuracy:.1%} of {waiting.n_val}) but "
-                f"no login attempts were left for its trial; it is in {models_dir} (more --max-attempts would try it)"
+                f"no login attempts were left for its trial (more --max-attempts would try it)"
             )
+            if confirmed is not None:
+                better, new_acc, old_acc, n = reads_better(
+                    untried, models_dir / confirmed, verified_dir, held_out(verified_dir, plan.val_fraction)
+                )
+                if better:
+                    last = untried
+                note += (
+                    f"; on the {n} held-out verified images it read {new_acc:.1%} against {old_acc:.1%} by "
+                    f"{confirmed}, the last trial winner, so "
+                    + (f"{candidate[1]} is the final model" if better else f"{confirmed} stays the final model")
+                )
             result.message = f"{result.message}; {note}" if result.message else note
         result.final_model = _finish(out, last, result, plan)
     write_curve(out, result, plan)
