@@ -237,3 +237,26 @@ def test_an_untried_model_is_final_only_if_it_reads_the_held_out_images_better(r
     assert not reads_better(weak, strong, rendered_dir, names)[0]
     assert not reads_better(strong, strong, rendered_dir, names)[0]  # equal is not better
     assert reads_better(resolve_model("generic"), weak, rendered_dir, names) == (False, 0.0, 0.0, 0)  # other spec
+
+
+def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_path):
+    sim, cfg, out = ssfw_sim, tmp_path / "c.toml", tmp_path / "boot"
+    cfg.write_text(
+        f'[schools.uni]\nsystem = "ssfw"\nbase_url = "{sim.base_url}"\n\n'
+        f'[accounts.me]\nschool = "uni"\nusername = "{sim.username}"\npassword = "{sim.password}"\n',
+        encoding="utf-8",
+    )
+    cfg.chmod(0o600)
+    tiny = "--max-attempts 40 --first-round 20 --growth 1 --synthetic 200 --epochs 1 --minutes 0.1 --min-val 1000"
+    proc = subprocess.run(
+        [str(GRADEWATCH), "captcha", "bootstrap", "-c", str(cfg), "-a", "me", "--out", str(out), "--rate", "1000"]
+        + ["--start-model", "generic", *tiny.split()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr  # min-val 1000 cannot be met in 40 attempts: not reached
+    assert "Traceback" not in proc.stderr
+    assert "target 99.90% not reached within 40 login attempts" in proc.stderr
+    assert "pseudo" in proc.stdout and "target not reached: 40 login attempts" in proc.stdout
+    assert f"final model: {out / 'final.onnx'}" in proc.stdout and (out / "final.onnx").is_file()

@@ -227,8 +227,11 @@ def bootstrap(
             bar.console.print(
                 f"round {r.round}: {r.attempts} attempts, {r.verified} verified, acceptance {r.acceptance_rate:.1%}, "
                 f"validation {r.val_accuracy:.3%} (n={r.n_val}){extra}, trained {r.train_seconds:.0f} s"
-                + ("; a candidate: the next round tries it at the school" if r.switched
-                   else "; not a candidate: no better than the harvesting model")
+                + (
+                    "; a candidate: the next round tries it at the school"
+                    if r.switched
+                    else "; not a candidate: no better than the harvesting model"
+                )
             )
 
         result = _guard(
@@ -262,7 +265,17 @@ def _print_curve(result, target: float) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     table = Table(title=f"bootstrap learning curve (target {target:.2%})")
-    columns = ("round", "harvested with", "attempts", "verified", "acceptance", "validation", "n val", "held-out real")
+    columns = (
+        "round",
+        "harvested with",
+        "attempts",
+        "verified",
+        "pseudo",
+        "acceptance",
+        "validation",
+        "n val",
+        "held-out real",
+    )
     for col in columns:
         table.add_column(col, justify="left" if col == "harvested with" else "right")
     for r in result.rounds:
@@ -271,6 +284,7 @@ def _print_curve(result, target: float) -> None:  # type: ignore[no-untyped-def]
             r.model,
             str(r.attempts),
             str(r.verified),
+            "–" if r.pseudo is None else str(r.pseudo["kept"]),  # rejected captchas trained on as pseudo-labels
             f"{r.acceptance_rate:.1%}",
             f"{r.val_accuracy:.3%}",
             str(r.n_val),
