@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from gradewatch.captcha.bootstrap import Plan, RoundResult, bootstrap, needs_close_up, plot_curve
+from gradewatch.captcha.bootstrap import (
+    Plan,
+    RoundResult,
+    bootstrap,
+    choose_final,
+    held_out,
+    needs_close_up,
+    plot_curve,
+    reads_better,
+)
 from gradewatch.captcha.harvest import STOP_WRONG_PASSWORD
 from gradewatch.captcha.solver import load_solver
 from gradewatch.captcha.spec import SPECS
@@ -70,10 +79,19 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
         side = "candidate" if t["won"] else "incumbent"
         assert second.fresh_acceptance == t[f"{side}_accepted"] / 15
         # Not reached: the final model is the one that won its trial (unless round 2's, untried, reads the
-        # held-out verified images better), else the newest one with a word why.
+        # held-out verified images better: measured here again), else the newest one with a word why.
         if t["won"]:
-            final = "round-2.onnx" if "round-2.onnx is the final model" in result.message else "round-1.onnx"
+            final = "round-1.onnx"
+            if second.switched:
+                got = reads_better(
+                    out / "models" / "round-2.onnx",
+                    out / "models" / "round-1.onnx",
+                    out / "verified",
+                    held_out(out / "verified", 0.1),
+                )
+                final = "round-2.onnx" if got and got[0] else final
             assert result.final_model.read_bytes() == (out / "models" / final).read_bytes()
+            assert f"so {final} is the final model" in result.message or not second.switched
     else:
         assert second.model == "generic" and second.trial is None
     if not (first.switched and second.trial["won"]):  # generic still harvests: the user is told to keep it
@@ -90,6 +108,8 @@ def test_tiny_bootstrap_round_trip(ssfw_sim, tmp_path):
     p = second.pseudo
     assert p["read"] <= len(rejected) and p["read"] == p["kept"] + p["same_as_rejected"] + p["unsure"]
     assert p["kept"] == len(list((out / "pseudo").iterdir()))
+    trained_on = json.loads((out / "models" / "round-2.json").read_text())["training"]["datasets"]
+    assert [d["source"] for d in trained_on] == ["verified", "pseudo"][: 1 + bool(p["kept"])]
     stats = sim.admin.stats(sim.username)
     assert stats["outcomes"]["ok"] == accepted
     final = load_solver(result.final_model)
@@ -223,8 +243,7 @@ def test_transfer_only_when_a_convolution_fits(tmp_path):
     assert not (tmp_path / "zf.pt").exists()
 
 
-def test_an_untried_model_is_final_only_if_it_reads_the_held_out_images_better(rendered_dir, tmp_path):
-    from gradewatch.captcha.bootstrap import reads_better
+def test_reads_better_compares_two_models_on_the_same_images(rendered_dir, tmp_path):
     from gradewatch.captcha.solver import resolve_model
     from gradewatch.captcha.train import train
 
@@ -232,11 +251,62 @@ def test_an_untried_model_is_final_only_if_it_reads_the_held_out_images_better(r
     train([rendered_dir], weak, SPECS["ssfw"], epochs=1, minutes=0.2, progress=False)
     strong = resolve_model("ssfw")
     names = {p.name for p in rendered_dir.iterdir()}
-    better, new_acc, old_acc, n = reads_better(strong, weak, rendered_dir, names)
-    assert better and n == 60 and new_acc > old_acc
-    assert not reads_better(weak, strong, rendered_dir, names)[0]
-    assert not reads_better(strong, strong, rendered_dir, names)[0]  # equal is not better
-    assert reads_better(resolve_model("generic"), weak, rendered_dir, names) == (False, 0.0, 0.0, 0)  # other spec
+    assert reads_better(strong, weak, rendered_dir, names) == (True, 1.0, pytest.approx(0.0, abs=0.2), 60)
+    assert reads_better(weak, strong, rendered_dir, names)[0] is False
+    assert reads_better(strong, strong, rendered_dir, names)[0] is False  # equal is not better
+    assert reads_better(resolve_model("generic"), weak, rendered_dir, names) is None  # another spec: not compared
+
+
+def _rounds(*switched: bool) -> list[RoundResult]:
+    return [
+        RoundResult(i, "m", 10, 5, 0.5, 10 * i, 5 * i, 0.9, 40, None, 0, 1.0, 1.0, f"/out/models/round-{i}.onnx", s)
+        for i, s in enumerate(switched, start=1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("confirmed", "candidate", "comparison", "final", "said"),
+    [
+        # The budget left round 3's model untried; it reads the held-out images better than round 2's.
+        ("round-2.onnx", "round-3.onnx", (True, 0.95, 0.90, 40), "round-3.onnx", "95.0% against 90.0%"),
+        ("round-2.onnx", "round-3.onnx", (False, 0.90, 0.90, 40), "round-2.onnx", "so round-2.onnx is the final"),
+        ("round-2.onnx", "round-3.onnx", None, "round-2.onnx", "its spec differs"),
+        # Round 2's model waits (a one-attempt last round had no trial); round 3's failed its check.
+        ("round-1.onnx", "round-2.onnx", (True, 0.95, 0.90, 40), "round-2.onnx", "round-2.onnx passed the held-out"),
+        # Nothing won a trial: the newest is kept and the user is told to keep the start solver.
+        (None, "round-3.onnx", (True, 1.0, 0.0, 40), "round-3.onnx", "keep ddddocr"),
+        (None, None, None, "round-3.onnx", "keep ddddocr"),
+        ("round-2.onnx", None, None, "round-2.onnx", ""),
+    ],
+)
+def test_the_final_model_of_a_run_that_did_not_reach_the_target(confirmed, candidate, comparison, final, said):
+    asked = []
+
+    def compare(new, old):
+        asked.append((new, old))
+        return comparison
+
+    got, note = choose_final(
+        _rounds(True, True, candidate == "round-3.onnx"),
+        reached=False,
+        stop="done",
+        confirmed=confirmed,
+        candidate=candidate,
+        harvester="ddddocr",
+        compare=compare,
+    )
+    assert got == final and said in note and (note == "") == (said == "")
+    assert asked == ([(candidate, confirmed)] if candidate and confirmed else [])
+    if candidate:
+        assert f"{candidate} passed the held-out check (90.0% of 40)" in note
+
+
+def test_the_final_model_when_reached_or_stopped_by_the_school():
+    rounds = _rounds(True, True)
+    unused = lambda new, old: pytest.fail("no comparison")  # noqa: E731
+    kw = dict(confirmed="round-1.onnx", candidate="round-2.onnx", harvester="round-1.onnx", compare=unused)
+    assert choose_final(rounds, reached=True, stop="done", **kw) == ("round-2.onnx", "")
+    assert choose_final(rounds, reached=False, stop="wrong-password", **kw) == ("round-1.onnx", "")
 
 
 def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_path):

@@ -9,8 +9,8 @@ model of the school's captcha spec on all verified images so far (fine-tuned fro
 round's model; round 1 starts from the generic model's convolution weights where the shapes
 match, when its PyTorch checkpoint is there), optionally mixed with synthetic captchas of the
 spec's renderer, and with the rejected captchas the newest model reads confidently and
-differently from the rejected reading (pseudo-labels, :mod:`gradewatch.captcha.pseudo`; they never
-judge a model). A new model that reads the held-out verified images at least as well as the
+differently from the rejected reading (pseudo-labels, :mod:`gradewatch.captcha.pseudo`; they are
+never held out). A new model that reads the held-out verified images at least as well as the
 harvesting model's acceptance rate becomes a *candidate*; the school then judges it: the next
 round harvests its first half with the candidate and its second half with the harvesting solver,
 and the candidate takes over only if the server accepted at least as many of its answers. (The
@@ -186,19 +186,70 @@ def held_out(folder: Path, fraction: float) -> set[str]:
     return {p.name for p in folder.iterdir() if p.is_file() and ds.is_validation(p.name, fraction, HOLDOUT_SALT)}
 
 
-def reads_better(new: Path, old: Path, verified: Path, names: set[str]) -> tuple[bool, float, float, int]:
+Comparison = tuple[bool, float, float, int]  # (better, new accuracy, old accuracy, images)
+
+
+def reads_better(new: Path, old: Path, verified: Path, names: set[str]) -> Comparison | None:
     """Whether model ``new`` reads more of the held-out verified images ``names`` right than ``old``.
 
     The images lean towards ``old`` (it harvested some of them, and read every one of those right),
-    so a newer model that still reads more of them is better. Models of different specs are not
-    compared (False). Returns (better, new accuracy, old accuracy, images).
+    so a newer model that still reads more of them is better. None for models of different specs
+    (the alphabet grew between them): their labels and outputs differ.
     """
     spec_new, spec_old = load_solver(new).spec, load_solver(old).spec
     if spec_new != spec_old:
-        return False, 0.0, 0.0, 0
+        return None
     new_acc, n = accuracy_on(new, verified, spec_new, names)
     old_acc, _ = accuracy_on(old, verified, spec_old, names)
     return n > 0 and new_acc > old_acc, new_acc, old_acc, n
+
+
+def choose_final(
+    rounds: Sequence[RoundResult],
+    *,
+    reached: bool,
+    stop: str,
+    confirmed: str | None,
+    candidate: str | None,
+    harvester: str,
+    compare: Callable[[str, str], Comparison | None],
+) -> tuple[str, str]:
+    """The final model's file name (in models/) and what to tell the user about it.
+
+    Reached: the newest model. Else the last model that won a trial, when there is one (a start
+    solver never beaten is said so; the newest model is kept anyway), or the ``candidate`` the
+    budget left untried, when ``compare(candidate, confirmed)`` finds it reads better.
+    """
+    newest = Path(rounds[-1].new_model).name
+    if reached:
+        return newest, ""
+    final, notes = confirmed or newest, []
+    if stop != STOP_DONE:  # the school ended it: its reason is the message
+        return final, ""
+    if confirmed is None:
+        notes.append(
+            f"no trained model won a trial against {harvester} at the school: keep {harvester} as this "
+            "school's solver until a bootstrap does"
+        )
+    waiting = next((r for r in rounds if Path(r.new_model).name == candidate), None)
+    if candidate is not None and waiting is not None:
+        note = (
+            f"{candidate} passed the held-out check ({waiting.val_accuracy:.1%} of {waiting.n_val}) but no "
+            "login attempts were left for its trial (more --max-attempts would try it)"
+        )
+        if confirmed is not None:
+            got = compare(candidate, confirmed)
+            if got is None:
+                note += f"; its spec differs from that of {confirmed}, the last trial winner, which stays final"
+            else:
+                better, new_acc, old_acc, n = got
+                final = candidate if better else confirmed
+                note += (
+                    f"; on the {n} held-out verified images it read {new_acc:.1%} against {old_acc:.1%} by "
+                    f"{confirmed}, the last trial winner, so {final} is the final model"
+                )
+        notes.append(note)
+    return final, "; ".join(notes)
 
 
 def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Path | None:
@@ -315,6 +366,7 @@ def bootstrap(
         if n_verified == 0:
             result.message = "no captcha was accepted yet: nothing to train on"
             continue
+        result.message = ""  # a later round did accept some
         learned = learn_spec(answers) if learn else None
         if learned is not None:
             new_spec = learned.to_spec("learned")
@@ -333,15 +385,17 @@ def bootstrap(
         has_renderer = train_spec.name in RENDERERS
         synthetic = plan.synthetic_for(n_verified) if has_renderer else 0
         holdout = held_out(verified_dir, plan.val_fraction)
-        datasets, pseudo = [verified_dir], None
+        datasets, relabelled, pseudo_dir = [verified_dir], None, out / "pseudo"
         if plan.pseudo_labels and result.rounds:  # a trained model reads the rejected ones again
             newest = Path(result.rounds[-1].new_model)
-            pseudo = pseudo_label(newest, review_dir, verified_dir, train_spec, out / "pseudo", plan.pseudo_confidence)
-            if pseudo.kept:
-                datasets.append(out / "pseudo")
+            relabelled = pseudo_label(newest, review_dir, verified_dir, train_spec, pseudo_dir, plan.pseudo_confidence)
+            if relabelled.kept:
+                datasets.append(pseudo_dir)
+        elif pseudo_dir.exists():  # an earlier run's: not this round's labels
+            shutil.rmtree(pseudo_dir)
         say(
             f"round {r}: training on {n_verified - len(holdout)} verified"
-            + (f" + {pseudo.kept} pseudo-labelled rejected" if pseudo else "")
+            + (f" + {relabelled.kept} pseudo-labelled rejected" if relabelled else "")
             + f" + {synthetic} synthetic captchas ({len(holdout)} verified held out)"
         )
         tr = train(
@@ -386,7 +440,7 @@ def bootstrap(
             new_model=str(new),
             learned_spec=learned.to_json() if learned is not None else None,
             trial=trial,
-            pseudo=pseudo.to_json() if pseudo else None,
+            pseudo=relabelled.to_json() if relabelled else None,
         )
         # A candidate only when it reads at least as well as the one harvesting now: a model trained on a
         # few dozen labels can be worse than the generic one (or the teacher). The trial decides.
@@ -405,38 +459,19 @@ def bootstrap(
             break
     result.seconds = time.monotonic() - started
     if result.rounds:
-        # Reached: the newest model. Else the last model the school judged better than its rival, when
-        # there is one (or an untried newer one that reads better, below); a start solver that was never
-        # beaten is said so (the model is kept anyway).
-        last = Path(result.rounds[-1].new_model)
-        if not result.reached and confirmed is not None:
-            last = models_dir / confirmed
-        elif not result.reached and confirmed is None and not result.message:
-            result.message = (
-                f"no trained model read better than {current_name} (none passed the held-out "
-                f"check and won a trial at the school): keep {current_name} as this school's "
-                "solver until a bootstrap does"
-            )
-        if not result.reached and candidate is not None and result.stop == STOP_DONE:
-            # The budget ended between a model's held-out check and its trial: say so, and let it be the
-            # final model if it reads the held-out verified images better than the last trial winner.
-            waiting, untried = result.rounds[-1], Path(result.rounds[-1].new_model)
-            note = (
-                f"{candidate[1]} passed the held-out check ({waiting.val_accuracy:.1%} of {waiting.n_val}) but "
-                f"no login attempts were left for its trial (more --max-attempts would try it)"
-            )
-            if confirmed is not None:
-                better, new_acc, old_acc, n = reads_better(
-                    untried, models_dir / confirmed, verified_dir, held_out(verified_dir, plan.val_fraction)
-                )
-                if better:
-                    last = untried
-                note += (
-                    f"; on the {n} held-out verified images it read {new_acc:.1%} against {old_acc:.1%} by "
-                    f"{confirmed}, the last trial winner, so "
-                    + (f"{candidate[1]} is the final model" if better else f"{confirmed} stays the final model")
-                )
+        holdout = held_out(verified_dir, plan.val_fraction)
+        final, note = choose_final(
+            result.rounds,
+            reached=result.reached,
+            stop=result.stop,
+            confirmed=confirmed,
+            candidate=candidate[1] if candidate is not None else None,
+            harvester=current_name,
+            compare=lambda new, old: reads_better(models_dir / new, models_dir / old, verified_dir, holdout),
+        )
+        if note:
             result.message = f"{result.message}; {note}" if result.message else note
+        last = models_dir / final
         result.final_model = _finish(out, last, result, plan)
     write_curve(out, result, plan)
     return result
