@@ -317,7 +317,7 @@ def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_pa
         encoding="utf-8",
     )
     cfg.chmod(0o600)
-    tiny = "--max-attempts 40 --first-round 20 --growth 1 --synthetic 200 --epochs 1 --minutes 0.1 --min-val 1000"
+    tiny = "--learn-spec --max-attempts 40 --epochs 1 --minutes 0.1 --min-steps 10"
     proc = subprocess.run(
         [str(GRADEWATCH), "captcha", "bootstrap", "-c", str(cfg), "-a", "me", "--out", str(out), "--rate", "1000"]
         + ["--start-model", "generic", *tiny.split()],
@@ -325,8 +325,12 @@ def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_pa
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 1, proc.stderr  # min-val 1000 cannot be met in 40 attempts: not reached
+    assert proc.returncode == 1, proc.stderr  # 100 held-out images cannot be had from 40 attempts: not reached
     assert "Traceback" not in proc.stderr
     assert "target 99.90% not reached within 40 login attempts" in proc.stderr
     assert "pseudo" in proc.stdout and "target not reached: 40 login attempts" in proc.stdout
     assert f"final model: {out / 'final.onnx'}" in proc.stdout and (out / "final.onnx").is_file()
+    # Learning the spec: the plan the harvest-only benches measured, where not given.
+    plan = json.loads((out / "curve.json").read_text())["plan"]
+    assert (plan["first_round"], plan["growth"], plan["min_val"], plan["epochs"]) == (300, 1.0, 100, 1)
+    assert (plan["batch_size"], plan["augment"], plan["min_steps"], plan["minutes"]) == (32, True, 10, 0.1)
