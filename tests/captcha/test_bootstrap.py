@@ -334,3 +334,31 @@ def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_pa
     plan = json.loads((out / "curve.json").read_text())["plan"]
     assert (plan["first_round"], plan["growth"], plan["min_val"], plan["epochs"]) == (300, 1.0, 100, 1)
     assert (plan["batch_size"], plan["augment"], plan["min_steps"], plan["minutes"]) == (32, True, 10, 0.1)
+
+
+def test_captchas_of_another_size_switch_to_learning_with_the_learning_plan(make_ssfw_sim, rendered_dir, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from gradewatch.sim.captchas import FileCaptchas
+
+    images = []
+    for p in sorted(rendered_dir.glob("*.png")):
+        buf = io.BytesIO()
+        Image.open(p).resize((100, 40)).save(buf, "PNG")  # not the SSFW spec's size
+        images.append((p.stem, buf.getvalue()))
+    sim = make_ssfw_sim(captchas=FileCaptchas(images))
+    learning = tiny_plan(max_attempts=40, first_round=20, batch_size=32, min_steps=5)
+    result = bootstrap(
+        lambda: SsfwAdapter(sim.base_url),
+        Credentials(sim.username, sim.password),
+        SPECS["ssfw"],
+        tmp_path / "boot",
+        tiny_plan(max_attempts=40, first_round=20),
+        learn_plan=learning,
+    )
+    assert result.rounds and result.rounds[0].learned_spec is not None
+    assert result.rounds[0].learned_spec["image_size"] == [100, 40]
+    recorded = json.loads((tmp_path / "boot" / "curve.json").read_text())["plan"]
+    assert (recorded["batch_size"], recorded["min_steps"]) == (32, 5)  # the learning plan, not the declared one

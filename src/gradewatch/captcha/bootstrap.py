@@ -292,8 +292,13 @@ def bootstrap(
     on_attempt: Callable[[int, Any], None] | None = None,
     on_round: Callable[[RoundResult], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    learn_plan: Plan | None = None,
 ) -> BootstrapResult:
-    """Run rounds until the target is reached or the attempt budget is spent (see the module docstring)."""
+    """Run rounds until the target is reached or the attempt budget is spent (see the module docstring).
+
+    ``learn_plan``: the plan to go on with if the school's captchas turn out not to fit ``spec``
+    (the spec is then learned, from real images only).
+    """
     from gradewatch.captcha.render import RENDERERS
     from gradewatch.captcha.train import train
 
@@ -355,6 +360,7 @@ def bootstrap(
             sizes = {a.size for a in harvester.answers if a.accepted and a.size}
             if sizes and sizes != {(spec.width, spec.height)}:  # the declared spec cannot be this school's
                 learn, train_spec, probe = True, None, CaseProbe()
+                plan = learn_plan or plan
                 _append_answers(out / "answers.jsonl", answers[: len(answers) - len(harvester.answers)])
                 say(f"round {r}: captchas of size {sorted(sizes)} do not fit spec {spec.name!r}: learning the spec")
         if learn:

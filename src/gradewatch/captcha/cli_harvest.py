@@ -202,28 +202,32 @@ def bootstrap(
 
     tgt = _guard(setup)
     learning = learn_spec or tgt.target is None  # no declared spec: real images only, and few at first
-    plan = Plan(
-        target=target,
-        max_attempts=max_attempts,
-        # Learning a school's captcha from its answers alone: the plan measured in bench/shared_sets.py
-        # (SSFW harvest-only reached 99.5 % after 1,200 attempts with it). 200 held-out images would
-        # need 2,000 verified ones, more than a 1,500-attempt budget can give.
-        first_round=first_round or (300 if learning else 250),
-        growth=growth or (1.0 if learning else 0.5),
-        rate=rate,
-        synthetic=synthetic,
-        minutes=minutes or (6.0 if learning else 3.0),
-        epochs=epochs or (40 if learning else 6),
-        min_val=min_val or (100 if learning else 200),
-        threads=threads,
-        seed=seed,
-        batch_size=batch_size or (32 if learning else 128),
-        augment=augment if augment is not None else learning,
-        min_steps=min_steps if min_steps is not None else (1500 if learning else 0),
-        transfer=transfer,
-        pseudo_labels=pseudo_labels,
-        pseudo_confidence=pseudo_confidence,
-    )
+
+    def plan_for(learns: bool) -> Plan:
+        return Plan(
+            target=target,
+            max_attempts=max_attempts,
+            # Learning a school's captcha from its answers alone: the plan measured in bench/shared_sets.py
+            # (SSFW harvest-only reached 99.5 % after 1,200 attempts with it). 200 held-out images would
+            # need 2,000 verified ones, more than a 1,500-attempt budget can give.
+            first_round=first_round or (300 if learns else 250),
+            growth=growth or (1.0 if learns else 0.5),
+            rate=rate,
+            synthetic=synthetic,
+            minutes=minutes or (6.0 if learns else 3.0),
+            epochs=epochs or (40 if learns else 6),
+            min_val=min_val or (100 if learns else 200),
+            threads=threads,
+            seed=seed,
+            batch_size=batch_size or (32 if learns else 128),
+            augment=augment if augment is not None else learns,
+            min_steps=min_steps if min_steps is not None else (1500 if learns else 0),
+            transfer=transfer,
+            pseudo_labels=pseudo_labels,
+            pseudo_confidence=pseudo_confidence,
+        )
+
+    plan = plan_for(learning)
     console = _stderr_console()
     table_rows: list[RoundResult] = []
     with _harvest_progress(max_attempts, console) as bar:
@@ -259,6 +263,7 @@ def bootstrap(
                 on_attempt=on_attempt,
                 on_round=on_round,
                 on_phase=lambda m: bar.console.print(f"[dim]{m}[/]"),
+                learn_plan=plan_for(True),
             )
         )
     _print_curve(result, target)
