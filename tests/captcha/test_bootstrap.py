@@ -362,3 +362,30 @@ def test_captchas_of_another_size_switch_to_learning_with_the_learning_plan(make
     assert result.rounds[0].learned_spec["image_size"] == [100, 40]
     recorded = json.loads((tmp_path / "boot" / "curve.json").read_text())["plan"]
     assert (recorded["batch_size"], recorded["min_steps"]) == (32, 5)  # the learning plan, not the declared one
+
+
+def test_auto_tries_a_shipped_model_of_the_captchas_size_in_round_1(ssfw_sim, tmp_path):
+    from gradewatch.captcha.bootstrap import shipped_model_for
+    from gradewatch.captcha.teacher import start_name
+
+    assert shipped_model_for((68, 22)) == "ssfw" and shipped_model_for((72, 27)) == "zf_legacy"
+    assert shipped_model_for((100, 40)) is None and shipped_model_for(None) is None
+    sim, out = ssfw_sim, tmp_path / "boot"
+    result = bootstrap(
+        lambda: SsfwAdapter(sim.base_url),
+        Credentials(sim.username, sim.password),
+        None,  # an unknown school, whose captchas happen to be of the size the ssfw model reads
+        out,
+        tiny_plan(synthetic=0, batch_size=32, min_steps=5, max_attempts=30),  # one round: the start trial
+        start_model="auto",
+    )
+    first = result.rounds[0]
+    start = start_name("auto")
+    assert first.model == f"ssfw | {start}" and first.trial["candidate"] == "ssfw"
+    assert (first.trial["candidate_attempts"], first.trial["incumbent_attempts"]) == (15, 15)
+    # The shipped model reads this simulator's captchas; it wins and harvests on, but it is no trained
+    # model of this run: the final model is the newest trained one, and the user is told to keep ssfw.
+    assert first.trial["won"] and first.trial["candidate_accepted"] >= 14
+    assert result.final_model.is_file() and "keep ssfw as this school's solver" in result.message
+    # One captcha was fetched for its size, not submitted: every login post is one of the 30 attempts.
+    assert sim.admin.stats(sim.username)["login_posts"] == 30

@@ -1,7 +1,9 @@
 """Bootstrap a school's captcha model with no human labels: harvest → train → switch → harvest more.
 
 Round 1 harvests with the start solver (``auto``: the ddddocr teacher when the ``ocr`` extra is
-installed, else the shipped ``generic`` model). With ``spec=None`` (a school nobody declared a
+installed, else the shipped ``generic`` model; when the spec is learned and a shipped school
+model reads captchas of exactly the school's size, e.g. ``zf_legacy`` at 72×27, round 1 is a trial of it against that
+start solver, and the school picks). With ``spec=None`` (a school nobody declared a
 captcha for) the spec is learned from the accepted answers after every round
 (:mod:`gradewatch.captcha.spec_learn`; a few swapped-case probe submissions decide the case
 rule), and every answer is logged to ``OUT/answers.jsonl``. Every round then trains a
@@ -51,7 +53,7 @@ from gradewatch.captcha import dataset as ds
 from gradewatch.captcha.errors import DatasetError, ModelError
 from gradewatch.captcha.harvest import STOP_DONE, Harvester, TargetReader
 from gradewatch.captcha.pseudo import pseudo_label
-from gradewatch.captcha.solver import load_solver, resolve_model
+from gradewatch.captcha.solver import load_solver, resolve_model, shipped_models
 from gradewatch.captcha.spec import CaptchaSpec
 from gradewatch.captcha.spec_learn import Answer, CaseProbe, learn_spec
 from gradewatch.captcha.teacher import OPEN_SPEC, start_name, start_solver
@@ -252,6 +254,36 @@ def choose_final(
     return final, "; ".join(notes)
 
 
+def shipped_model_for(size: tuple[int, int] | None) -> str | None:
+    """The shipped school model whose native input size is exactly ``size`` (None when none is)."""
+    if size is None:
+        return None
+    for name in shipped_models():
+        if name == "generic":
+            continue
+        try:  # the sidecar says the size; no need to load every network
+            spec = json.loads(resolve_model(name).with_suffix(".json").read_text(encoding="utf-8"))["spec"]
+        except (ModelError, OSError, ValueError, KeyError, TypeError):
+            continue
+        if (spec.get("width"), spec.get("height")) == size:
+            return name
+    return None
+
+
+def _captcha_size(make_adapter: Callable[[], SchoolAdapter]) -> tuple[int, int] | None:
+    """The size of one captcha of the school (fetched, not submitted); None when that fails."""
+    from gradewatch.captcha.spec import open_image
+
+    adapter = make_adapter()
+    try:
+        adapter.start_login()
+        return open_image(adapter.fetch_captcha()).size
+    except Exception:  # noqa: BLE001 - only a hint: the harvest meets and reports any real failure
+        return None
+    finally:
+        adapter.close()
+
+
 def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Path | None:
     """A checkpoint of ``spec``'s network holding the start model's weights wherever the shapes match.
 
@@ -316,10 +348,17 @@ def bootstrap(
         init_from = transfer_checkpoint(_transfer_source(start_model), spec, models_dir / "start-transfer.pt")
     probe = CaseProbe() if learn else None
     candidate: tuple[Any, str] | None = None  # a new model waiting for its trial in the next round
+    say = on_phase or (lambda _msg: None)
+    if learn and str(start_model) == "auto":
+        # A shipped model drawn for captchas of exactly this size (e.g. zf_legacy for 正方's old
+        # CheckCode.aspx) is tried against the start solver in round 1: the school picks the start.
+        shipped = shipped_model_for(_captcha_size(make_adapter))
+        if shipped is not None:
+            candidate = (load_solver(shipped), shipped)
+            say(f"a shipped model, {shipped}, was drawn for captchas of this size: round 1 tries it")
     confirmed: str | None = None  # the last trained model that won a trial (harvests now)
     answers: list[Answer] = []
     attempts = 0
-    say = on_phase or (lambda _msg: None)
     r = 0
     while attempts < plan.max_attempts:
         r += 1
@@ -348,7 +387,8 @@ def bootstrap(
             )
             if trial["won"]:
                 current, current_name = cand_solver, cand_name
-                confirmed = cand_name
+                if (models_dir / cand_name).is_file():  # a trained model, not a shipped start
+                    confirmed = cand_name
             candidate = None
         else:
             say(f"round {r}: harvesting {size} login attempts with {current_name}")
