@@ -187,6 +187,8 @@ def zero_shot(args: argparse.Namespace) -> None:
 
 def bootstrap(args: argparse.Namespace) -> None:
     work = Path(args.work)
+    # Harvest-only on SSFW means no model of ours drawn for it: `auto` would try the shipped ssfw one.
+    start = args.start_model or ("ddddocr" if args.set == "ssfw" else "auto")
     if args.set == "ssfw":  # the real SSFW captchas too, but harvest-only: no SSFW spec, no renderer
         pool, heldout = split_real(work / "ssfw")
         served = sum(1 for _ in pool.glob("*.png"))
@@ -210,7 +212,7 @@ def bootstrap(args: argparse.Namespace) -> None:
         )
         cmd = [
             str(GRADEWATCH), "captcha", "bootstrap", "--config", str(config), "--account", "demo",
-            "--learn-spec", "--start-model", args.start_model, "--target", str(args.target),
+            "--learn-spec", "--start-model", start, "--target", str(args.target),
             "--max-attempts", str(args.max_attempts), "--rate", str(args.rate), "--out", str(out),
             "--eval-data", str(heldout), "--threads", str(args.threads), "--seed", str(args.seed),
             "--synthetic", "0", *args.extra,
@@ -335,7 +337,11 @@ def main() -> None:
     b = sub.add_parser("bootstrap")
     b.add_argument("set", help=f"{', '.join(SETS)}, ssfw, or a folder of <label>.png (.gif, .jpg) real captchas")
     b.add_argument("--held-out", type=float, default=0.3, help="share of a folder never served (judges)")
-    b.add_argument("--start-model", default="auto")
+    b.add_argument(
+        "--start-model",
+        default=None,
+        help="default: auto; ddddocr for ssfw (harvest-only: auto would try our shipped ssfw model in round 1)",
+    )
     b.add_argument("--target", type=float, default=0.995)
     b.add_argument("--max-attempts", type=int, default=1500)
     b.add_argument("--rate", type=float, default=20.0, help="logins per second (a local simulator, not a school)")
