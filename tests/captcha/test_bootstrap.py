@@ -306,6 +306,9 @@ def test_the_final_model_when_reached_or_stopped_by_the_school():
     unused = lambda new, old: pytest.fail("no comparison")  # noqa: E731
     kw = dict(confirmed="round-1.onnx", candidate="round-2.onnx", harvester="round-1.onnx", compare=unused)
     assert choose_final(rounds, reached=True, stop="done", **kw) == ("round-2.onnx", "")
+    stopped = choose_final(rounds, reached=False, stop="wrong-password", **kw)
+    assert stopped == ("round-1.onnx", "round-2.onnx passed the held-out check but was not tried at the school")
+    kw["candidate"] = None
     assert choose_final(rounds, reached=False, stop="wrong-password", **kw) == ("round-1.onnx", "")
 
 

@@ -226,14 +226,15 @@ def choose_final(
     if reached:
         return newest, ""
     final, notes = confirmed or newest, []
-    if stop != STOP_DONE:  # the school ended it: its reason is the message
-        return final, ""
+    waiting = next((r for r in rounds if Path(r.new_model).name == candidate), None)
+    if stop != STOP_DONE:  # the school ended it: its reason is the message, and a waiting model is named
+        untried = f"{candidate} passed the held-out check but was not tried at the school" if waiting else ""
+        return final, untried
     if confirmed is None:
         notes.append(
             f"no trained model won a trial against {harvester} at the school: keep {harvester} as this "
             "school's solver until a bootstrap does"
         )
-    waiting = next((r for r in rounds if Path(r.new_model).name == candidate), None)
     if candidate is not None and waiting is not None:
         note = (
             f"{candidate} passed the held-out check ({waiting.val_accuracy:.1%} of {waiting.n_val}) but no "
