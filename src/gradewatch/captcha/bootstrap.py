@@ -51,9 +51,9 @@ import numpy as np
 
 from gradewatch.captcha import dataset as ds
 from gradewatch.captcha.errors import DatasetError, ModelError
-from gradewatch.captcha.harvest import STOP_DONE, Harvester, TargetReader
+from gradewatch.captcha.harvest import STOP_DONE, Harvester, TargetReader, image_size
 from gradewatch.captcha.pseudo import pseudo_label
-from gradewatch.captcha.solver import load_solver, resolve_model, shipped_models
+from gradewatch.captcha.solver import load_solver, read_spec, resolve_model, shipped_models
 from gradewatch.captcha.spec import CaptchaSpec
 from gradewatch.captcha.spec_learn import Answer, CaseProbe, learn_spec
 from gradewatch.captcha.teacher import OPEN_SPEC, start_name, start_solver
@@ -262,23 +262,21 @@ def shipped_model_for(size: tuple[int, int] | None) -> str | None:
     for name in shipped_models():
         if name == "generic":
             continue
-        try:  # the sidecar says the size; no need to load every network
-            spec = json.loads(resolve_model(name).with_suffix(".json").read_text(encoding="utf-8"))["spec"]
-        except (ModelError, OSError, ValueError, KeyError, TypeError):
+        try:
+            spec = read_spec(name)
+        except ModelError:
             continue
-        if (spec.get("width"), spec.get("height")) == size:
+        if (spec.width, spec.height) == size:
             return name
     return None
 
 
 def _captcha_size(make_adapter: Callable[[], SchoolAdapter]) -> tuple[int, int] | None:
     """The size of one captcha of the school (fetched, not submitted); None when that fails."""
-    from gradewatch.captcha.spec import open_image
-
     adapter = make_adapter()
     try:
         adapter.start_login()
-        return open_image(adapter.fetch_captcha()).size
+        return image_size(adapter.fetch_captcha())
     except Exception:  # noqa: BLE001 - only a hint: the harvest meets and reports any real failure
         return None
     finally:
@@ -350,6 +348,7 @@ def bootstrap(
     probe = CaseProbe() if learn else None
     candidate: tuple[Any, str] | None = None  # a new model waiting for its trial in the next round
     say = on_phase or (lambda _msg: None)
+    shipped: str | None = None  # a shipped model tried as the start: it may harvest, but is no model of this run
     if learn and str(start_model) == "auto":
         # A shipped model drawn for captchas of exactly this size (e.g. zf_legacy for 正方's old
         # CheckCode.aspx) is tried against the start solver in round 1: the school picks the start.
@@ -388,7 +387,7 @@ def bootstrap(
             )
             if trial["won"]:
                 current, current_name = cand_solver, cand_name
-                if (models_dir / cand_name).is_file():  # a trained model, not a shipped start
+                if cand_name != shipped:
                     confirmed = cand_name
             candidate = None
         else:

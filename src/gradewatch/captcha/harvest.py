@@ -334,14 +334,14 @@ class Harvester:
                     adapter.submit_login(self.creds, text)
                 except WrongCaptcha:
                     self.stats.rejected += 1
-                    self.answers.append(Answer(text, False, probed, _image_size(image)))
+                    self.answers.append(Answer(text, False, probed, image_size(image)))
                     if not probed:  # a rejected probe says nothing about the reading
                         queued = self.review.add(reading.text, image)
                         if queued is not None:
                             result.queued.append(queued)
                     return
                 self.stats.accepted += 1
-                self.answers.append(Answer(text, True, probed, _image_size(image)))
+                self.answers.append(Answer(text, True, probed, image_size(image)))
                 saved = self.verified.add(text, image)
                 if saved is None:
                     self.stats.duplicates += 1
@@ -373,7 +373,8 @@ class _Unreadable(Exception):
     pass
 
 
-def _image_size(data: bytes) -> tuple[int, int] | None:
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """An image's (width, height) from its header; None when it is no image."""
     try:
         with Image.open(io.BytesIO(data)) as img:  # reads the header only
             return img.size

@@ -73,6 +73,15 @@ def _read_metadata(onnx_path: Path) -> dict[str, Any]:
     return meta
 
 
+def read_spec(model: str | Path) -> CaptchaSpec:
+    """A model's captcha spec from its sidecar, without loading the network. Raises `ModelError`."""
+    path = resolve_model(model)
+    try:
+        return CaptchaSpec.from_dict(_read_metadata(path)["spec"])
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{path.with_suffix('.json')}: invalid spec ({exc})") from None
+
+
 class Solver:
     """One loaded model: `solve()` one image, `solve_many()` a batch."""
 
