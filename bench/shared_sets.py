@@ -265,16 +265,22 @@ def bootstrap(args: argparse.Namespace) -> None:
         print(f"copied the curve to {dest}")
 
 
+def bootstrapped_split(set_: str, work: Path) -> tuple[str, Path, Path]:
+    """(name, pool, held-out part) of a set or of a folder bootstrapped earlier into the work folder."""
+    if set_ == "ssfw":
+        pool, heldout = split_real(work / "ssfw")
+        return set_, pool, heldout
+    if set_ in SETS:
+        pool, heldout, _ = split_set(set_, work)
+        return set_, pool, heldout
+    name = Path(set_).name
+    return name, work / name / "pool", work / name / "heldout"
+
+
 def reprice(args: argparse.Namespace) -> None:
     work = Path(args.work)
-    if args.set == "ssfw":
-        heldout = split_real(work / "ssfw")[1]
-    elif args.set in SETS:
-        heldout = split_set(args.set, work)[1]
-    else:  # a folder bootstrapped earlier: its held-out part is in the work folder
-        heldout = work / Path(args.set).name / "heldout"
-        args.set = Path(args.set).name
-    price(Path(args.model) if args.model else work / args.set / "bootstrap" / "final.onnx", heldout)
+    name, _, heldout = bootstrapped_split(args.set, work)
+    price(Path(args.model) if args.model else work / name / "bootstrap" / "final.onnx", heldout)
 
 
 def ceiling(args: argparse.Namespace) -> None:
@@ -287,18 +293,14 @@ def ceiling(args: argparse.Namespace) -> None:
     from gradewatch.captcha.train import train
 
     work = Path(args.work)
-    if args.set in SETS:
-        pool, heldout, _ = split_set(args.set, work)
-    else:
-        name = Path(args.set).name
-        pool, heldout = work / name / "pool", work / name / "heldout"
-        args.set = name
-    final = work / args.set / "bootstrap" / "final.onnx"
+    name, pool, heldout = bootstrapped_split(args.set, work)
+    final = work / name / "bootstrap" / "final.onnx"
     if not final.is_file():
         sys.exit(f"{final}: run `bootstrap {args.set}` first (its learned spec is the one trained here)")
     spec = read_spec(final)
-    out = work / args.set / "ceiling" / "model.onnx"
-    # The learned plan's training settings (cli_harvest.plan_for), in one go over the whole pool.
+    out = work / name / "ceiling" / "model.onnx"
+    # The learned plan's training settings (cli_harvest.plan_for; the model sidecar records only
+    # batch size and augmentation), in one go over the whole pool.
     result = train(
         [pool],
         out,
@@ -316,7 +318,7 @@ def ceiling(args: argparse.Namespace) -> None:
     texts = [p.text for p in load_solver(out).solve_many([data for _, data in labelled])]
     right = sum(t == truth.lower() for t, (truth, _) in zip(texts, labelled, strict=True))
     report = {
-        "set": args.set,
+        "set": name,
         "trained_on": result.n_train_real,
         "validated_on": result.n_val,
         "epochs": result.epochs,
@@ -326,10 +328,10 @@ def ceiling(args: argparse.Namespace) -> None:
         "bootstrap_final": str(final),
     }
     print(
-        f"{args.set}: trained on the whole pool's true labels, reads {right}/{len(labelled)} "
+        f"{name}: trained on the whole pool's true labels, reads {right}/{len(labelled)} "
         f"({report['accuracy']:.2%}) of the held-out part"
     )
-    (out.parent / "ceiling.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out.parent / "ceiling.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def _corrected_judge(name: str, heldout: Path):  # type: ignore[no-untyped-def]
