@@ -166,3 +166,19 @@ def test_a_school_spec_is_found_without_importing_its_renderer_first():
             "assert 'gradewatch.captcha.render_zf_legacy' not in sys.modules; print(get_spec('zf_legacy').length)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "4", out.stderr
+
+
+@pytest.mark.parametrize("grayscale", [True, False])
+@pytest.mark.parametrize("size", [(40, 20), (80, 40)])  # the model's own size, and one that is resized
+def test_a_transparent_palette_image_is_read_on_white(grayscale, size):
+    from PIL import Image
+
+    spec = CaptchaSpec(name="t", charset="ab", length=2, width=40, height=20, grayscale=grayscale, resize=True)
+    img = Image.new("P", size, 0)
+    img.putpalette([0, 0, 0] + [200, 0, 0] * 255)  # index 0 is black, and transparent
+    img.info["transparency"] = 0
+    img.paste(1, (0, 0, size[0] // 4, size[1]))  # a red bar at the left
+    arr = spec.prepare(img)
+    assert arr.shape == (spec.channels, 20, 40)
+    assert (arr[:, :, -5:] == 255).all()  # the transparent part is white, not the palette's black
+    assert (arr[:, :, :5] < 255).any()

@@ -126,6 +126,8 @@ class CaptchaSpec:
 
     def _fit(self, image: Image.Image) -> Image.Image:
         """Size check (or resize) and flattening of palette/alpha images onto white."""
+        if image.mode not in ("L", "RGB"):
+            image = _on_white(image)  # before any resize: a transparent GIF's background is white, not black
         if image.size != (self.width, self.height):
             if not self.resize:
                 raise InvalidImage(
@@ -134,12 +136,14 @@ class CaptchaSpec:
             image = image.convert("L" if self.grayscale else "RGB").resize(
                 (self.width, self.height), Image.Resampling.BILINEAR
             )
-        if self.grayscale and image.mode not in ("L", "RGB"):
-            # Go through RGBA so that palette/alpha images are flattened the same way every time.
-            image = image.convert("RGBA")
-            bg = Image.new("RGBA", image.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(bg, image).convert("RGB")
         return image
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """Palette/alpha image -> RGB, through RGBA so that they are flattened the same way every time."""
+    image = image.convert("RGBA")
+    bg = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(bg, image).convert("RGB")
 
 
 @lru_cache(maxsize=32)
