@@ -98,6 +98,15 @@ def train(
     backend: Backend = typer.Option(
         Backend.torch, help="Training framework: torch (the 'train' extra) or tensorflow (the 'tensorflow' extra)."
     ),
+    augment: bool = typer.Option(
+        False, "--augment/--no-augment", help="Move and jitter each image per batch (for a few hundred real ones)."
+    ),
+    splice: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=0.9,
+        help="Share of each batch spliced from two labelled captchas at a gap between characters.",
+    ),
 ) -> None:
     """Train a model on labelled captchas and export it to ONNX with a metadata sidecar."""
 
@@ -110,6 +119,8 @@ def train(
             lines = exclude.read_text(encoding="utf-8").splitlines()
             excluded = [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
         if backend is Backend.tensorflow:
+            if augment or splice:
+                raise CaptchaError("--backend tensorflow trains without --augment and --splice (torch has them)")
             _train_tensorflow(data, out, the_spec, synthetic, minutes, target, epochs, seed, val_fraction, threads,
                               excluded, init_from)  # fmt: skip
             return
@@ -131,6 +142,8 @@ def train(
             val_fraction=val_fraction,
             threads=threads,
             exclude=excluded,
+            augment=augment,
+            splice=splice,
         )
         reached = (
             f"target {target:.2%} reached after {result.seconds_to_target:.0f} s"

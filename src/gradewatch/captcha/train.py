@@ -48,6 +48,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from gradewatch.captcha.augment import augment_batch  # noqa: E402
 from gradewatch.captcha.model import CaptchaNet, Probabilities, parameter_count  # noqa: E402
+from gradewatch.captcha.splice import Splicer  # noqa: E402
 
 METADATA_FORMAT = 1
 
@@ -264,6 +265,7 @@ def train(
     evals_per_epoch: int = 4,
     augment: bool = False,
     min_steps: int = 0,
+    splice: float = 0.0,
 ) -> TrainResult:
     """Train a captcha model and export it; see the module docstring."""
     started = time.perf_counter()
@@ -314,6 +316,11 @@ def train(
     y_train = torch.from_numpy(np.concatenate(parts_y))
     x_val = _to_tensor(x_val_u8)
     x_sval_t = _to_tensor(x_sval) if x_sval is not None else None
+    splicer = None
+    if splice > 0:
+        blank = len(spec.charset) if spec.min_length is not None else None
+        splicer = Splicer(x_train.contiguous(), y_train, blank)
+        splicer = splicer if splicer.usable else None
 
     # ----- model -----------------------------------------------------------
     net = CaptchaNet(spec).to(memory_format=torch.channels_last)
@@ -349,9 +356,14 @@ def train(
                 idx = perm[i : i + batch_size]
                 if len(idx) < 2:  # batch norm needs more than one sample
                     continue
-                xb = augment_batch(x_train[idx], gen) if augment else x_train[idx]
+                xb, yb = x_train[idx], y_train[idx]
+                if splicer is not None:  # a share of the batch: new captchas from the columns of two
+                    m = int(round(len(idx) * splice))
+                    xs, ys = splicer.draw(m, gen)
+                    xb, yb = torch.cat([xb[m:], xs]), torch.cat([yb[m:], ys])
+                xb = augment_batch(xb, gen) if augment else xb
                 logits = net(xb)
-                loss = loss_fn(logits.reshape(-1, spec.num_classes), y_train[idx].reshape(-1))
+                loss = loss_fn(logits.reshape(-1, spec.num_classes), yb.reshape(-1))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -453,6 +465,7 @@ def train(
             else "validation: the files named by the caller",
             "seed": seed,
             "augment": augment,
+            "splice": splice if splicer is not None else 0.0,
             "batch_size": batch_size,
             "epochs_run": round(step / steps_per_epoch, 2),
             "best_step": best_step,
