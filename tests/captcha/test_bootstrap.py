@@ -243,6 +243,25 @@ def test_transfer_only_when_a_convolution_fits(tmp_path):
     assert not (tmp_path / "zf.pt").exists()
 
 
+def test_transfer_spreads_a_gray_first_convolution_over_colour(tmp_path):
+    """A colour network started from the grayscale generic model computes, on an image, what the
+    generic's first convolution computes on the image's gray conversion."""
+    from gradewatch.captcha.bootstrap import transfer_checkpoint
+    from gradewatch.captcha.solver import resolve_model
+
+    generic = resolve_model("generic")
+    colour = replace(SPECS["ssfw"], name="learned", threshold=None, grayscale=False)
+    made = transfer_checkpoint(generic, colour, tmp_path / "colour.pt")
+    assert made is not None
+    gray_w = torch.load(generic.with_suffix(".pt"), weights_only=True)["model"]["features.0.weight"]
+    colour_w = torch.load(made, weights_only=True)["model"]["features.0.weight"]
+    assert gray_w.shape[1] == 1 and colour_w.shape[1] == 3
+    rgb = torch.rand(1, 3, 22, 68)
+    gray = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+    conv = torch.nn.functional.conv2d
+    assert torch.allclose(conv(rgb, colour_w, padding=1), conv(gray, gray_w, padding=1), atol=1e-5)
+
+
 def test_reads_better_compares_two_models_on_the_same_images(rendered_dir, tmp_path):
     from gradewatch.captcha.solver import resolve_model
     from gradewatch.captcha.train import train
@@ -337,6 +356,7 @@ def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_pa
     plan = json.loads((out / "curve.json").read_text())["plan"]
     assert (plan["first_round"], plan["growth"], plan["min_val"], plan["epochs"]) == (300, 1.0, 100, 1)
     assert (plan["batch_size"], plan["augment"], plan["min_steps"], plan["minutes"]) == (32, True, 10, 0.1)
+    assert plan["splice"] == 0.0
 
 
 def test_captchas_of_another_size_switch_to_learning_with_the_learning_plan(make_ssfw_sim, rendered_dir, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from gradewatch.captcha.harvest import Harvester, TargetReader
 from gradewatch.captcha.solver import Prediction, load_solver
-from gradewatch.captcha.spec_learn import MIN_PROBES, Answer, CaseProbe, learn_spec
+from gradewatch.captcha.spec_learn import MIN_PROBES, Answer, CaseProbe, input_size, learn_spec
 from gradewatch.schools.base import Credentials
 from gradewatch.schools.ssfw import SsfwAdapter
 from gradewatch.schools.zf import ZfAdapter
@@ -79,6 +79,8 @@ def test_learns_a_case_sensitive_variable_length_school_from_the_simulator(make_
     assert (learned.width, learned.height) == (200, 50)
     spec = learned.to_spec()
     assert (spec.width, spec.height) == (128, 32)  # scaled down, aspect kept
+    assert input_size(100, 40) == (100, 40) and input_size(72, 27) == (72, 27)  # never scaled up
+    assert input_size(160, 60) == (107, 40)
     assert spec.variable_length and spec.normalize_label("aB3d") == "aB3d"
 
 

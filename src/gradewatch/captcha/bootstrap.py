@@ -140,6 +140,7 @@ class Plan:
     batch_size: int = 128
     augment: bool = False  # random affine + photometric jitter per batch (for small real-only sets)
     min_steps: int = 0  # at least this many optimiser steps per round (a few hundred images need many passes)
+    splice: float = 0.0  # share of each batch made by cut-and-splice of verified captchas (captcha/splice.py)
     # Start a learned spec's first network from the generic model's convolutions? Off: on the real SSFW
     # captchas it cost 3 points after 300 attempts (96.9 % against 99.9 %); on seu_auth_cas it gained
     # 3-9 points but stayed below the teacher (docs/bootstrap.md).
@@ -303,6 +304,11 @@ def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Pat
     net = CaptchaNet(spec)
     state = net.state_dict()
     copied = {k: v for k, v in src.items() if k in state and state[k].shape == v.shape}
+    for k, v in src.items():
+        # A grayscale start model's first convolution into a colour network: spread over the three
+        # channels with the weights of the gray conversion, so it sees what it saw in gray.
+        if k in state and v.dim() == 4 and v.shape[1] == 1 and state[k].shape == (v.shape[0], 3, *v.shape[2:]):
+            copied[k] = v * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
     if not any(v.dim() == 4 for v in copied.values()):
         return None  # no convolution fits (other widths): batch-norm statistics alone are no head start
     state.update(copied)
@@ -465,6 +471,7 @@ def bootstrap(
             batch_size=plan.batch_size,
             augment=plan.augment,
             min_steps=plan.min_steps,
+            splice=plan.splice,
             val_fraction=0.0,
         )
         val_acc, n_val = accuracy_on(new, verified_dir, train_spec, holdout)

@@ -29,8 +29,10 @@ MIN_PROBES = 12
 #: A case-insensitive server accepts probes about as often as plain answers; below this share of the
 #: plain acceptance rate the server is taken as case-sensitive.
 PROBE_RATIO = 0.5
-#: The model input is the image scaled down (never up) to at most this size.
-MAX_INPUT = (128, 32)
+#: The model input is the image scaled down (never up) to at most this size. 40 rows, not 32: the
+#: seu_auth_cas captchas (100x40) read 4 points better at their own size than scaled to 80x32, for
+#: 11 % more solve time (docs/bootstrap.md); the forward pass grows with the input's area.
+MAX_INPUT = (128, 40)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,11 @@ class LearnedSpec:
     length_counts: dict[int, int] = field(default_factory=dict)
 
     def to_spec(self, name: str = "learned") -> CaptchaSpec:
-        """A model spec: the learned alphabet and lengths, the image scaled to at most ``MAX_INPUT``, grayscale."""
+        """A model spec: the learned alphabet and lengths, the image scaled to at most ``MAX_INPUT``, in colour.
+
+        Colour, not grayscale: a few hundred verified captchas teach more when the network sees that
+        the noise lines and the letters differ in hue (seu_auth_cas: +1.4 points; docs/bootstrap.md).
+        """
         w, h = input_size(self.width, self.height)
         return CaptchaSpec(
             name=name,
@@ -102,7 +108,7 @@ class LearnedSpec:
             min_length=self.min_length if self.min_length < self.max_length else None,
             width=w,
             height=h,
-            grayscale=True,
+            grayscale=False,
             resize=True,
         )
 
