@@ -414,18 +414,23 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
 
 def _one_thread_teacher(spec):  # type: ignore[no-untyped-def]
     """The ddddocr teacher with its network in a one-thread session; None if its session cannot be rebuilt."""
+    import copy
+
     import onnxruntime as ort
 
     from gradewatch.captcha.teacher import DdddocrTeacher
 
     teacher = DdddocrTeacher(spec)
-    path = getattr(teacher.session, "_model_path", None)
-    if not teacher.direct or not path:
+    engine = teacher._engine  # shared by the process: the one-thread session goes into a copy
+    path = getattr(engine.session, "_model_path", None)
+    if not engine.direct or not path:
         return None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    teacher.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    single = copy.copy(engine)
+    single.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    teacher._engine = single
     return teacher
 
 
