@@ -297,6 +297,8 @@ def ceiling(args: argparse.Namespace) -> None:
     final = work / name / "bootstrap" / "final.onnx"
     if not final.is_file():
         sys.exit(f"{final}: run `bootstrap {args.set}` first (its learned spec is the one trained here)")
+    if args.seeds < 1:
+        sys.exit("--seeds: at least 1")
     spec = read_spec(final)
     labelled = _labelled(heldout)
     runs = []

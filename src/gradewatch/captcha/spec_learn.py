@@ -30,7 +30,7 @@ MIN_PROBES = 12
 #: plain acceptance rate the server is taken as case-sensitive.
 PROBE_RATIO = 0.5
 #: The model input is the image scaled down (never up) to at most this size. 40 rows, not 32: the
-#: seu_auth_cas captchas (100x40) read 4 points better at their own size than scaled to 80x32, for
+#: seu_auth_cas captchas (100x40) read 7 points better at their own size than scaled to 80x32, for
 #: 11 % more solve time (docs/bootstrap.md); the forward pass grows with the input's area.
 MAX_INPUT = (128, 40)
 
@@ -98,7 +98,8 @@ class LearnedSpec:
         """A model spec: the learned alphabet and lengths, the image scaled to at most ``MAX_INPUT``, in colour.
 
         Colour, not grayscale: a few hundred verified captchas teach more when the network sees that
-        the noise lines and the letters differ in hue (seu_auth_cas: +1.4 points; docs/bootstrap.md).
+        the noise lines and the letters differ in hue (seu_auth_cas: +0.5 points at 100x40, +1.8 at
+        80x32; docs/bootstrap.md).
         """
         w, h = input_size(self.width, self.height)
         return CaptchaSpec(
