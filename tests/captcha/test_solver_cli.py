@@ -95,6 +95,28 @@ def test_solver_errors_are_captcha_errors(tmp_path):
     assert issubclass(InvalidImage, CaptchaError) and issubclass(ModelError, CaptchaError)
 
 
+def test_solver_threads_follow_the_environment(tmp_path, monkeypatch):
+    import os
+
+    from gradewatch.captcha.solver import THREADS_ENV, solver_threads
+
+    def copy(name: str) -> Path:  # a file of its own, so the solver cache never answers
+        shutil.copy(MODELS_DIR / "ssfw.json", tmp_path / f"{name}.json")
+        return Path(shutil.copy(MODELS_DIR / "ssfw.onnx", tmp_path / f"{name}.onnx"))
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert solver_threads() == min(2, os.cpu_count() or 1)
+    monkeypatch.setenv(THREADS_ENV, "1")
+    one = load_solver(copy("one"))
+    assert one._session.get_session_options().intra_op_num_threads == 1
+    monkeypatch.setenv(THREADS_ENV, " 3 ")
+    assert load_solver(copy("three"))._session.get_session_options().intra_op_num_threads == 3
+    for i, bad in enumerate(("0", "two", "-1", "1000", "1.5")):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ModelError, match=f"{THREADS_ENV}=.*whole number"):
+            load_solver(copy(f"bad{i}"))
+
+
 def test_solving_never_imports_torch(tmp_path):
     img = tmp_path / "c.png"
     render_ssfw("ab12", random.Random(0)).save(img)

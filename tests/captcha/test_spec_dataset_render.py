@@ -182,3 +182,23 @@ def test_a_transparent_palette_image_is_read_on_white(grayscale, size):
     assert arr.shape == (spec.channels, 20, 40)
     assert (arr[:, :, -5:] == 255).all()  # the transparent part is white, not the palette's black
     assert (arr[:, :, :5] < 255).any()
+
+
+@pytest.mark.parametrize("grayscale", [True, False])
+@pytest.mark.parametrize("threshold", [None, 140])
+@pytest.mark.parametrize("mode", ["RGB", "L", "P"])
+@pytest.mark.parametrize("size", [(40, 20), (57, 31)])
+def test_the_solvers_fast_input_path_equals_the_training_path(grayscale, threshold, mode, size):
+    # The solver reads images through `model_input`; training through `to_model_input(prepare)`.
+    # Any difference between the two would be a model that solves other pixels than it learnt.
+    from gradewatch.captcha.spec import to_model_input
+
+    spec = CaptchaSpec(name="t", charset="ab", length=2, width=40, height=20, grayscale=grayscale,
+                       threshold=threshold, resize=True)
+    rng = np.random.default_rng(7)
+    img = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+    img = img.convert(mode) if mode != "P" else img.quantize(16)
+    fast = spec.model_input(img)
+    assert fast.dtype == np.float32 and fast.flags.c_contiguous
+    assert fast.shape == (spec.channels, 20, 40)
+    np.testing.assert_array_equal(fast, to_model_input(spec.prepare(img)))
