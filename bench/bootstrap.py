@@ -148,6 +148,19 @@ def zero_shot(args: argparse.Namespace) -> None:
 # ---- the full bootstrap run ------------------------------------------------------------------
 
 
+def write_config(path: Path, base_url: str, user: str, password: str) -> Path:
+    """The config of the simulator's one account, readable by us only (it holds the demo password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(
+        f'[schools.sim]\nsystem = "ssfw"\nbase_url = "{base_url}"\n\n'
+        f'[accounts.demo]\nschool = "sim"\nusername = "{user}"\npassword = "{password}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def start_sim(served: Path, seed: int, log: Path) -> tuple[subprocess.Popen, str, str, str]:
     """`gradewatch sim ssfw` serving ``served``; its output goes to ``log`` (a pipe nobody reads would stall it)."""
     out = log.open("w")
@@ -198,12 +211,7 @@ def run(args: argparse.Namespace) -> None:
         shutil.rmtree(out)
     sim, base_url, user, password = start_sim(served, args.seed, work / "sim.log")
     try:
-        config = work / "bootstrap.toml"
-        config.write_text(
-            f'[schools.sim]\nsystem = "ssfw"\nbase_url = "{base_url}"\n\n'
-            f'[accounts.demo]\nschool = "sim"\nusername = "{user}"\npassword = "{password}"\n',
-            encoding="utf-8",
-        )
+        config = write_config(work / "bootstrap.toml", base_url, user, password)
         cmd = [
             str(GRADEWATCH),
             "captcha",

@@ -44,7 +44,7 @@ GRADEWATCH = Path(sys.executable).with_name("gradewatch")
 CORRECTIONS = Path(__file__).with_name("shared_sets_corrections.json")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bootstrap import split_real, start_sim  # noqa: E402 - the SSFW bench's split and simulator runner
+from bootstrap import split_real, start_sim, write_config  # noqa: E402 - the SSFW bench's split and simulator runner
 
 
 def split_set(name: str, work: Path) -> tuple[Path, Path, int]:
@@ -205,12 +205,7 @@ def bootstrap(args: argparse.Namespace) -> None:
         shutil.rmtree(out)
     sim, base_url, user, password = start_sim(pool, args.seed, work / args.set / "sim.log")
     try:
-        config = work / args.set / "bootstrap.toml"
-        config.write_text(
-            f'[schools.sim]\nsystem = "ssfw"\nbase_url = "{base_url}"\n\n'
-            f'[accounts.demo]\nschool = "sim"\nusername = "{user}"\npassword = "{password}"\n',
-            encoding="utf-8",
-        )
+        config = write_config(work / args.set / "bootstrap.toml", base_url, user, password)
         cmd = [
             str(GRADEWATCH), "captcha", "bootstrap", "--config", str(config), "--account", "demo",
             "--learn-spec", "--start-model", start, "--target", str(args.target),
