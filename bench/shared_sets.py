@@ -362,15 +362,15 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
     one pass each let that drift decide the ratio. Turns per image instead would measure our small
     model with its weights evicted from the cache by ddddocr's after every image.
     """
-    from gradewatch.captcha.solver import load_solver
+    from gradewatch.captcha.solver import Solver, load_solver, solver_threads
     from gradewatch.captcha.teacher import DdddocrTeacher
 
     ours = load_solver(model)
     teacher = DdddocrTeacher(ours.spec)
     images = [data for _, data in _labelled(heldout)[:n]]
-    solvers = {"ours": ours, "ddddocr": teacher}
-    # ddddocr runs on every core by default (ONNX Runtime's default); ours on one, as a worker does.
-    # The same ddddocr network on one thread too, so the ratio can also be read thread for thread.
+    # Each at its default: ddddocr on every core (ONNX Runtime's default), ours on `solver_threads()`.
+    # And both on one thread, so that the ratio can also be read thread for thread.
+    solvers = {"ours": ours, "ddddocr": teacher, "ours_1_thread": Solver(ours.path, ours.metadata, threads=1)}
     one_thread = _one_thread_teacher(ours.spec)
     if one_thread is not None:
         solvers["ddddocr_1_thread"] = one_thread
@@ -389,21 +389,25 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
         "ms_ours": round(medians["ours"], 3),
         "ms_ddddocr": round(medians["ddddocr"], 3),
         "ratio": round(medians["ours"] / medians["ddddocr"], 4),
+        "threads": solver_threads(),
         "ddddocr_threads": os.cpu_count(),
+        "ms_ours_1_thread": round(medians["ours_1_thread"], 3),
         "n": len(images),
         "passes": passes,
     }
     if "ddddocr_1_thread" in medians:
         result["ms_ddddocr_1_thread"] = round(medians["ddddocr_1_thread"], 3)
-        result["ratio_1_thread"] = round(medians["ours"] / medians["ddddocr_1_thread"], 4)
+        result["ratio_1_thread"] = round(medians["ours_1_thread"] / medians["ddddocr_1_thread"], 4)
     one = (
-        f"; on one thread as ours {result['ms_ddddocr_1_thread']:.2f} ms (1/{1 / result['ratio_1_thread']:.0f})"
+        f"; both on one thread {result['ms_ours_1_thread']:.2f} vs {result['ms_ddddocr_1_thread']:.2f} ms "
+        f"(1/{1 / result['ratio_1_thread']:.0f})"
         if "ratio_1_thread" in result
         else ""
     )
     print(
-        f"final model {result['onnx_bytes'] / 1e6:.2f} MB; median solve {result['ms_ours']:.2f} ms vs ddddocr "
-        f"{result['ms_ddddocr']:.2f} ms on its default {os.cpu_count()} threads (1/{1 / result['ratio']:.0f}){one}; "
+        f"final model {result['onnx_bytes'] / 1e6:.2f} MB; median solve {result['ms_ours']:.2f} ms on "
+        f"{result['threads']} thread(s) vs ddddocr {result['ms_ddddocr']:.2f} ms on its default "
+        f"{os.cpu_count()} (1/{1 / result['ratio']:.0f}){one}; "
         f"{len(images)} held-out images, fastest of {passes} turns each"
     )
     return result

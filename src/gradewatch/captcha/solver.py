@@ -103,7 +103,7 @@ def read_spec(model: str | Path) -> CaptchaSpec:
 class Solver:
     """One loaded model: `solve()` one image, `solve_many()` a batch."""
 
-    def __init__(self, onnx_path: Path, metadata: dict[str, Any]):
+    def __init__(self, onnx_path: Path, metadata: dict[str, Any], threads: int | None = None):
         import onnxruntime as ort
 
         self.path = onnx_path
@@ -113,7 +113,7 @@ class Solver:
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{onnx_path.with_suffix('.json')}: invalid spec ({exc})") from None
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = solver_threads()
+        opts.intra_op_num_threads = threads or solver_threads()
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
