@@ -4,7 +4,7 @@
     python bench/shared_sets.py zero-shot --folder DIR --model zf_legacy   # and more folders, more models
     python bench/shared_sets.py bootstrap SET|ssfw [--max-attempts 1500] [more bootstrap options, e.g. --epochs 30]
     python bench/shared_sets.py bootstrap FOLDER [--held-out 0.3]   # any folder of labelled real captchas
-    python bench/shared_sets.py price SET|FOLDER-NAME [--model M.onnx]   # re-measure solve time next to ddddocr
+    python bench/shared_sets.py price SET|FOLDER-NAME [--model M.onnx] [--record]   # re-measure solve time next to ddddocr
     python bench/shared_sets.py ceiling SET|FOLDER-NAME   # the same training on the whole pool's true labels
 
 Each set is split once by a salted hash of its file path into a *pool* (what the simulator serves
@@ -275,7 +275,15 @@ def bootstrapped_split(set_: str, work: Path) -> tuple[str, Path, Path]:
 def reprice(args: argparse.Namespace) -> None:
     work = Path(args.work)
     name, _, heldout = bootstrapped_split(args.set, work)
-    price(Path(args.model) if args.model else work / name / "bootstrap" / "final.onnx", heldout)
+    result = price(Path(args.model) if args.model else work / name / "bootstrap" / "final.onnx", heldout)
+    curve = work / name / "bootstrap" / "curve.json"
+    if args.record and not args.model and curve.is_file():
+        # The price at the end of a bootstrap is taken while the machine may still be busy (two sets
+        # at once, say); the runs measured alone afterwards go into the curve, next to it.
+        data = json.loads(curve.read_text())
+        data.setdefault("price_alone", []).append(result)
+        curve.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"recorded in {curve} ({len(data['price_alone'])} run(s) alone)")
 
 
 def ceiling(args: argparse.Namespace) -> None:
@@ -461,6 +469,7 @@ def main() -> None:
     q = sub.add_parser("price", help="re-measure a bootstrapped model's size and solve time next to ddddocr's")
     q.add_argument("set", help="as for bootstrap")
     q.add_argument("--model", default=None, help="default: the set's last bootstrap final.onnx")
+    q.add_argument("--record", action="store_true", help="append the result to that bootstrap's curve.json")
     c = sub.add_parser("ceiling", help="train on the whole pool with its true labels; judge the held-out part")
     c.add_argument("set", help="as for price (after a bootstrap of it: its learned spec is used)")
     c.add_argument("--minutes", type=float, default=6.0)
