@@ -4,7 +4,7 @@
     python bench/shared_sets.py zero-shot --folder DIR --model zf_legacy   # and more folders, more models
     python bench/shared_sets.py bootstrap SET|ssfw [--max-attempts 1500] [more bootstrap options, e.g. --epochs 30]
     python bench/shared_sets.py bootstrap FOLDER [--held-out 0.3]   # any folder of labelled real captchas
-    python bench/shared_sets.py price SET|FOLDER-NAME [--model M.onnx] [--record]   # re-measure solve time next to ddddocr
+    python bench/shared_sets.py price SET|FOLDER-NAME [--model M.onnx] [--record]   # solve time next to ddddocr
     python bench/shared_sets.py ceiling SET|FOLDER-NAME   # the same training on the whole pool's true labels
 
 Each set is split once by a salted hash of its file path into a *pool* (what the simulator serves
