@@ -14,6 +14,7 @@ from gradewatch.captcha.bootstrap import (
     RoundResult,
     bootstrap,
     choose_final,
+    close_up_floor,
     held_out,
     needs_close_up,
     plot_curve,
@@ -152,6 +153,11 @@ def test_curve_plot(tmp_path):
     assert not needs_close_up(rounds)
     assert needs_close_up([*rounds[:2], replace(rounds[2], eval_accuracy=0.985)])
     assert plot_curve([replace(r, eval_accuracy=0.5) for r in rounds], tmp_path / "low.png", 0.995).is_file()
+    # The close-up reaches down to the lowest point from 90 % up: a held-out curve at 96 % was outside it.
+    top = [replace(r, val_accuracy=1.0, eval_accuracy=e) for r, e in zip(rounds, (0.5, 0.962, 0.97), strict=True)]
+    assert close_up_floor(top) == 0.95
+    assert close_up_floor([replace(r, val_accuracy=1.0, eval_accuracy=0.99) for r in rounds]) == 0.98
+    assert plot_curve(top, tmp_path / "top.png", 0.995).is_file()
 
 
 def test_cli_bootstrap_unknown_account(tmp_path):
