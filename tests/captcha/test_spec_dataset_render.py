@@ -187,14 +187,14 @@ def test_a_transparent_palette_image_is_read_on_white(grayscale, size):
 @pytest.mark.parametrize("grayscale", [True, False])
 @pytest.mark.parametrize("threshold", [None, 140])
 @pytest.mark.parametrize("mode", ["RGB", "L", "P"])
-@pytest.mark.parametrize("size", [(40, 20), (57, 31)])
-def test_the_solvers_fast_input_path_equals_the_training_path(grayscale, threshold, mode, size):
+@pytest.mark.parametrize(("size", "resample"), [((40, 20), "bilinear"), ((57, 31), "bilinear"), ((57, 31), "nearest")])
+def test_the_solvers_fast_input_path_equals_the_training_path(grayscale, threshold, mode, size, resample):
     # The solver reads images through `model_input`; training through `to_model_input(prepare)`.
     # Any difference between the two would be a model that solves other pixels than it learnt.
     from gradewatch.captcha.spec import to_model_input
 
     spec = CaptchaSpec(name="t", charset="ab", length=2, width=40, height=20, grayscale=grayscale,
-                       threshold=threshold, resize=True)
+                       threshold=threshold, resize=True, resample=resample)
     rng = np.random.default_rng(7)
     img = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
     img = img.convert(mode) if mode != "P" else img.quantize(16)
@@ -202,3 +202,16 @@ def test_the_solvers_fast_input_path_equals_the_training_path(grayscale, thresho
     assert fast.dtype == np.float32 and fast.flags.c_contiguous
     assert fast.shape == (spec.channels, 20, 40)
     np.testing.assert_array_equal(fast, to_model_input(spec.prepare(img)))
+
+
+def test_resample_picks_pixels_or_averages_them_and_old_specs_stay_bilinear():
+    # A 4x1 image -> 2x1: nearest takes columns 1 and 3 (centres 1.0 and 3.0), bilinear blends pairs.
+    img = Image.fromarray(np.array([[0, 100, 200, 250]], dtype=np.uint8), "L")
+    base = dict(name="t", charset="ab", length=1, width=2, height=1, resize=True)
+    nearest = CaptchaSpec(**base, resample="nearest").prepare(img)[0, 0].tolist()
+    bilinear = CaptchaSpec(**base).prepare(img)[0, 0].tolist()
+    assert nearest == [100, 250] and bilinear not in ([100, 250], [0, 200])
+    with pytest.raises(ValueError, match="resample"):
+        CaptchaSpec(**base, resample="cubic")
+    old = {k: v for k, v in CaptchaSpec(**base, resample="nearest").to_dict().items() if k != "resample"}
+    assert CaptchaSpec.from_dict(old).resample == "bilinear"  # a model's sidecar from before the field

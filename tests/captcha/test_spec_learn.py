@@ -79,9 +79,18 @@ def test_learns_a_case_sensitive_variable_length_school_from_the_simulator(make_
     assert (learned.width, learned.height) == (200, 50)
     spec = learned.to_spec()
     assert (spec.width, spec.height) == (128, 32)  # scaled down, aspect kept
+    assert spec.resample == "bilinear"  # shrunk to 0.64: thin strokes need the antialiased filter
     assert input_size(100, 40) == (100, 40) and input_size(72, 27) == (72, 27)  # never scaled up
     assert input_size(160, 60) == (107, 40)
     assert spec.variable_length and spec.normalize_label("aB3d") == "aB3d"
+
+
+def test_a_captcha_shrunk_a_little_is_sampled_nearest():
+    learned = learn_spec([Answer("ab12", True, size=(130, 52))])
+    assert learned is not None
+    spec = learned.to_spec()
+    assert (spec.width, spec.height, spec.resample) == (100, 40, "nearest")  # the 北京大学 kaptcha's 0.77
+    assert learn_spec([Answer("ab12", True, size=(100, 40))]).to_spec().resample == "nearest"  # type: ignore[union-attr]
 
 
 def test_case_rule_needs_probes_and_digits_only_has_none():

@@ -26,6 +26,10 @@ from PIL import Image, UnidentifiedImageError
 from gradewatch.captcha.errors import InvalidImage
 
 BLANK = ""  # what the blank class decodes to
+#: How a resized captcha is sampled. Pillow's antialiased bilinear for every shipped model; nearest
+#: for a learned spec that shrinks its captcha only a little (spec_learn: the 北京大学 kaptcha at
+#: 130x52 -> 100x40 read 97.26 % against 97.35 %, and the resize took 11 instead of 85 us).
+RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST}
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class CaptchaSpec:
     threshold: int | None = None  # pixel > threshold -> 255, else 0 (after grayscale)
     min_length: int | None = None  # None: fixed length; else texts have min_length..length chars
     resize: bool = False  # False: an image of another size is rejected; True: it is resized
+    resample: str = "bilinear"  # how it is resized: a key of RESAMPLE
 
     def __post_init__(self) -> None:
         if not self.charset or len(set(self.charset)) != len(self.charset):
@@ -51,6 +56,8 @@ class CaptchaSpec:
             raise ValueError("min_length must be between 1 and length")
         if self.threshold is not None and not 0 <= self.threshold <= 255:
             raise ValueError("threshold must be within 0..255")
+        if self.resample not in RESAMPLE:
+            raise ValueError(f"resample must be one of {', '.join(RESAMPLE)}")
 
     # ----- output alphabet -------------------------------------------------
     @property
@@ -143,7 +150,7 @@ class CaptchaSpec:
                     f"image is {image.size[0]}x{image.size[1]}, model {self.name!r} expects {self.width}x{self.height}"
                 )
             image = image.convert("L" if self.grayscale else "RGB").resize(
-                (self.width, self.height), Image.Resampling.BILINEAR
+                (self.width, self.height), RESAMPLE[self.resample]
             )
         return image
 

@@ -453,6 +453,7 @@ def train(
             "rule": "PIL convert('L'), then 255 if pixel > threshold else 0" if spec.threshold is not None else None,
             "size": [spec.width, spec.height],
             "resize": spec.resize,
+            "resample": spec.resample if spec.resize else None,
         },
         "training": {
             "datasets": summary,
