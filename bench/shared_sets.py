@@ -277,7 +277,9 @@ def reprice(args: argparse.Namespace) -> None:
     name, _, heldout = bootstrapped_split(args.set, work)
     result = price(Path(args.model) if args.model else work / name / "bootstrap" / "final.onnx", heldout)
     curve = work / name / "bootstrap" / "curve.json"
-    if args.record and not args.model and curve.is_file():
+    if args.record and (args.model or not curve.is_file()):
+        print(f"not recorded: --record keeps the price of {curve.parent / 'final.onnx'} in {curve}, which it needs")
+    elif args.record:
         # The price at the end of a bootstrap is taken while the machine may still be busy (two sets
         # at once, say); the runs measured alone afterwards go into the curve, next to it.
         data = json.loads(curve.read_text())
@@ -365,12 +367,12 @@ def _corrected_judge(name: str, heldout: Path):  # type: ignore[no-untyped-def]
 def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
     """Size of the bootstrapped model, and its solve time next to the ddddocr teacher's, same images, same run.
 
-    The two solvers take turns over the whole set, `passes` times, and each image's time is the
+    The solvers take turns over the whole set, `passes` times, and each image's time is the
     fastest of its tries: the load of a shared 2-core machine drifts by ±50 % within a minute, so
     one pass each let that drift decide the ratio. Turns per image instead would measure our small
     model with its weights evicted from the cache by ddddocr's after every image.
     """
-    from gradewatch.captcha.solver import Solver, load_solver, solver_threads
+    from gradewatch.captcha.solver import Solver, load_solver
     from gradewatch.captcha.teacher import DdddocrTeacher
 
     ours = load_solver(model)
@@ -397,7 +399,7 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
         "ms_ours": round(medians["ours"], 3),
         "ms_ddddocr": round(medians["ddddocr"], 3),
         "ratio": round(medians["ours"] / medians["ddddocr"], 4),
-        "threads": solver_threads(),
+        "threads": ours._session.get_session_options().intra_op_num_threads,
         "ddddocr_threads": os.cpu_count(),
         "ms_ours_1_thread": round(medians["ours_1_thread"], 3),
         "n": len(images),

@@ -192,7 +192,9 @@ def test_tiny_bootstrap_learns_the_spec_when_none_is_declared(ssfw_sim, tmp_path
     if transfer:
         copied = set(torch.load(start, map_location="cpu", weights_only=True)["transferred"])
         assert {f"features.{i}.weight" for i in (0, 12, 15)} <= copied
+        assert {f"features.{i}.running_mean" for i in (1, 13, 16)} <= copied  # their batch norms too
         assert not {f"features.{i}.weight" for i in (4, 8)} & copied
+        assert not {f"features.{i}.running_mean" for i in (5, 9)} & copied  # not those of convs left out
     else:
         assert not start.exists()
     assert result.stop == "done" and result.attempts == 30 == sim.admin.stats(sim.username)["login_posts"]

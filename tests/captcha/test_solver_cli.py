@@ -105,13 +105,17 @@ def test_solver_threads_follow_the_environment(tmp_path, monkeypatch):
         return Path(shutil.copy(MODELS_DIR / "ssfw.onnx", tmp_path / f"{name}.onnx"))
 
     monkeypatch.delenv(THREADS_ENV, raising=False)
-    assert solver_threads() == min(2, os.cpu_count() or 1)
+    assert solver_threads() == min(2, len(os.sched_getaffinity(0)))
+    default = load_solver(copy("default"))
+    assert default._session.get_session_options().intra_op_num_threads == solver_threads()
     monkeypatch.setenv(THREADS_ENV, "1")
     one = load_solver(copy("one"))
     assert one._session.get_session_options().intra_op_num_threads == 1
     monkeypatch.setenv(THREADS_ENV, " 3 ")
     assert load_solver(copy("three"))._session.get_session_options().intra_op_num_threads == 3
-    for i, bad in enumerate(("0", "two", "-1", "1000", "1.5")):
+    monkeypatch.setenv(THREADS_ENV, "64")
+    assert solver_threads() == 64
+    for i, bad in enumerate(("0", "two", "-1", "1000", "1.5", "²", "٣")):
         monkeypatch.setenv(THREADS_ENV, bad)
         with pytest.raises(ModelError, match=f"{THREADS_ENV}=.*whole number"):
             load_solver(copy(f"bad{i}"))

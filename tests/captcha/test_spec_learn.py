@@ -90,7 +90,9 @@ def test_a_captcha_shrunk_a_little_is_sampled_nearest():
     assert learned is not None
     spec = learned.to_spec()
     assert (spec.width, spec.height, spec.resample) == (100, 40, "nearest")  # the 北京大学 kaptcha's 0.77
-    assert learn_spec([Answer("ab12", True, size=(100, 40))]).to_spec().resample == "nearest"  # type: ignore[union-attr]
+    # The boundary, NEAREST_FROM = 0.75: 170 -> 128 px wide is 0.753, 171 -> 128 is 0.749.
+    wide = [learn_spec([Answer("ab12", True, size=(w, 40))]).to_spec() for w in (170, 171)]  # type: ignore[union-attr]
+    assert [(s.width, s.resample) for s in wide] == [(128, "nearest"), (128, "bilinear")]
 
 
 def test_case_rule_needs_probes_and_digits_only_has_none():

@@ -24,7 +24,8 @@ ARCHITECTURES: dict[str, tuple[Widths, int]] = {
     # mean held-out accuracy over four seeds on seu_auth_cas's true labels (docs/bootstrap.md).
     "learned": ((16, 16, 48, 64), 32),
     # The start model for unknown schools. `--transfer` into a learned network copies what fits:
-    # the first and fourth convolutions and the neck (the wider second and third no longer do).
+    # the first and fourth convolutions and the neck, with their batch norms (the wider second and
+    # third no longer do).
     "generic": ((16, 32, 48, 64), 32),
 }
 

@@ -312,6 +312,13 @@ def transfer_checkpoint(start_model: Path, spec: CaptchaSpec, dest: Path) -> Pat
         # channels with the weights of the gray conversion, so it sees what it saw in gray.
         if k in state and v.dim() == 4 and v.shape[1] == 1 and state[k].shape == (v.shape[0], 3, *v.shape[2:]):
             copied[k] = v * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    # A batch norm goes with the convolution before it (features.N after features.N-1): the statistics
+    # of a convolution that was not copied would only mislead the new one.
+    for k in list(copied):
+        layer, _, _ = k.rpartition(".")
+        parent, _, index = layer.rpartition(".")
+        if f"{layer}.running_mean" in state and index.isdigit() and f"{parent}.{int(index) - 1}.weight" not in copied:
+            del copied[k]
     if not any(v.dim() == 4 for v in copied.values()):
         return None  # no convolution fits (other widths): batch-norm statistics alone are no head start
     state.update(copied)

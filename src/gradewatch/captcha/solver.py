@@ -6,7 +6,8 @@
 A model is an ONNX file plus a JSON sidecar (same stem) that holds its
 `CaptchaSpec`. `load_solver` takes a shipped model's name (`ssfw`, from
 `gradewatch/captcha/models/`) or a path to a `.onnx` file; loaded solvers are
-cached per file. Sessions use up to two intra-op threads (`solver_threads`).
+cached per file. Sessions use two intra-op threads where the process may use two cores
+(`solver_threads`; `GRADEWATCH_CAPTCHA_THREADS` overrides).
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ def solver_threads() -> int:
     """ONNX Runtime threads per solver session: $GRADEWATCH_CAPTCHA_THREADS, else two where there are two cores.
 
     Two threads cut every shipped model's forward pass by a fifth to two fifths (ORT 1.32, 2 cores:
-    ssfw 0.091 -> 0.074 ms, a 100x40 colour learned model 0.25 -> 0.16 ms), and ddddocr, which we
-    are measured against, runs on all cores by default. A host running many workers can set 1.
+    ssfw 0.091 -> 0.074 ms, a 100x40 colour learned model 0.18 -> 0.12 ms), and ddddocr, which we
+    are measured against, runs on all cores by default. Cores are those this process may run on
+    (a container's CPU set), not the host's. A host running many workers can set 1.
     """
     raw = os.environ.get(THREADS_ENV, "").strip()
     if not raw:
-        return max(1, min(2, os.cpu_count() or 1))
-    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, min(2, usable or 1))
+    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= 64:
         raise ModelError(f"{THREADS_ENV}={raw!r}: expected a whole number of threads from 1 to 64")
     return int(raw)
 

@@ -125,7 +125,7 @@ class CaptchaSpec:
         return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
     def model_input(self, image: Image.Image) -> np.ndarray:
-        """Same as `to_model_input(self.prepare(image))`, in one table look-up (the solver's fast path)."""
+        """Same floats as `to_model_input(self.prepare(image))`, computed faster (the solver's path)."""
         image = self._fit(image)
         if self.grayscale:
             gray = np.asarray(image if image.mode == "L" else image.convert("L"))
