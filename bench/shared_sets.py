@@ -372,6 +372,7 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
     one pass each let that drift decide the ratio. Turns per image instead would measure our small
     model with its weights evicted from the cache by ddddocr's after every image.
     """
+    from gradewatch.captcha.errors import MissingDependency
     from gradewatch.captcha.solver import Solver, load_solver
     from gradewatch.captcha.teacher import DdddocrTeacher
 
@@ -381,9 +382,10 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
     # Each at its default: ddddocr on every core (ONNX Runtime's default), ours on `solver_threads()`.
     # And both on one thread, so that the ratio can also be read thread for thread.
     solvers = {"ours": ours, "ddddocr": teacher, "ours_1_thread": Solver(ours.path, ours.metadata, threads=1)}
-    one_thread = _one_thread_teacher(ours.spec)
-    if one_thread is not None:
-        solvers["ddddocr_1_thread"] = one_thread
+    try:
+        solvers["ddddocr_1_thread"] = DdddocrTeacher(ours.spec, threads=1)
+    except MissingDependency:
+        pass  # this ddddocr runs its network only on its own threads: no thread-for-thread figure
     best = {label: [float("inf")] * len(images) for label in solvers}
     for solver in solvers.values():
         solver.solve(images[0])  # warm up
@@ -421,28 +423,6 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
         f"{len(images)} held-out images, fastest of {passes} turns each"
     )
     return result
-
-
-def _one_thread_teacher(spec):  # type: ignore[no-untyped-def]
-    """The ddddocr teacher with its network in a one-thread session; None if its session cannot be rebuilt."""
-    import copy
-
-    import onnxruntime as ort
-
-    from gradewatch.captcha.teacher import DdddocrTeacher
-
-    teacher = DdddocrTeacher(spec)
-    engine = teacher._engine  # shared by the process: the one-thread session goes into a copy
-    path = getattr(engine.session, "_model_path", None)
-    if not engine.direct or not path:
-        return None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    single = copy.copy(engine)
-    single.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    teacher._engine = single
-    return teacher
 
 
 def main() -> None:

@@ -92,3 +92,16 @@ def test_teacher_never_answers_a_length_the_spec_forbids(rendered_dir):
         teacher = start_solver("ddddocr", CaptchaSpec(name="x", charset=SPECS["ssfw"].charset, length=length,
                                                       width=68, height=22))
         assert {len(teacher.solve(f.read_bytes()).text) for f in files} == {length}
+
+
+def test_the_teacher_on_one_thread_reads_as_on_its_default(rendered_dir):
+    pytest.importorskip("ddddocr", reason="the ocr extra (ddddocr) is not installed")
+    from gradewatch.captcha.teacher import DdddocrTeacher
+
+    files = sorted(rendered_dir.glob("*.png"))[:20]
+    default, single = DdddocrTeacher(SPECS["ssfw"]), DdddocrTeacher(SPECS["ssfw"], threads=1)
+    assert single._engine.session.get_session_options().intra_op_num_threads == 1
+    assert single._engine is not default._engine and DdddocrTeacher(SPECS["ssfw"])._engine is default._engine
+    for f in files:
+        a, b = default.solve(f.read_bytes()), single.solve(f.read_bytes())
+        assert a.text == b.text and a.confidence == pytest.approx(b.confidence, abs=1e-5)

@@ -89,10 +89,32 @@ class _Engine:
         self.input_name = session.get_inputs()[0].name if self.direct else ""
 
     @classmethod
-    def get(cls) -> _Engine:
+    def get(cls, threads: int | None = None) -> _Engine:
+        """The process's engine; with ``threads``, a copy whose network runs on that many threads."""
         if cls._shared is None:
             cls._shared = _Engine()
-        return cls._shared
+        return cls._shared if threads is None else cls._shared.on_threads(threads)
+
+    def on_threads(self, threads: int) -> _Engine:
+        """A copy of this engine with its network in a session of ``threads`` intra-op threads.
+
+        ddddocr builds its session on ONNX Runtime's default, every core; the speed comparisons also
+        run it thread for thread with our solver. Raises `MissingDependency` when this ddddocr's
+        layout does not expose its network.
+        """
+        import copy
+
+        import onnxruntime as ort
+
+        path = getattr(self.session, "_model_path", None)
+        if not self.direct or not path:
+            raise MissingDependency("this ddddocr does not expose its network: it runs on its own threads only")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        engine = copy.copy(self)
+        engine.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        return engine
 
     def frames(self, image: Any, classes: np.ndarray) -> np.ndarray:
         """Per-frame probabilities (T, len(classes)) of ddddocr's CTC output, renormalised over ``classes``.
@@ -115,11 +137,11 @@ class DdddocrTeacher:
 
     name = "ddddocr"
 
-    def __init__(self, spec: CaptchaSpec | None = None) -> None:
+    def __init__(self, spec: CaptchaSpec | None = None, threads: int | None = None) -> None:
         self.spec = spec or OPEN_SPEC
         if not ddddocr_available():  # checked every time: the engine below is cached per process
             raise MissingDependency(f"the ddddocr teacher needs the ddddocr package: {OCR_HINT}")
-        self._engine = _Engine.get()
+        self._engine = _Engine.get(threads)
         groups, self._chars = self._build_groups(self.spec)
         self._classes = np.nonzero(groups.any(axis=1))[0]  # the ddddocr classes that can be emitted (and blank)
         self._groups = groups[self._classes]
