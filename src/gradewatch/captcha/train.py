@@ -318,7 +318,7 @@ def train(
     x_sval_t = _to_tensor(x_sval) if x_sval is not None else None
     splicer = None
     if splice > 0:
-        blank = len(spec.charset) if spec.min_length is not None else None
+        blank = len(spec.charset) if spec.variable_length else None
         splicer = Splicer(x_train.contiguous(), y_train, blank)
         splicer = splicer if splicer.usable else None
 
