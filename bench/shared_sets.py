@@ -401,7 +401,7 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
         "ms_ours": round(medians["ours"], 3),
         "ms_ddddocr": round(medians["ddddocr"], 3),
         "ratio": round(medians["ours"] / medians["ddddocr"], 4),
-        "threads": ours._session.get_session_options().intra_op_num_threads,
+        "threads": ours.threads,
         "ddddocr_threads": os.cpu_count(),
         "ms_ours_1_thread": round(medians["ours_1_thread"], 3),
         "n": len(images),

@@ -116,7 +116,8 @@ class Solver:
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{onnx_path.with_suffix('.json')}: invalid spec ({exc})") from None
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or solver_threads()
+        self.threads = threads or solver_threads()  # what its session was built with
+        opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
