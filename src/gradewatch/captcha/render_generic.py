@@ -7,7 +7,7 @@ oracle (``gradewatch captcha harvest``) can label real captchas for a school-spe
 Styles drawn at random per captcha:
 
 - fonts: ten DejaVu faces (sans, serif, mono, condensed; regular, bold, oblique/italic),
-  shipped as alphanumeric subsets in ``fonts/*.alnum.ttf`` under the DejaVu
+  shipped as alphanumeric subsets in ``fonts/`` (``_FACES``) under the DejaVu
   licence (``fonts/LICENSE-DejaVu.txt``), plus the shipped DejaVu Sans Oblique and Pillow's
   built-in font;
 - letter case (the model is case-insensitive: the label is lower case, the image may show either);
@@ -55,12 +55,18 @@ _BUILTIN = "<pillow>"
 _GLYPH_PX = 48  # glyphs are drawn at this size and the whole text is scaled to the captcha afterwards
 
 
+#: The faces the shipped ``generic`` model was trained on, named rather than globbed, so that a font
+#: added for another renderer does not change this mix.
+_FACES = (
+    "DejaVuSans-Bold.alnum.ttf", "DejaVuSans-BoldOblique.alnum.ttf", "DejaVuSans.alnum.ttf",
+    "DejaVuSansCondensed-Oblique.alnum.ttf", "DejaVuSansMono-BoldOblique.alnum.ttf", "DejaVuSansMono.alnum.ttf",
+    "DejaVuSerif-Bold.alnum.ttf", "DejaVuSerif-Italic.alnum.ttf", "DejaVuSerif.alnum.ttf",
+    "DejaVuSerifCondensed-BoldItalic.alnum.ttf", "DejaVuSans-Oblique.ttf",
+)
+
+
 def font_files() -> list[str]:
-    files = sorted(str(p) for p in FONT_DIR.glob("*.alnum.ttf"))
-    extra = FONT_DIR / "DejaVuSans-Oblique.ttf"
-    if extra.is_file():
-        files.append(str(extra))
-    return [*files, _BUILTIN]
+    return [*(str(FONT_DIR / name) for name in _FACES if (FONT_DIR / name).is_file()), _BUILTIN]
 
 
 @lru_cache(maxsize=32)
