@@ -11,6 +11,8 @@ Nothing is downloaded here: give the two source trees as git directories (``fetc
     python bench/stock_kaptcha.py build --kaptcha /work/.mirror/penggle+kaptcha/repo \\
         --filters /work/.mirror/tomalloc+jhlabs-image-filter/repo --work /tmp/stock-kaptcha
     python bench/stock_kaptcha.py generate /tmp/stock-kaptcha/set --count 3000 --work /tmp/stock-kaptcha
+    python bench/stock_kaptcha.py generate /tmp/stock-kaptcha/shadow --count 1000 \
+        --set kaptcha.obscurificator.impl=com.google.code.kaptcha.impl.ShadowGimpy
 
 ``generate`` writes ``<text>_<n>.jpg`` (the label, then a number, as several published sets name
 theirs) and ``about.json`` (library commits, Java version, the settings).
@@ -61,16 +63,18 @@ def build(kaptcha: Path, filters: Path, work: Path) -> None:
     print(f"built {len(files)} sources into {classes}")
 
 
-def generate(out: Path, count: int, length: int, work: Path) -> None:
+def generate(out: Path, count: int, length: int, work: Path, settings: list[str]) -> None:
     built = work / "built.json"
     if not built.is_file():
         sys.exit(f"nothing built in {work}: run `build` first")
     out.mkdir(parents=True, exist_ok=True)
     classes = str(work / "classes")
-    _run("java", "-Djava.awt.headless=true", "-cp", classes, "StockKaptcha", str(out), str(count), str(length))
+    _run("java", "-Djava.awt.headless=true", "-cp", classes, "StockKaptcha", str(out), str(count), str(length),
+         *settings)
     version = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     about = {**json.loads(built.read_text(encoding="utf-8")), "java": version, "count": count,
-             "settings": {"kaptcha.textproducer.char.length": length, "everything else": "kaptcha's defaults"}}
+             "settings": {"kaptcha.textproducer.char.length": length, **dict(kv.split("=", 1) for kv in settings),
+                          "everything else": "kaptcha's defaults"}}
     (out / "about.json").write_text(json.dumps(about, indent=1), encoding="utf-8")
     print(f"{count} captchas in {out}")
 
@@ -86,11 +90,17 @@ def main() -> None:
     g.add_argument("out", type=Path)
     g.add_argument("--count", type=int, default=3000)
     g.add_argument("--length", type=int, default=4, help="4 is the 正方 vendor's setting (kaptcha's own default: 5)")
+    g.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="another kaptcha setting, e.g. "
+                   "kaptcha.obscurificator.impl=com.google.code.kaptcha.impl.ShadowGimpy")
     args = parser.parse_args()
     if args.command == "build":
         build(args.kaptcha, args.filters, args.work)
     else:
-        generate(args.out, args.count, args.length, args.work)
+        bad = [kv for kv in args.settings if "=" not in kv or not kv.startswith("kaptcha.")]
+        if bad:
+            parser.error(f"--set takes kaptcha.KEY=VALUE, not {bad[0]!r}")
+        generate(args.out, args.count, args.length, args.work, args.settings)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,18 @@ What the kaptcha 2.3 defaults do (``Config`` and the default classes), which thi
   twice, so it comes up twice as often); the ZF vendor sets the length to 4 (kaptcha's own default
   is 5).
 - ``DefaultWordRenderer``: anti-aliased, black, size 40, each character in Arial Bold or Courier
-  Bold at random, baseline at ``(height - size) / 5 + size``; the word is centred on the ink widths
-  of the characters plus 2 px between them. A Java server without those fonts (most Linux servers)
-  falls back to its "Dialog" sans; we use DejaVu Sans Bold and a bolded DejaVu Sans Mono.
+  Bold at random, baseline at ``(height - size) / 5 + size``. Each character's width is its
+  outline's width (``GlyphVector.getVisualBounds``, truncated to whole pixels), not its advance: the
+  word is centred on those widths plus 2 px between them, and the pen moves on by them, so the
+  characters sit closer than the font spaces them. A Java server without those fonts (most Linux
+  servers) draws them in its logical "Dialog" and "Monospaced" bold, DejaVu Sans Bold and DejaVu
+  Sans Mono Bold on Debian's OpenJDK: we use those two.
 - ``WaterRipple`` (the default obscurificator): jhlabs WaterFilter (amplitude 1.5, wavelength 2,
-  phase 10, radius 50 around the centre), then RippleFilter (sine, x amplitude 2.6 with wavelength
-  15, y amplitude 1.7 with wavelength 5), then two ``DefaultNoise`` curves in black: cubic curves
+  phase 10, radius 50 around the centre, edges clamped), then RippleFilter (sine, x amplitude 2.6
+  with wavelength 15, y amplitude 1.7 with wavelength 5), each resampling bilinearly. kaptcha sets
+  the ripple's edge action to ``NEAREST_NEIGHBOUR``, an interpolation constant equal to ``ZERO``, so
+  the ripple's output grows by (2, 1) px on each side and is drawn from (0, 0): the word moves 2 px
+  right and 1 px down. Then two ``DefaultNoise`` curves in black: cubic curves
   through random heights at 10/10/25/25 % and 10/25/50/90 % of the width, the first three segments
   drawn thicker (3.6, 2.7, 1.8 px).
 - The other stock obscurificators a school may configure: ``ShadowGimpy`` (strong ripple, a soft
@@ -44,8 +50,8 @@ KAPTCHA_CHARSET = "abcde2345678gfynmnpwx"
 KAPTCHA_LENGTH = 4  # the ZF vendor's setting
 KAPTCHA_WIDTH, KAPTCHA_HEIGHT = 200, 50
 _FONT_SIZE, _CHAR_SPACE = 40, 2
-# (font file, stroke): stand-ins for Arial Bold and Courier Bold (a 1-px stroke makes the mono bold).
-_FONTS = (("DejaVuSans-Bold.alnum.ttf", 0), ("DejaVuSansMono.alnum.ttf", 1))
+#: What a Linux JVM draws for Arial Bold and Courier Bold (its logical Dialog and Monospaced bold).
+_FONTS = ("DejaVuSans-Bold.alnum.ttf", "DejaVuSansMono-Bold.alnum.ttf")
 _GREY, _WHITE, _BLACK = (192, 192, 192), (255, 255, 255), (0, 0, 0)
 Coords = tuple[np.ndarray, np.ndarray]  # source x and y of every output pixel
 _SUPER = 4  # supersampling of the noise curves (kaptcha draws them anti-aliased)
@@ -61,28 +67,55 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_DIR / name), size)
 
 
+@lru_cache(maxsize=8)
+def _outline_extents(name: str) -> tuple[dict[str, tuple[int, int]], int]:
+    """Each character's outline from left to right (font units), and the units per em.
+
+    Java lays kaptcha's word out by these (``getVisualBounds``); Pillow reports only the advance box
+    of a glyph, so the outlines are read from the font itself."""
+    from fontTools.ttLib import TTFont  # only the kaptcha renderer needs it
+
+    font = TTFont(str(FONT_DIR / name))
+    glyphs = font["glyf"]
+    extents = {}
+    for code, glyph_name in font.getBestCmap().items():
+        glyph = glyphs[glyph_name]
+        extents[chr(code)] = (int(glyph.xMin), int(glyph.xMax)) if glyph.numberOfContours else (0, 0)
+    return extents, int(font["head"].unitsPerEm)
+
+
+def ink_width(char: str, name: str, size: int) -> int:
+    """``(int) GlyphVector.getVisualBounds().getWidth()`` of ``char`` at ``size`` px.
+
+    Java's font scaler places outline points on a 1/64 px grid, rounding each to the nearest."""
+    extents, units = _outline_extents(name)
+    left, right = extents.get(char, (0, 0))
+    to_64ths = size * 64 / units
+    return (math.floor(right * to_64ths + 0.5) - math.floor(left * to_64ths + 0.5)) // 64
+
+
 def _word(text: str, rng: random.Random, size: int) -> np.ndarray:
     """DefaultWordRenderer: the word's coverage (H, W) in 0..1 on a transparent canvas."""
     w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
     fonts = [rng.choice(_FONTS) for _ in text]
-    inks = []
-    for char, (name, stroke) in zip(text, fonts, strict=True):
-        left, _top, right, _bottom = _font(name, size).getbbox(char, stroke_width=stroke, anchor="ls")
-        inks.append(int(right - left))
+    inks = [ink_width(char, name, size) for char, name in zip(text, fonts, strict=True)]
     x = (w - (sum(inks) + _CHAR_SPACE * (len(text) - 1))) // 2
     baseline = (h - size) // 5 + size
     mask = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(mask)
-    for char, (name, stroke), ink in zip(text, fonts, inks, strict=True):
-        # Java draws at the pen position (origin), then advances by the ink width plus the space.
-        draw.text((x, baseline), char, font=_font(name, size), fill=255, anchor="ls",
-                  stroke_width=stroke, stroke_fill=255)
+    for char, name, ink in zip(text, fonts, inks, strict=True):
+        # Java draws at the pen position (the glyph's origin), then moves on by the ink width plus the space.
+        draw.text((x, baseline), char, font=_font(name, size), fill=255, anchor="ls")
         x += ink + _CHAR_SPACE
     return np.asarray(mask, np.float32) / 255.0
 
 
-def _sample(layer: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of ``layer`` (H, W, C) at source coordinates, edges clamped (TransformFilter)."""
+def _sample(layer: np.ndarray, sx: np.ndarray, sy: np.ndarray, clamp: bool = True) -> np.ndarray:
+    """Bilinear lookup of ``layer`` (H, W, C) at source coordinates (TransformFilter): outside the
+    layer its edge pixels (``clamp``, jhlabs CLAMP) or nothing (jhlabs ZERO)."""
+    if not clamp:  # a transparent border, and coordinates moved onto the bordered layer
+        layer = np.pad(layer, ((1, 1), (1, 1), (0, 0)))
+        sx, sy = sx + 1, sy + 1
     h, w = layer.shape[:2]
     sx = np.clip(sx, 0, w - 1.001)
     sy = np.clip(sy, 0, h - 1.001)
@@ -114,10 +147,23 @@ def _water(xs: np.ndarray, ys: np.ndarray, amplitude: float = 1.5, wavelength: f
 
 
 @lru_cache(maxsize=1)
-def _water_ripple_map() -> Coords:
-    """WaterRipple's fixed settings give one fixed map: where each output pixel is read from."""
+def _water_map() -> Coords:
+    """WaterRipple's WaterFilter: fixed settings, so one fixed map of where each pixel is read from."""
+    return _water(*_grid((KAPTCHA_HEIGHT, KAPTCHA_WIDTH)))
+
+
+@lru_cache(maxsize=1)
+def _ripple_map() -> Coords:
+    """WaterRipple's RippleFilter, read from (-2, -1): its output is 2 px wider and 1 px taller on
+    each side (edge action ZERO) and is drawn from the top left corner."""
     xs, ys = _grid((KAPTCHA_HEIGHT, KAPTCHA_WIDTH))
-    return _water(*_ripple(xs, ys, 2.6, 15.0, 1.7, 5.0))
+    return _ripple(xs - 2, ys - 1, 2.6, 15.0, 1.7, 5.0)
+
+
+def water_ripple(layer: np.ndarray) -> np.ndarray:
+    """The default obscurificator on an RGBA layer (H, W, 4): WaterFilter, then RippleFilter, each
+    resampling the layer in turn, as Java does (two bilinear passes blur more than one would)."""
+    return _sample(_sample(layer, *_water_map()), *_ripple_map(), clamp=False)
 
 
 def _curve_points(p: list[tuple[float, float]], flatness: float = 2.0) -> list[tuple[float, float]]:
@@ -202,7 +248,7 @@ def render_kaptcha(text: str, rng: random.Random, style: str | None = None) -> I
     layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size))
     xs, ys = _grid((h, w))
     if style == "water":
-        layer = _sample(layer, *_water_ripple_map())
+        layer = water_ripple(layer)
     elif style == "shadow":
         rx, ry = _ripple(xs, ys, 7.6, float(rng.randint(8, 14)), 1.0 + rng.random(), float(rng.randint(2, 4)))
         layer = _sample(layer, rx, ry)

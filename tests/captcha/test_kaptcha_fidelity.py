@@ -1,0 +1,71 @@
+"""``render_kaptcha`` against the real kaptcha library.
+
+The fixtures in ``tests/fixtures/kaptcha/`` were measured on kaptcha 2.3.2 itself (see the README
+there): the widths Java lays a word out by, where the ink of a word lands, and the alpha of a word
+before and after the stock WaterRipple obscurificator."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gradewatch.captcha import render_kaptcha as rk
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kaptcha"
+LAYOUT = json.loads((FIXTURES / "java_layout.json").read_text(encoding="utf-8"))
+JAVA_FONT = {"arial": "DejaVuSans-Bold.alnum.ttf", "courier": "DejaVuSansMono-Bold.alnum.ttf"}
+
+
+class _OneFont(random.Random):
+    """Draws every character in one font, as a kaptcha configured with one font name does."""
+
+    def __init__(self, font: str) -> None:
+        super().__init__(0)
+        self.font = font
+
+    def choice(self, seq):  # type: ignore[no-untyped-def, override]
+        return self.font if self.font in seq else super().choice(seq)
+
+
+def _alpha(name: str) -> np.ndarray:
+    return np.asarray(Image.open(FIXTURES / name), np.float32) / 255.0
+
+
+@pytest.mark.parametrize("font", sorted(LAYOUT["visual_width"]))
+def test_characters_are_as_wide_as_java_measures_them(font: str) -> None:
+    widths = LAYOUT["visual_width"][font]
+    assert set(widths) == set(rk.KAPTCHA_CHARSET)
+    ours = {char: rk.ink_width(char, font, LAYOUT["size"]) for char in widths}
+    assert ours == {char: int(width) for char, width in widths.items()}
+
+
+@pytest.mark.parametrize("font", sorted(LAYOUT["words"]))
+def test_word_lands_where_javas_does(font: str) -> None:
+    for word, java in LAYOUT["words"][font].items():
+        mask = rk._word(word, _OneFont(font), LAYOUT["size"])
+        cols, rows = np.where(mask.max(0) > 0)[0], np.where(mask.max(1) > 0)[0]
+        assert abs(cols[0] - java["ink_columns"][0]) <= 1 and abs(cols[-1] - java["ink_columns"][1]) <= 1, word
+        assert abs(rows[0] - java["ink_rows"][0]) <= 1 and abs(rows[-1] - java["ink_rows"][1]) <= 1, word
+
+
+@pytest.mark.parametrize("case", ["arial_2nf2", "arial_wmny", "courier_2nf2", "courier_wmny"])
+def test_water_ripple_matches_jhlabs(case: str) -> None:
+    word, java = _alpha(f"word_{case}.png"), _alpha(f"dist_{case}.png")
+    layer = np.concatenate([np.zeros((*word.shape, 3), np.float32), word[..., None]], axis=2)
+    ours = rk.water_ripple(layer)[..., 3]
+    assert np.abs(ours - java).max() <= 4 / 255  # Java rounds each pass to 8 bits
+    ink = java > 0.5
+    assert abs(ours[ink].mean() - java[ink].mean()) < 0.01
+
+
+def test_whole_word_matches_java_closely() -> None:
+    # Pillow and Java rasterise the same outlines a little differently; the layout must not add to that.
+    for case, font in (("arial_2nf2", "arial"), ("courier_wmny", "courier")):
+        word = case.split("_")[1]
+        ours = rk._word(word, _OneFont(JAVA_FONT[font]), LAYOUT["size"])
+        assert np.abs(ours - _alpha(f"word_{case}.png")).mean() < 0.03, case
