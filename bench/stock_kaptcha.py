@@ -9,13 +9,14 @@ Nothing is downloaded here: give the two source trees as git directories (``fetc
 /work/.mirror), and a JDK (``javac``, ``java``) must be on the PATH.
 
     python bench/stock_kaptcha.py build --kaptcha /work/.mirror/penggle+kaptcha/repo \\
-        --filters /work/.mirror/tomalloc+jhlabs-image-filter/repo --work /tmp/stock-kaptcha
-    python bench/stock_kaptcha.py generate /tmp/stock-kaptcha/set --count 3000 --work /tmp/stock-kaptcha
+        --filters /work/.mirror/tomalloc+jhlabs-image-filter/repo
+    python bench/stock_kaptcha.py generate /tmp/stock-kaptcha/set --count 3000
     python bench/stock_kaptcha.py generate /tmp/stock-kaptcha/shadow --count 1000 \
         --set kaptcha.obscurificator.impl=com.google.code.kaptcha.impl.ShadowGimpy
 
 ``generate`` writes ``<text>_<n>.jpg`` (the label, then a number, as several published sets name
-theirs) and ``about.json`` (library commits, Java version, the settings).
+theirs) and ``about.json`` (library commits, Java version, the settings). Both take ``--work``
+(default /tmp/stock-kaptcha), the build folder.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def build(kaptcha: Path, filters: Path, work: Path) -> None:
     shutil.rmtree(classes, ignore_errors=True)
     src.mkdir(parents=True)
     for git_dir in (kaptcha, filters):
-        archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "HEAD"], capture_output=True, check=True)
-        subprocess.run(["tar", "x", "-C", str(src)], input=archive.stdout, check=True)
-    files = [str(p) for p in src.rglob("*.java") if _LEFT_OUT not in p.as_posix()]
+        archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "HEAD"], capture_output=True)
+        if archive.returncode:
+            sys.exit(f"{git_dir} is not a git directory with a HEAD: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-f", "-", "-C", str(src)], input=archive.stdout, check=True)
+    files = [str(p) for p in src.rglob("*.java") if _LEFT_OUT not in p.as_posix() and "/src/test/" not in p.as_posix()]
     files.append(str(HERE / "StockKaptcha.java"))
     (work / "sources.txt").write_text("\n".join(files) + "\n", encoding="utf-8")
     _run("javac", "-nowarn", "-encoding", "UTF-8", "-d", str(classes), f"@{work / 'sources.txt'}")
@@ -81,12 +84,13 @@ def generate(out: Path, count: int, length: int, work: Path, settings: list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/stock-kaptcha"), help="build folder")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="compile kaptcha, the jhlabs filters and our generator")
     b.add_argument("--kaptcha", type=Path, required=True, help="git dir of penggle/kaptcha (2.3.2)")
     b.add_argument("--filters", type=Path, required=True, help="git dir of the jhlabs image filters")
     g = sub.add_parser("generate", help="draw captchas with the built library")
+    for command in (b, g):
+        command.add_argument("--work", type=Path, default=Path("/tmp/stock-kaptcha"), help="build folder")
     g.add_argument("out", type=Path)
     g.add_argument("--count", type=int, default=3000)
     g.add_argument("--length", type=int, default=4, help="4 is the 正方 vendor's setting (kaptcha's own default: 5)")
@@ -97,9 +101,11 @@ def main() -> None:
     if args.command == "build":
         build(args.kaptcha, args.filters, args.work)
     else:
-        bad = [kv for kv in args.settings if "=" not in kv or not kv.startswith("kaptcha.")]
+        bad = [kv for kv in args.settings if not kv.startswith("kaptcha.") or not kv.partition("=")[2]]
         if bad:
             parser.error(f"--set takes kaptcha.KEY=VALUE, not {bad[0]!r}")
+        if args.count < 1 or args.length < 1:
+            parser.error("--count and --length must be at least 1")
         generate(args.out, args.count, args.length, args.work, args.settings)
 
 

@@ -69,3 +69,18 @@ def test_whole_word_matches_java_closely() -> None:
         word = case.split("_")[1]
         ours = rk._word(word, _OneFont(JAVA_FONT[font]), LAYOUT["size"])
         assert np.abs(ours - _alpha(f"word_{case}.png")).mean() < 0.03, case
+
+
+def test_the_kaptcha_font_stays_out_of_the_generic_mix() -> None:
+    # The shipped generic model was trained on exactly these faces; a broken install must not drop one.
+    from gradewatch.captcha.render_generic import font_files
+
+    names = [Path(f).name for f in font_files()]
+    assert len(names) == 12 and names[-1] == "<pillow>"
+    assert all(Path(f).is_file() for f in font_files()[:-1])
+    assert "DejaVuSansMono-Bold.alnum.ttf" not in names
+
+
+def test_a_character_the_font_lacks_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no glyph"):
+        rk.ink_width("中", JAVA_FONT["arial"], 40)

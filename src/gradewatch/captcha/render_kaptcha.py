@@ -89,7 +89,9 @@ def ink_width(char: str, name: str, size: int) -> int:
 
     Java's font scaler places outline points on a 1/64 px grid, rounding each to the nearest."""
     extents, units = _outline_extents(name)
-    left, right = extents.get(char, (0, 0))
+    if char not in extents:  # Pillow would draw the missing-glyph box over its neighbours
+        raise ValueError(f"{name} has no glyph for {char!r}")
+    left, right = extents[char]
     to_64ths = size * 64 / units
     return (math.floor(right * to_64ths + 0.5) - math.floor(left * to_64ths + 0.5)) // 64
 
@@ -112,7 +114,10 @@ def _word(text: str, rng: random.Random, size: int) -> np.ndarray:
 
 def _sample(layer: np.ndarray, sx: np.ndarray, sy: np.ndarray, clamp: bool = True) -> np.ndarray:
     """Bilinear lookup of ``layer`` (H, W, C) at source coordinates (TransformFilter): outside the
-    layer its edge pixels (``clamp``, jhlabs CLAMP) or nothing (jhlabs ZERO)."""
+    layer its edge pixels (``clamp``, jhlabs CLAMP) or nothing (jhlabs ZERO).
+
+    The layer is premultiplied; Java interpolates straight ARGB, which darkens the edges of a
+    coloured ink towards the transparent black around it. For black ink, the default, the two agree."""
     if not clamp:  # a transparent border, and coordinates moved onto the bordered layer
         layer = np.pad(layer, ((1, 1), (1, 1), (0, 0)))
         sx, sy = sx + 1, sy + 1
