@@ -41,13 +41,17 @@ def _run(*cmd: str, cwd: Path | None = None) -> str:
 
 
 def _commit(git_dir: Path) -> str:
-    return _run("git", f"--git-dir={git_dir}", "rev-parse", "HEAD").strip()
+    done = subprocess.run(["git", f"--git-dir={git_dir}", "rev-parse", "HEAD"], capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"{git_dir} is not a git directory with a HEAD: {done.stderr.strip()}")
+    return done.stdout.strip()
 
 
 def build(kaptcha: Path, filters: Path, work: Path) -> None:
     for tool in ("git", "javac", "java"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not on the PATH")
+    commits = {"kaptcha": _commit(kaptcha), "filters": _commit(filters)}  # fails before anything is removed
     src, classes = work / "src", work / "classes"
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(classes, ignore_errors=True)
@@ -55,13 +59,12 @@ def build(kaptcha: Path, filters: Path, work: Path) -> None:
     for git_dir in (kaptcha, filters):
         archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "HEAD"], capture_output=True)
         if archive.returncode:
-            sys.exit(f"{git_dir} is not a git directory with a HEAD: {archive.stderr.decode().strip()}")
+            sys.exit(f"git archive of {git_dir} failed: {archive.stderr.decode().strip()}")
         subprocess.run(["tar", "-x", "-f", "-", "-C", str(src)], input=archive.stdout, check=True)
     files = [str(p) for p in src.rglob("*.java") if _LEFT_OUT not in p.as_posix() and "/src/test/" not in p.as_posix()]
     files.append(str(HERE / "StockKaptcha.java"))
     (work / "sources.txt").write_text("\n".join(files) + "\n", encoding="utf-8")
     _run("javac", "-nowarn", "-encoding", "UTF-8", "-d", str(classes), f"@{work / 'sources.txt'}")
-    commits = {"kaptcha": _commit(kaptcha), "filters": _commit(filters)}
     (work / "built.json").write_text(json.dumps(commits), encoding="utf-8")
     print(f"built {len(files)} sources into {classes}")
 
