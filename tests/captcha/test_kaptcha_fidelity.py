@@ -84,3 +84,20 @@ def test_the_kaptcha_font_stays_out_of_the_generic_mix() -> None:
 def test_a_character_the_font_lacks_is_an_error() -> None:
     with pytest.raises(ValueError, match="no glyph"):
         rk.ink_width("中", JAVA_FONT["arial"], 40)
+
+
+def test_a_light_ink_gets_javas_dark_rim() -> None:
+    # Java resamples straight ARGB, and the transparent pixels around the word are black: white glyphs
+    # come out with a dark rim. Premultiplied sampling alone would miss it by up to a quarter of the range.
+    word = np.asarray(Image.open(FIXTURES / "word_white_arial_2nf2.png").convert("RGBA"), np.float32) / 255.0
+    java = np.asarray(Image.open(FIXTURES / "dist_white_arial_2nf2.png").convert("RGBA"), np.float32) / 255.0
+    layer = np.concatenate([word[..., :3] * word[..., 3:4], word[..., 3:4]], axis=2)
+    ours = rk.water_ripple(layer)
+    assert np.abs(ours[..., :3] - java[..., :3] * java[..., 3:4]).max() <= 4 / 255
+    assert np.abs(ours[..., 3] - java[..., 3]).max() <= 4 / 255
+
+
+def test_render_kaptcha_mostly_stock_size_some_configured() -> None:
+    sizes = [rk.render_kaptcha("2nf2", random.Random(seed)).size for seed in range(120)]
+    assert 0.8 <= sizes.count((200, 50)) / len(sizes) < 1  # kaptcha.image.width / height, now and then
+    assert all(120 <= w <= 220 and 40 <= h <= 60 for w, h in sizes)

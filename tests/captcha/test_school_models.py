@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 
 import pytest
@@ -80,9 +81,17 @@ def _read_share(name: str, source, n: int = 200) -> tuple[float, list[tuple[str,
 
 def test_zf_model_reads_stock_kaptcha() -> None:
     # Served the way a simulator serves a renderer (PNG of the rendered, JPEG-looking image).
-    source = RenderedCaptchas(render_kaptcha, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240917)
+    stock = functools.partial(render_kaptcha, stock=True)
+    source = RenderedCaptchas(stock, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240917)
     share, wrong = _read_share("zf", source)
     assert share >= 0.99, wrong
+
+
+def test_zf_model_reads_configured_kaptcha() -> None:
+    # The renderer's mix: a quarter of it varies the canvas, inks (light ones too), noise and border.
+    source = RenderedCaptchas(render_kaptcha, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240918)
+    share, wrong = _read_share("zf", source)
+    assert share >= 0.9, wrong
 
 
 def test_zf_charset_covers_both_styles() -> None:

@@ -96,9 +96,8 @@ def ink_width(char: str, name: str, size: int) -> int:
     return (math.floor(right * to_64ths + 0.5) - math.floor(left * to_64ths + 0.5)) // 64
 
 
-def _word(text: str, rng: random.Random, size: int) -> np.ndarray:
+def _word(text: str, rng: random.Random, size: int, w: int = KAPTCHA_WIDTH, h: int = KAPTCHA_HEIGHT) -> np.ndarray:
     """DefaultWordRenderer: the word's coverage (H, W) in 0..1 on a transparent canvas."""
-    w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
     fonts = [rng.choice(_FONTS) for _ in text]
     inks = [ink_width(char, name, size) for char, name in zip(text, fonts, strict=True)]
     x = (w - (sum(inks) + _CHAR_SPACE * (len(text) - 1))) // 2
@@ -116,8 +115,12 @@ def _sample(layer: np.ndarray, sx: np.ndarray, sy: np.ndarray, clamp: bool = Tru
     """Bilinear lookup of ``layer`` (H, W, C) at source coordinates (TransformFilter): outside the
     layer its edge pixels (``clamp``, jhlabs CLAMP) or nothing (jhlabs ZERO).
 
-    The layer is premultiplied; Java interpolates straight ARGB, which darkens the edges of a
-    coloured ink towards the transparent black around it. For black ink, the default, the two agree."""
+    The layer is premultiplied, but Java interpolates straight ARGB, and the transparent pixels
+    around the word are black: a light ink gets a dark, speckled rim (北京大学's white kaptcha
+    glyphs show it). So the colour is divided out, sampled, and multiplied back in."""
+    alpha = layer[..., 3:4]
+    straight = np.where(alpha > 1e-6, layer[..., :3] / np.maximum(alpha, 1e-6), 0.0)
+    layer = np.concatenate([straight, alpha], axis=2)
     if not clamp:  # a transparent border, and coordinates moved onto the bordered layer
         layer = np.pad(layer, ((1, 1), (1, 1), (0, 0)))
         sx, sy = sx + 1, sy + 1
@@ -128,7 +131,8 @@ def _sample(layer: np.ndarray, sx: np.ndarray, sy: np.ndarray, clamp: bool = Tru
     fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
     top = layer[y0, x0] * (1 - fx) + layer[y0, x0 + 1] * fx
     bottom = layer[y0 + 1, x0] * (1 - fx) + layer[y0 + 1, x0 + 1] * fx
-    return top * (1 - fy) + bottom * fy
+    out = top * (1 - fy) + bottom * fy
+    return np.concatenate([out[..., :3] * out[..., 3:4], out[..., 3:4]], axis=2)
 
 
 def _grid(shape: tuple[int, int]) -> Coords:
@@ -144,31 +148,32 @@ def _ripple(xs: np.ndarray, ys: np.ndarray, ax: float, wx: float, ay: float, wy:
 def _water(xs: np.ndarray, ys: np.ndarray, amplitude: float = 1.5, wavelength: float = 2.0,
            phase: float = 10.0, radius: float = 50.0) -> Coords:
     """jhlabs WaterFilter: circular ripples around the image centre, fading out at ``radius``."""
-    dx, dy = xs - KAPTCHA_WIDTH * 0.5, ys - KAPTCHA_HEIGHT * 0.5
+    dx, dy = xs - xs.shape[1] * 0.5, ys - xs.shape[0] * 0.5
     dist = np.hypot(dx, dy)
     amount = amplitude * np.sin(dist / wavelength * 2 * math.pi - phase) * (radius - dist) / radius
     amount = np.where((dist < radius) & (dist > 0), amount * wavelength / np.maximum(dist, 1e-6), 0.0)
     return xs + dx * amount, ys + dy * amount
 
 
-@lru_cache(maxsize=1)
-def _water_map() -> Coords:
-    """WaterRipple's WaterFilter: fixed settings, so one fixed map of where each pixel is read from."""
-    return _water(*_grid((KAPTCHA_HEIGHT, KAPTCHA_WIDTH)))
+@lru_cache(maxsize=64)
+def _water_map(shape: tuple[int, int]) -> Coords:
+    """WaterRipple's WaterFilter: fixed settings, so one map per image size of where each pixel is read from."""
+    return _water(*_grid(shape))
 
 
-@lru_cache(maxsize=1)
-def _ripple_map() -> Coords:
+@lru_cache(maxsize=64)
+def _ripple_map(shape: tuple[int, int]) -> Coords:
     """WaterRipple's RippleFilter, read from (-2, -1): its output is 2 px wider and 1 px taller on
     each side (edge action ZERO) and is drawn from the top left corner."""
-    xs, ys = _grid((KAPTCHA_HEIGHT, KAPTCHA_WIDTH))
+    xs, ys = _grid(shape)
     return _ripple(xs - 2, ys - 1, 2.6, 15.0, 1.7, 5.0)
 
 
 def water_ripple(layer: np.ndarray) -> np.ndarray:
     """The default obscurificator on an RGBA layer (H, W, 4): WaterFilter, then RippleFilter, each
     resampling the layer in turn, as Java does (two bilinear passes blur more than one would)."""
-    return _sample(_sample(layer, *_water_map()), *_ripple_map(), clamp=False)
+    shape = (layer.shape[0], layer.shape[1])
+    return _sample(_sample(layer, *_water_map(shape)), *_ripple_map(shape), clamp=False)
 
 
 def _curve_points(p: list[tuple[float, float]], flatness: float = 2.0) -> list[tuple[float, float]]:
@@ -187,9 +192,8 @@ def _curve_points(p: list[tuple[float, float]], flatness: float = 2.0) -> list[t
     return left[:-1] + right
 
 
-def _noise(rng: random.Random) -> np.ndarray:
+def _noise(rng: random.Random, w: int = KAPTCHA_WIDTH, h: int = KAPTCHA_HEIGHT) -> np.ndarray:
     """The two DefaultNoise curves' coverage (H, W) in 0..1."""
-    w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
     canvas = Image.new("L", (w * _SUPER, h * _SUPER), 0)
     draw = ImageDraw.Draw(canvas)
     for factors in ((0.1, 0.1, 0.25, 0.25), (0.1, 0.25, 0.5, 0.9)):
@@ -239,18 +243,28 @@ def _colour(rng: random.Random, lo: int, hi: int) -> tuple[int, int, int]:
 STYLES = {"water": 0.7, "shadow": 0.15, "fisheye": 0.15}
 
 
-def render_kaptcha(text: str, rng: random.Random, style: str | None = None) -> Image.Image:
-    """Draw ``text`` as stock kaptcha draws it (mostly with the default settings): RGB, 200x50.
+def render_kaptcha(text: str, rng: random.Random, style: str | None = None, stock: bool = False) -> Image.Image:
+    """Draw ``text`` as stock kaptcha draws it (mostly with the default settings): RGB, mostly 200x50.
 
-    ``style`` picks the obscurificator (one of ``STYLES``); by default one is drawn at random."""
+    ``style`` picks the obscurificator (one of ``STYLES``); by default one is drawn at random.
+    A quarter of the images vary what a school may configure (``kaptcha.image.width``/``height``,
+    font size and colour, a light ink as 北京大学's white one, noise colour or none, background
+    colours, border colour or none, JPEG quality); ``stock`` keeps every setting at the default."""
+    default = rng.random() < 0.75 or stock
     w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
-    default = rng.random() < 0.75  # the rest vary the settings a school may change
-    size = _FONT_SIZE if default or rng.random() < 0.5 else rng.randint(34, 44)
-    ink = _BLACK if default or rng.random() < 0.4 else _colour(rng, 0, 100)
+    if not default and rng.random() < 0.4:  # kaptcha.image.width / height
+        w, h = rng.randint(120, 220), rng.randint(40, 60)
+    size = _FONT_SIZE if default or rng.random() < 0.5 else rng.randint(30, 44)
+    size = min(size, h - 6)
+    light = not default and rng.random() < 0.3
+    if light:
+        ink = _colour(rng, 235, 255)
+    else:
+        ink = _BLACK if default or rng.random() < 0.4 else _colour(rng, 0, 100)
     noise_ink = _BLACK if default or rng.random() < 0.5 else _colour(rng, 0, 160)
     drawn = rng.choices(list(STYLES), weights=list(STYLES.values()))[0]
     style = style or drawn  # draw anyway, so a given seed gives the same settings whatever the style
-    layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size))
+    layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size, w, h))
     xs, ys = _grid((h, w))
     if style == "water":
         layer = water_ripple(layer)
@@ -263,15 +277,16 @@ def render_kaptcha(text: str, rng: random.Random, style: str | None = None) -> I
         layer = layer + _over(np.zeros_like(layer), _BLACK, shadow) * (1 - layer[..., 3:4])
     else:
         layer = _fisheye(layer, rng)
-    if style != "fisheye" and (default or rng.random() < 0.8):
-        layer = _over(layer, noise_ink, _noise(rng))
+    if style != "fisheye" and (default or rng.random() < (0.5 if light else 0.8)):
+        layer = _over(layer, noise_ink, _noise(rng, w, h))
     top, bottom = (_GREY, _WHITE) if default or rng.random() < 0.5 else (_colour(rng, 170, 235), _colour(rng, 225, 255))
     t = np.clip((xs * w + ys * h) / (w * w + h * h), 0, 1)[..., None]  # GradientPaint (0,0) → (w,h)
     background = np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t
     rgb = layer[..., :3] + background * (1 - layer[..., 3:4])
     img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
     if default or rng.random() < 0.6:
-        ImageDraw.Draw(img).rectangle((0, 0, w - 1, h - 1), outline=_BLACK)
+        border = _BLACK if default or rng.random() < 0.5 else _colour(rng, 0, 200)
+        ImageDraw.Draw(img).rectangle((0, 0, w - 1, h - 1), outline=border)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=75 if default else rng.randint(65, 92))
     buf.seek(0)
