@@ -17,15 +17,29 @@ Nothing is downloaded here: give the two source trees as git directories (``fetc
 ``generate`` writes ``<text>_<n>.jpg`` (the label, then a number, as several published sets name
 theirs) and ``about.json`` (library commits, Java version, the settings). Both take ``--work``
 (default /tmp/stock-kaptcha), the build folder.
+
+``configured`` draws what schools that change kaptcha's settings serve (as 北京大学 does: white ink,
+no noise, 130x52, a green border): ``--configs`` random configurations, ``--each`` captchas of each,
+all in one folder as ``<text>_<config>-<n>.jpg``, the settings of every configuration in
+``about.json``:
+
+    python bench/stock_kaptcha.py configured /tmp/stock-kaptcha/configured --configs 40 --each 50
+
+``breakdown`` reads such a folder with a model (``zf``, a path, or ``ddddocr``: the teacher) and prints
+its whole-captcha accuracy per setting (ink, obscurificator, noise, size, fonts, spacing):
+
+    python bench/stock_kaptcha.py breakdown /tmp/stock-kaptcha/configured --model zf
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "stock_kaptcha"
@@ -69,7 +83,7 @@ def build(kaptcha: Path, filters: Path, work: Path) -> None:
     print(f"built {len(files)} sources into {classes}")
 
 
-def generate(out: Path, count: int, length: int, work: Path, settings: list[str]) -> None:
+def generate(out: Path, count: int, length: int, work: Path, settings: list[str], quiet: bool = False) -> None:
     built = work / "built.json"
     if not built.is_file():
         sys.exit(f"nothing built in {work}: run `build` first")
@@ -81,8 +95,104 @@ def generate(out: Path, count: int, length: int, work: Path, settings: list[str]
     about = {**json.loads(built.read_text(encoding="utf-8")), "java": version, "count": count,
              "settings": {"kaptcha.textproducer.char.length": length, **dict(kv.split("=", 1) for kv in settings),
                           "everything else": "kaptcha's defaults"}}
+    if not quiet:
+        (out / "about.json").write_text(json.dumps(about, indent=1), encoding="utf-8")
+        print(f"{count} captchas in {out}")
+
+
+def _rgb(rng: random.Random, lo: int, hi: int) -> str:
+    return ",".join(str(rng.randint(lo, hi)) for _ in range(3))
+
+
+def random_settings(rng: random.Random) -> list[str]:
+    """One school's kaptcha settings: each setting kept at the default or changed within what a login
+    page can use (the sizes keep four characters on the canvas). The ranges are our guess: no survey of
+    schools' settings is public."""
+    w, h = (200, 50) if rng.random() < 0.4 else (rng.randint(120, 220), rng.randint(40, 60))
+    size = 40 if rng.random() < 0.5 else rng.randint(30, 44)
+    settings: dict[str, object] = {"kaptcha.image.width": w, "kaptcha.image.height": h,
+                                   "kaptcha.textproducer.font.size": min(size, h - 6)}
+    obscurificator = rng.choices(["WaterRipple", "ShadowGimpy", "FishEyeGimpy"], [0.7, 0.15, 0.15])[0]
+    settings["kaptcha.obscurificator.impl"] = f"com.google.code.kaptcha.impl.{obscurificator}"
+    ink = rng.random()
+    if ink < 0.3 and obscurificator != "FishEyeGimpy":  # a light ink shows only by a ripple's rim or a shadow
+        settings["kaptcha.textproducer.font.color"] = rng.choice(["white", _rgb(rng, 235, 255)])
+    elif ink < 0.7:
+        settings["kaptcha.textproducer.font.color"] = _rgb(rng, 0, 100)
+    if rng.random() < 0.3:
+        settings["kaptcha.textproducer.font.names"] = "Liberation Sans,Liberation Mono"  # Arial, Courier New installed
+    if rng.random() < 0.3:
+        settings["kaptcha.textproducer.char.space"] = rng.randint(1, 6)
+    if rng.random() < 0.4:
+        settings["kaptcha.noise.impl"] = "com.google.code.kaptcha.impl.NoNoise"
+    elif rng.random() < 0.5:
+        settings["kaptcha.noise.color"] = _rgb(rng, 0, 160)
+    if rng.random() < 0.5:
+        settings["kaptcha.background.clear.from"] = _rgb(rng, 170, 235)
+        settings["kaptcha.background.clear.to"] = _rgb(rng, 225, 255)
+    border = rng.random()
+    if border < 0.3:
+        settings["kaptcha.border"] = "no"
+    elif border < 0.6:
+        settings["kaptcha.border.color"] = _rgb(rng, 0, 200)
+    return [f"{key}={value}" for key, value in settings.items()]
+
+
+def configured(out: Path, configs: int, each: int, length: int, work: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    drawn = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(configs):
+            settings = random_settings(rng)
+            folder = Path(tmp) / str(n)
+            generate(folder, each, length, work, settings, quiet=True)
+            for image in folder.glob("*.jpg"):
+                text, _, i = image.stem.rpartition("_")
+                shutil.move(image, out / f"{text}_{n}-{i}.jpg")
+            drawn[n] = settings
+    about = json.loads((Path(work) / "built.json").read_text(encoding="utf-8"))
+    about.update(count=configs * each, length=length, seed=seed, configurations=drawn)
     (out / "about.json").write_text(json.dumps(about, indent=1), encoding="utf-8")
-    print(f"{count} captchas in {out}")
+    print(f"{configs * each} captchas of {configs} configurations in {out}")
+
+
+def _features(settings: list[str]) -> dict[str, str]:
+    """What one configuration changes, as a few coarse groups to count accuracy by."""
+    kv = dict(pair.split("=", 1) for pair in settings)
+    colour = kv.get("kaptcha.textproducer.font.color", "black")
+    light = colour == "white" or (colour != "black" and min(int(c) for c in colour.split(",")) >= 200)
+    size = (int(kv["kaptcha.image.width"]), int(kv["kaptcha.image.height"]))
+    return {
+        "ink": "black (default)" if colour == "black" else "light" if light else "dark colour",
+        "obscurificator": kv["kaptcha.obscurificator.impl"].rsplit(".", 1)[1],
+        "noise": "none" if "kaptcha.noise.impl" in kv else "coloured" if "kaptcha.noise.color" in kv else "black",
+        "canvas": "200x50 (default)" if size == (200, 50) else "other",
+        "fonts": "Liberation" if "kaptcha.textproducer.font.names" in kv else "JVM default",
+        "char.space": "2 (default)" if "kaptcha.textproducer.char.space" not in kv else "other",
+    }
+
+
+def breakdown(folder: Path, model: str) -> None:
+    from gradewatch.captcha.spec import SPECS
+    from gradewatch.captcha.teacher import start_solver
+
+    configs = json.loads((folder / "about.json").read_text(encoding="utf-8"))["configurations"]
+    solver = start_solver(model, SPECS["zf"]) if model == "ddddocr" else start_solver(model)
+    tally: dict[tuple[str, str], list[int]] = {}
+    for image in sorted(folder.glob("*.jpg")):
+        text, _, tail = image.stem.rpartition("_")
+        right = solver.solve(image.read_bytes()).text.lower() == text.lower()
+        config = tail.split("-")[0]
+        for group in [("all", ""), ("configuration", config)] + list(_features(configs[config]).items()):
+            tally.setdefault(group, [0, 0])[0] += right
+            tally[group][1] += 1
+    print(f"{model} on {folder} ({len(configs)} configurations)")
+    for (group, value), (right, n) in sorted(tally.items()):
+        if group != "configuration":
+            print(f"  {group:15} {value:17} {right / n:7.1%}  ({right}/{n})")
+    worst = sorted((right / n, config) for (group, config), (right, n) in tally.items() if group == "configuration")
+    for share, config in worst[:5]:
+        print(f"  worst: {share:6.1%}  configuration {config}: {' '.join(configs[config])}")
 
 
 def main() -> None:
@@ -92,7 +202,16 @@ def main() -> None:
     b.add_argument("--kaptcha", type=Path, required=True, help="git dir of penggle/kaptcha (2.3.2)")
     b.add_argument("--filters", type=Path, required=True, help="git dir of the jhlabs image filters")
     g = sub.add_parser("generate", help="draw captchas with the built library")
-    for command in (b, g):
+    c = sub.add_parser("configured", help="draw captchas with random school settings")
+    c.add_argument("out", type=Path)
+    c.add_argument("--configs", type=int, default=40, help="how many random configurations")
+    c.add_argument("--each", type=int, default=50, help="captchas of each configuration")
+    c.add_argument("--length", type=int, default=4)
+    c.add_argument("--seed", type=int, default=0)
+    k = sub.add_parser("breakdown", help="a model's accuracy per setting on a `configured` folder")
+    k.add_argument("folder", type=Path)
+    k.add_argument("--model", default="zf", help="a model name or path, or ddddocr (the teacher)")
+    for command in (b, g, c):
         command.add_argument("--work", type=Path, default=Path("/tmp/stock-kaptcha"), help="build folder")
     g.add_argument("out", type=Path)
     g.add_argument("--count", type=int, default=3000)
@@ -103,6 +222,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "build":
         build(args.kaptcha, args.filters, args.work)
+    elif args.command == "breakdown":
+        breakdown(args.folder, args.model)
+    elif args.command == "configured":
+        if min(args.configs, args.each, args.length) < 1:
+            parser.error("--configs, --each and --length must be at least 1")
+        args.out.mkdir(parents=True, exist_ok=True)
+        configured(args.out, args.configs, args.each, args.length, args.work, args.seed)
     else:
         bad = [kv for kv in args.settings if not kv.startswith("kaptcha.") or not kv.partition("=")[2]]
         if bad:

@@ -90,3 +90,7 @@ def test_render_kaptcha_mostly_stock_size_some_configured() -> None:
     sizes = [rk.render_kaptcha("2nf2", random.Random(seed)).size for seed in range(120)]
     assert 0.8 <= sizes.count((200, 50)) / len(sizes) < 1  # kaptcha.image.width / height, now and then
     assert all(120 <= w <= 220 and 40 <= h <= 60 for w, h in sizes)
+    never = {rk.render_kaptcha("2nf2", random.Random(seed), configured=0.0).size for seed in range(120)}
+    assert never == {(200, 50)}
+    always = [rk.render_kaptcha("2nf2", random.Random(seed), configured=1.0).size for seed in range(120)]
+    assert 0.25 <= 1 - always.count((200, 50)) / len(always) <= 0.55  # 40 % of the configured ones

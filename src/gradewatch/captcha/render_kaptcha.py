@@ -102,18 +102,18 @@ def ink_width(char: str, name: str, size: int) -> int:
 
 
 def _word(text: str, rng: random.Random, size: int, w: int = KAPTCHA_WIDTH, h: int = KAPTCHA_HEIGHT,
-          faces: tuple[str, str] = _FONTS) -> np.ndarray:
+          faces: tuple[str, str] = _FONTS, space: int = _CHAR_SPACE) -> np.ndarray:
     """DefaultWordRenderer: the word's coverage (H, W) in 0..1 on a transparent canvas."""
     fonts = [rng.choice(faces) for _ in text]
     inks = [ink_width(char, name, size) for char, name in zip(text, fonts, strict=True)]
-    x = (w - (sum(inks) + _CHAR_SPACE * (len(text) - 1))) // 2
+    x = (w - (sum(inks) + space * (len(text) - 1))) // 2
     baseline = (h - size) // 5 + size
     mask = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(mask)
     for char, name, ink in zip(text, fonts, inks, strict=True):
         # Java draws at the pen position (the glyph's origin), then moves on by the ink width plus the space.
         draw.text((x, baseline), char, font=_font(name, size), fill=255, anchor="ls")
-        x += ink + _CHAR_SPACE
+        x += ink + space
     return np.asarray(mask, np.float32) / 255.0
 
 
@@ -249,20 +249,27 @@ def _colour(rng: random.Random, lo: int, hi: int) -> tuple[int, int, int]:
 STYLES = {"water": 0.7, "shadow": 0.15, "fisheye": 0.15}
 
 
-def render_kaptcha(text: str, rng: random.Random, style: str | None = None, stock: bool = False) -> Image.Image:
+#: How many images vary what a school may configure: a guess (most 正方 servers keep the defaults),
+#: and how many of those have a light ink.
+CONFIGURED_SHARE, LIGHT_SHARE = 0.25, 0.3
+
+
+def render_kaptcha(text: str, rng: random.Random, style: str | None = None, stock: bool = False,
+                   configured: float = CONFIGURED_SHARE, light_share: float = LIGHT_SHARE) -> Image.Image:
     """Draw ``text`` as stock kaptcha draws it (mostly with the default settings): RGB, mostly 200x50.
 
     ``style`` picks the obscurificator (one of ``STYLES``); by default one is drawn at random.
-    A quarter of the images vary what a school may configure (``kaptcha.image.width``/``height``,
-    font size and colour, a light ink as 北京大学's white one, noise colour or none, background
-    colours, border colour or none, JPEG quality); ``stock`` keeps every setting at the default."""
-    default = rng.random() < 0.75 or stock
+    A share ``configured`` of the images (a quarter by default) vary what a school may configure
+    (``kaptcha.image.width``/``height``, font size, colour and spacing, a light ink as 北京大学's white
+    one (a share ``light_share`` of them), noise colour or none, background colours, border colour or none,
+    JPEG quality); ``stock`` keeps every setting at the default."""
+    default = rng.random() < 1 - configured or stock
     w, h = KAPTCHA_WIDTH, KAPTCHA_HEIGHT
     if not default and rng.random() < 0.4:  # kaptcha.image.width / height
         w, h = rng.randint(120, 220), rng.randint(40, 60)
     size = _FONT_SIZE if default or rng.random() < 0.5 else rng.randint(30, 44)
     size = min(size, h - 6)
-    light = not default and rng.random() < 0.3
+    light = not default and rng.random() < light_share
     if light:
         ink = _colour(rng, 235, 255)
     else:
@@ -270,8 +277,11 @@ def render_kaptcha(text: str, rng: random.Random, style: str | None = None, stoc
     noise_ink = _BLACK if default or rng.random() < 0.5 else _colour(rng, 0, 160)
     drawn = rng.choices(list(STYLES), weights=list(STYLES.values()))[0]
     style = style or drawn  # draw anyway, so a given seed gives the same settings whatever the style
+    if light and style == "fisheye":  # no ripple, no rim: a light ink would not show (no school serves that)
+        light, ink = False, _colour(rng, 0, 100)
     faces = _FONTS_INSTALLED if rng.random() < _INSTALLED_SHARE else _FONTS
-    layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size, w, h, faces))
+    space = _CHAR_SPACE if default or rng.random() < 0.7 else rng.randint(1, 6)  # kaptcha.textproducer.char.space
+    layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size, w, h, faces, space))
     xs, ys = _grid((h, w))
     if style == "water":
         layer = water_ripple(layer)
