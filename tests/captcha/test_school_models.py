@@ -91,7 +91,16 @@ def test_zf_model_reads_configured_kaptcha() -> None:
     # The renderer's mix: a quarter of it varies the canvas, inks (light ones too), noise and border.
     source = RenderedCaptchas(render_kaptcha, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240918)
     share, wrong = _read_share("zf", source, n=1000)
-    assert share >= 0.9, wrong
+    assert share >= 0.95, wrong  # the model before configured kaptcha was trained more often: 0.936
+
+
+def test_zf_model_reads_light_ink_kaptcha() -> None:
+    # Configured kaptcha with a light ink only (北京大学 serves white glyphs): the glyphs show by the dark
+    # rim the ripple leaves or by the shadow. The model shipped before light inks were trained often read 51 % of these.
+    light = functools.partial(render_kaptcha, configured=1.0, light_share=1.0)
+    source = RenderedCaptchas(light, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240919)
+    share, wrong = _read_share("zf", source, n=500)
+    assert share >= 0.8, wrong
 
 
 def test_zf_charset_covers_both_styles() -> None:
