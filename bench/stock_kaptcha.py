@@ -87,6 +87,8 @@ def generate(out: Path, count: int, length: int, work: Path, settings: list[str]
     built = work / "built.json"
     if not built.is_file():
         sys.exit(f"nothing built in {work}: run `build` first")
+    if shutil.which("java") is None:
+        sys.exit("java is not on the PATH")
     out.mkdir(parents=True, exist_ok=True)
     classes = str(work / "classes")
     _run("java", "-Djava.awt.headless=true", "-cp", classes, "StockKaptcha", str(out), str(count), str(length),
@@ -176,7 +178,10 @@ def breakdown(folder: Path, model: str) -> None:
     from gradewatch.captcha.spec import SPECS
     from gradewatch.captcha.teacher import start_solver
 
-    configs = json.loads((folder / "about.json").read_text(encoding="utf-8"))["configurations"]
+    about = folder / "about.json"
+    configs = json.loads(about.read_text(encoding="utf-8")).get("configurations") if about.is_file() else None
+    if not configs:
+        sys.exit(f"{folder} holds no `configured` set (no configurations in {about})")
     solver = start_solver(model, SPECS["zf"]) if model == "ddddocr" else start_solver(model)
     tally: dict[tuple[str, str], list[int]] = {}
     for image in sorted(folder.glob("*.jpg")):
