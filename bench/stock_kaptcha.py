@@ -83,9 +83,9 @@ def build(kaptcha: Path, filters: Path, work: Path) -> None:
     print(f"built {len(files)} sources into {classes}")
 
 
-def generate(out: Path, count: int, length: int, work: Path, settings: list[str], quiet: bool = False) -> None:
-    built = work / "built.json"
-    if not built.is_file():
+def _draw(out: Path, count: int, length: int, work: Path, settings: list[str]) -> None:
+    """Run our generator on the built library: ``count`` captchas into ``out``."""
+    if not (work / "built.json").is_file():
         sys.exit(f"nothing built in {work}: run `build` first")
     if shutil.which("java") is None:
         sys.exit("java is not on the PATH")
@@ -93,13 +93,21 @@ def generate(out: Path, count: int, length: int, work: Path, settings: list[str]
     classes = str(work / "classes")
     _run("java", "-Djava.awt.headless=true", "-cp", classes, "StockKaptcha", str(out), str(count), str(length),
          *settings)
+
+
+def _about(work: Path) -> dict:
+    """The library commits and the Java that drew a set, for its about.json."""
     version = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
-    about = {**json.loads(built.read_text(encoding="utf-8")), "java": version, "count": count,
+    return {**json.loads((work / "built.json").read_text(encoding="utf-8")), "java": version}
+
+
+def generate(out: Path, count: int, length: int, work: Path, settings: list[str]) -> None:
+    _draw(out, count, length, work, settings)
+    about = {**_about(work), "count": count,
              "settings": {"kaptcha.textproducer.char.length": length, **dict(kv.split("=", 1) for kv in settings),
                           "everything else": "kaptcha's defaults"}}
-    if not quiet:
-        (out / "about.json").write_text(json.dumps(about, indent=1), encoding="utf-8")
-        print(f"{count} captchas in {out}")
+    (out / "about.json").write_text(json.dumps(about, indent=1), encoding="utf-8")
+    print(f"{count} captchas in {out}")
 
 
 def _rgb(rng: random.Random, lo: int, hi: int) -> str:
@@ -147,13 +155,12 @@ def configured(out: Path, configs: int, each: int, length: int, work: Path, seed
         for n in range(configs):
             settings = random_settings(rng)
             folder = Path(tmp) / str(n)
-            generate(folder, each, length, work, settings, quiet=True)
+            _draw(folder, each, length, work, settings)
             for image in folder.glob("*.jpg"):
                 text, _, i = image.stem.rpartition("_")
                 shutil.move(image, out / f"{text}_{n}-{i}.jpg")
             drawn[n] = settings
-    about = json.loads((Path(work) / "built.json").read_text(encoding="utf-8"))
-    about.update(count=configs * each, length=length, seed=seed, configurations=drawn)
+    about = {**_about(work), "count": configs * each, "length": length, "seed": seed, "configurations": drawn}
     (out / "about.json").write_text(json.dumps(about, indent=1), encoding="utf-8")
     print(f"{configs * each} captchas of {configs} configurations in {out}")
 
@@ -182,7 +189,7 @@ def breakdown(folder: Path, model: str) -> None:
     configs = json.loads(about.read_text(encoding="utf-8")).get("configurations") if about.is_file() else None
     if not configs:
         sys.exit(f"{folder} holds no `configured` set (no configurations in {about})")
-    solver = start_solver(model, SPECS["zf"]) if model == "ddddocr" else start_solver(model)
+    solver = start_solver(model, SPECS["zf"])  # the target spec matters to the teacher only
     tally: dict[tuple[str, str], list[int]] = {}
     for image in sorted(folder.glob("*.jpg")):
         text, _, tail = image.stem.rpartition("_")

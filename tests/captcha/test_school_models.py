@@ -96,7 +96,8 @@ def test_zf_model_reads_configured_kaptcha() -> None:
 
 def test_zf_model_reads_light_ink_kaptcha() -> None:
     # Configured kaptcha with a light ink only (北京大学 serves white glyphs): the glyphs show by the dark
-    # rim the ripple leaves or by the shadow. The model shipped before light inks were trained often read 51 % of these.
+    # rim the ripple leaves or by the shadow. The model shipped before light inks were trained more often
+    # read 51 % of these.
     light = functools.partial(render_kaptcha, configured=1.0, light_share=1.0)
     source = RenderedCaptchas(light, charset=KAPTCHA_CHARSET, length=KAPTCHA_LENGTH, seed=20240919)
     share, wrong = _read_share("zf", source, n=500)
