@@ -185,6 +185,26 @@ def test_cli_eval_json_contract(rendered_dir):
     assert isinstance(report["confusions"], list)
 
 
+def test_cli_eval_scores_every_image_and_counts_labels_the_model_cannot_produce(tmp_path, rendered_dir):
+    """A held-back set is judged on all its images: other formats, copies' names and foreign labels included."""
+    files = sorted(rendered_dir.glob("*.png"))[:6]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for f in files[:3]:
+        shutil.copy(f, folder / f.name)
+    Image.open(files[3]).convert("RGB").save(folder / f"{files[3].stem}.webp")  # read, not skipped
+    shutil.copy(files[4], folder / f"{files[4].stem} (2).png")  # a second download's name: same label
+    shutil.copy(files[5], folder / f"{files[5].stem}x.png")  # 5 characters: the SSFW model reads 4
+    proc = run_cli("eval", str(folder), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["n"] == 6
+    assert (report["outside_spec"], report["outside_spec_examples"]) == (1, [f"{files[5].stem}x.png"])
+    assert round(report["accuracy"] * 6) == 5  # the five readable labels read, the foreign one wrong
+    human = run_cli("eval", str(folder))
+    assert "labels the model cannot produce" in human.stdout and "1, scored" in human.stdout
+
+
 def test_cli_eval_human_output(rendered_dir):
     proc = run_cli("eval", str(rendered_dir), "--limit", "10")
     assert proc.returncode == 0, proc.stderr

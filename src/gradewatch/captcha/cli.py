@@ -249,7 +249,15 @@ def eval_(
     table.add_row("median ms per image", f"{report.ms_per_image:.3f}")
     if report.unreadable:
         table.add_row("unreadable images", str(report.unreadable))
+    if report.outside_spec:
+        shown = ", ".join(report.outside_examples[:3])
+        table.add_row("labels the model cannot produce", f"{report.outside_spec}, scored wrong (e.g. {shown})")
     console.print(table)
+    if report.outside_spec == report.n:
+        console.print(
+            f"[yellow]none of the labels fits what the model reads ({report.spec_summary}): "
+            "a model for another captcha?"
+        )
     if report.confusions:
         console.print(
             "most frequent confusions (true → predicted): "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import tarfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,7 @@ import numpy as np
 from gradewatch.captcha.errors import CaptchaError, DatasetError
 from gradewatch.captcha.spec import CaptchaSpec, open_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -62,6 +63,9 @@ def is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+_COPY_MARK = re.compile(r" \(\d+\)$")
+
+
 def label_from_name(name: str, spec: CaptchaSpec | None = None) -> str:
     stem = PurePosixPath(name).name
     for suf in IMAGE_SUFFIXES:
@@ -70,6 +74,8 @@ def label_from_name(name: str, spec: CaptchaSpec | None = None) -> str:
             break
     if "_" in stem and (spec is None or "_" not in spec.charset):
         stem = stem.split("_", 1)[0]
+    if stem.endswith(")") and (spec is None or " " not in spec.charset):
+        stem = _COPY_MARK.sub("", stem)  # `ab3k (2).png`: a browser's or file manager's second download
     return spec.normalize_label(stem) if spec is not None else stem
 
 

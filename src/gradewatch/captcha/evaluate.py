@@ -35,6 +35,11 @@ class EvalReport:
     confusions: list[tuple[str, str, int]] = field(default_factory=list)  # (true, predicted, count)
     errors: list[dict[str, str]] = field(default_factory=list)
     unreadable: int = 0
+    # Labels the solver's spec cannot produce (another length or alphabet). Still scored (our models
+    # get them wrong, as a login would), never dropped, and counted so a wrong model is plain to see.
+    outside_spec: int = 0
+    outside_examples: list[str] = field(default_factory=list)
+    spec_summary: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,9 @@ class EvalReport:
             "ms_per_image": round(self.ms_per_image, 4),
             "ms_mean": round(self.ms_mean, 4),
             "unreadable": self.unreadable,
+            "outside_spec": self.outside_spec,
+            "outside_spec_examples": self.outside_examples[:10],
+            "spec": self.spec_summary,
             "confusions": [{"true": t, "predicted": p, "count": c} for t, p, c in self.confusions],
             "errors": self.errors[:100],
         }
@@ -74,20 +82,24 @@ def evaluate(
 ) -> EvalReport:
     """Solve every labelled image of `source` one at a time (as a caller would) and score the answers.
 
-    `source` is a folder or archive of `<label>.png`, or (file name, bytes) pairs.
+    `source` is a folder or archive of `<label>.png`, or (file name, bytes) pairs. Every image
+    counts: one whose label the solver's spec cannot produce is scored too (see `outside_spec`).
     """
     spec = solver.spec
     files = []
+    outside: list[str] = []
     pairs = ds.iter_files(source) if isinstance(source, (str, Path)) else source
     source = str(source) if isinstance(source, (str, Path)) else "images"
     for name, data in pairs:
         label = ds.label_from_name(name, spec)
-        if spec.valid_label(label):
-            files.append((name, label, data))
-            if limit is not None and len(files) >= limit:
-                break
+        files.append((name, label, data))
+        if not spec.valid_label(label):
+            outside.append(name)
+        if limit is not None and len(files) >= limit:
+            break
     if not files:
-        raise DatasetError(f"{source}: no labelled <label>.png images for spec {spec.name!r}")
+        raise DatasetError(f"{source}: no labelled <label>.png images")
+
 
     times: list[float] = []
     right = chars = chars_right = unreadable = 0
@@ -136,4 +148,14 @@ def evaluate(
         confusions=[(t, p, c) for (t, p), c in confusions.most_common(top_confusions)],
         errors=errors,
         unreadable=unreadable,
+        outside_spec=len(outside),
+        outside_examples=outside[:10],
+        spec_summary=describe(spec),
     )
+
+
+def describe(spec: CaptchaSpec) -> str:
+    """What a spec reads, in a few words: `length 4 over 'abc…'`."""
+    chars = spec.charset if len(spec.charset) <= 40 else spec.charset[:37] + "…"
+    lengths = f"{spec.min_length}-{spec.length}" if spec.variable_length else str(spec.length)
+    return f"length {lengths} over {chars!r}"
