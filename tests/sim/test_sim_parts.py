@@ -66,6 +66,23 @@ def test_captchas_from_a_folder_and_a_tarball(tmp_path: Path) -> None:
     assert labels[image] == label
 
 
+def test_captchas_of_other_formats_are_served_as_what_they_are(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    img = Image.new("RGB", (60, 20), "white")
+    for name, fmt in {"ab3k.webp": "WEBP", "cd4m.tif": "TIFF", "ef5n (2).jpeg": "JPEG"}.items():
+        img.save(folder / name, fmt)
+    served = FileCaptchas.load(folder)
+    assert len(served) == 3
+    seen = {}
+    for _ in range(60):  # random draws: every file comes up in a few dozen
+        label, data, kind = served.next()
+        seen[label] = kind
+    assert seen == {"ab3k": "image/webp", "cd4m": "image/tiff", "ef5n": "image/jpeg"}
+
+
 @pytest.mark.parametrize("kind", ["missing", "empty", "not-an-archive", "corrupt"])
 def test_bad_captcha_source_is_one_clear_error(tmp_path: Path, kind: str) -> None:
     path = {

@@ -65,7 +65,7 @@ class FileCaptchas:
 
     @classmethod
     def load(cls, path: str | Path, *, seed: int = 0, limit: int | None = None) -> FileCaptchas:
-        """Read ``<label>.png`` (.gif, .jpg, .bmp) files of a folder or a .tar.gz; ValueError with a one-line reason."""
+        """Read ``<label>.png`` (.gif, .jpg, .bmp, .webp, .tif) files of a folder or .tar.gz; ValueError if not."""
         from gradewatch.captcha.dataset import iter_files, label_from_name
         from gradewatch.captcha.errors import DatasetError
 
@@ -82,9 +82,18 @@ class FileCaptchas:
         return cls(images, seed=seed)
 
 
-_MAGIC = ((b"\x89PNG", "image/png"), (b"GIF8", "image/gif"), (b"\xff\xd8", "image/jpeg"), (b"BM", "image/bmp"))
+_MAGIC = (
+    (b"\x89PNG", "image/png"),
+    (b"GIF8", "image/gif"),
+    (b"\xff\xd8", "image/jpeg"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
 
 
 def media_type(data: bytes) -> str:
     """The media type a server sends for these image bytes (some published sets name JPEG or GIF files .png)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
     return next((kind for magic, kind in _MAGIC if data.startswith(magic)), "application/octet-stream")
