@@ -319,7 +319,7 @@ def ceiling(args: argparse.Namespace) -> None:
             epochs=40,
             batch_size=32,
             augment=True,
-            min_steps=1500,
+            min_steps=args.min_steps,
             splice=args.splice,
             target=2.0,  # as in a round: run the whole schedule
             seed=seed,
@@ -336,6 +336,7 @@ def ceiling(args: argparse.Namespace) -> None:
         "trained_on": result.n_train_real,
         "validated_on": result.n_val,
         "splice": args.splice,
+        "min_steps": args.min_steps,
         "held_out": len(labelled),
         "runs": runs,
         "mean_accuracy": mean,
@@ -427,6 +428,8 @@ def price(model: Path, heldout: Path, n: int = 300, passes: int = 3) -> dict:
 
 
 def main() -> None:
+    from gradewatch.captcha.cli_harvest import LEARNED_MIN_STEPS
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "gradewatch-shared-bench"))
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -460,6 +463,7 @@ def main() -> None:
     c.add_argument("--seed", type=int, default=0, help="the first seed")
     c.add_argument("--seeds", type=int, default=1, help="train this many times, seeds from --seed on")
     c.add_argument("--splice", type=float, default=0.0, help="cut-and-splice share (the learned plan's: 0, off)")
+    c.add_argument("--min-steps", type=int, default=LEARNED_MIN_STEPS, help="optimiser steps (the learned plan's)")
     args, extra = ap.parse_known_args()  # anything else goes to `gradewatch captcha bootstrap`
     args.extra = [a for a in extra if a != "--"]
     {"zero-shot": zero_shot, "bootstrap": bootstrap, "price": reprice, "ceiling": ceiling}[args.mode](args)

@@ -20,6 +20,7 @@ from gradewatch.captcha.bootstrap import (
     plot_curve,
     reads_as_well,
 )
+from gradewatch.captcha.cli_harvest import LEARNED_MIN_STEPS
 from gradewatch.captcha.harvest import STOP_WRONG_PASSWORD
 from gradewatch.captcha.solver import load_solver
 from gradewatch.captcha.spec import SPECS
@@ -351,7 +352,7 @@ def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_pa
         encoding="utf-8",
     )
     cfg.chmod(0o600)
-    tiny = "--learn-spec --max-attempts 40 --epochs 1 --minutes 0.1 --min-steps 10"
+    tiny = "--learn-spec --max-attempts 40 --epochs 1 --minutes 0.1"  # the step floor's default; 6 s cap a round
     proc = subprocess.run(
         [str(GRADEWATCH), "captcha", "bootstrap", "-c", str(cfg), "-a", "me", "--out", str(out), "--rate", "1000"]
         + ["--start-model", "generic", *tiny.split()],
@@ -367,7 +368,8 @@ def test_cli_bootstrap_prints_the_curve_and_says_why_it_stopped(ssfw_sim, tmp_pa
     # Learning the spec: the plan the harvest-only benches measured, where not given.
     plan = json.loads((out / "curve.json").read_text())["plan"]
     assert (plan["first_round"], plan["growth"], plan["min_val"], plan["epochs"]) == (300, 1.0, 100, 1)
-    assert (plan["batch_size"], plan["augment"], plan["min_steps"], plan["minutes"]) == (32, True, 10, 0.1)
+    assert (plan["batch_size"], plan["augment"], plan["minutes"]) == (32, True, 0.1)
+    assert plan["min_steps"] == LEARNED_MIN_STEPS == 3000
     assert plan["splice"] == 0.0
 
 
