@@ -202,7 +202,7 @@ def test_cli_eval_scores_every_image_and_counts_labels_the_model_cannot_produce(
     assert (report["outside_spec"], report["outside_spec_examples"]) == (1, [f"{files[5].stem}x.png"])
     assert round(report["accuracy"] * 6) == 5  # the five readable labels read, the foreign one wrong
     human = run_cli("eval", str(folder))
-    assert "labels the model cannot produce" in human.stdout and "1, scored" in human.stdout
+    assert "labels the model cannot produce" in human.stdout and "1, kept in the score" in human.stdout
 
 
 def test_cli_eval_human_output(rendered_dir):

@@ -251,7 +251,7 @@ def eval_(
         table.add_row("unreadable images", str(report.unreadable))
     if report.outside_spec:
         shown = ", ".join(report.outside_examples[:3])
-        table.add_row("labels the model cannot produce", f"{report.outside_spec}, scored wrong (e.g. {shown})")
+        table.add_row("labels the model cannot produce", f"{report.outside_spec}, kept in the score (e.g. {shown})")
     console.print(table)
     if report.outside_spec == report.n:
         console.print(

@@ -100,7 +100,6 @@ def evaluate(
     if not files:
         raise DatasetError(f"{source}: no labelled <label>.png images")
 
-
     times: list[float] = []
     right = chars = chars_right = unreadable = 0
     confusions: Counter = Counter()
