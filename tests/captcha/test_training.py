@@ -138,3 +138,41 @@ def test_validation_on_named_files_where_the_hash_rule_finds_none(tmp_path):
     # None of the named files present (a handful of labels): it picks the checkpoint by training fit.
     fallback = train([folder], tmp_path / "fit.onnx", spec, validate_on={"absent.png"}, **kw)
     assert (fallback.n_val, fallback.n_train_real) == (40, 40) and fallback.val_source.startswith("training")
+
+
+def test_attention_head_exports_folded_with_the_same_probabilities(tmp_path):
+    """The learned spec's attention head is exported with its linear maps multiplied out (FoldedAttention):
+    fewer ops in the graph, and the same probabilities as the trained module, batch norms and all."""
+    import onnx
+
+    from gradewatch.captcha.model import CaptchaNet
+    from gradewatch.captcha.train import export_onnx
+
+    spec = CaptchaSpec("learned", "abcdefghijklmnopqrstuvwxyz0123456789", length=5, width=100, height=40,
+                       grayscale=False, min_length=4, resize=True)
+    torch.manual_seed(0)
+    net = CaptchaNet(spec)
+    assert net.head_kind == "attention"
+    with torch.no_grad():  # trained-looking weights: every bias and batch-norm statistic away from its default
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.3, 0.3)
+        for name, p in net.head.named_parameters():
+            if name.endswith("bias"):
+                p.uniform_(-0.5, 0.5)
+    net.eval()
+    path = tmp_path / "learned.onnx"
+    export_onnx(net, spec, path)
+    x = torch.rand(16, spec.channels, spec.height, spec.width)
+    with torch.no_grad():
+        pt = torch.softmax(net(x), dim=-1).numpy()
+    import onnxruntime as ort
+
+    ox = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})[0]
+    assert ox.shape == pt.shape == (16, 5, spec.num_classes)
+    assert np.abs(ox - pt).max() < 1e-5
+    matmuls = [n for n in onnx.load(str(path)).graph.node if n.op_type in ("MatMul", "Gemm")]
+    assert len(matmuls) == 3  # the trained head has five: key, value, classifier and the two attention products
