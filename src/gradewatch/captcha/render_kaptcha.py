@@ -40,12 +40,11 @@ import io
 import math
 import random
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+from gradewatch.captcha.glyphs import FONT_DIR, colour, font
 
 #: kaptcha's default ``kaptcha.textproducer.char.string``, as is (with ``n`` twice).
 KAPTCHA_CHARSET = "abcde2345678gfynmnpwx"
@@ -67,11 +66,6 @@ def kaptcha_text(rng: random.Random, length: int = KAPTCHA_LENGTH) -> str:
     return "".join(rng.choice(KAPTCHA_CHARSET) for _ in range(length))
 
 
-@lru_cache(maxsize=64)
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT_DIR / name), size)
-
-
 @lru_cache(maxsize=8)
 def _outline_extents(name: str) -> tuple[dict[str, tuple[int, int]], int]:
     """Each character's outline from left to right (font units), and the units per em.
@@ -80,13 +74,13 @@ def _outline_extents(name: str) -> tuple[dict[str, tuple[int, int]], int]:
     of a glyph, so the outlines are read from the font itself."""
     from fontTools.ttLib import TTFont  # only the kaptcha renderer needs it
 
-    font = TTFont(str(FONT_DIR / name))
-    glyphs = font["glyf"]
+    face = TTFont(str(FONT_DIR / name))
+    glyphs = face["glyf"]
     extents = {}
-    for code, glyph_name in font.getBestCmap().items():
+    for code, glyph_name in face.getBestCmap().items():
         glyph = glyphs[glyph_name]
         extents[chr(code)] = (int(glyph.xMin), int(glyph.xMax)) if glyph.numberOfContours else (0, 0)
-    return extents, int(font["head"].unitsPerEm)
+    return extents, int(face["head"].unitsPerEm)
 
 
 def ink_width(char: str, name: str, size: int) -> int:
@@ -112,7 +106,7 @@ def _word(text: str, rng: random.Random, size: int, w: int = KAPTCHA_WIDTH, h: i
     draw = ImageDraw.Draw(mask)
     for char, name, ink in zip(text, fonts, inks, strict=True):
         # Java draws at the pen position (the glyph's origin), then moves on by the ink width plus the space.
-        draw.text((x, baseline), char, font=_font(name, size), fill=255, anchor="ls")
+        draw.text((x, baseline), char, font=font(name, size), fill=255, anchor="ls")
         x += ink + space
     return np.asarray(mask, np.float32) / 255.0
 
@@ -241,10 +235,6 @@ def _fisheye(layer: np.ndarray, rng: random.Random) -> np.ndarray:
     return out[sy, sx]
 
 
-def _colour(rng: random.Random, lo: int, hi: int) -> tuple[int, int, int]:
-    return rng.randint(lo, hi), rng.randint(lo, hi), rng.randint(lo, hi)
-
-
 #: kaptcha's obscurificators: WaterRipple (the default), ShadowGimpy, FishEyeGimpy, and how often each is drawn.
 STYLES = {"water": 0.7, "shadow": 0.15, "fisheye": 0.15}
 
@@ -271,14 +261,14 @@ def render_kaptcha(text: str, rng: random.Random, style: str | None = None, stoc
     size = min(size, h - 6)
     light = not default and rng.random() < light_share
     if light:
-        ink = _colour(rng, 235, 255)
+        ink = colour(rng, 235, 255)
     else:
-        ink = _BLACK if default or rng.random() < 0.4 else _colour(rng, 0, 100)
-    noise_ink = _BLACK if default or rng.random() < 0.5 else _colour(rng, 0, 160)
+        ink = _BLACK if default or rng.random() < 0.4 else colour(rng, 0, 100)
+    noise_ink = _BLACK if default or rng.random() < 0.5 else colour(rng, 0, 160)
     drawn = rng.choices(list(STYLES), weights=list(STYLES.values()))[0]
     style = style or drawn  # draw anyway, so a given seed gives the same settings whatever the style
     if light and style == "fisheye":  # no ripple, no rim: a light ink would not show (no school serves that)
-        light, ink = False, _colour(rng, 0, 100)
+        light, ink = False, colour(rng, 0, 100)
     faces = _FONTS_INSTALLED if rng.random() < _INSTALLED_SHARE else _FONTS
     space = _CHAR_SPACE if default or rng.random() < 0.7 else rng.randint(1, 6)  # kaptcha.textproducer.char.space
     layer = _over(np.zeros((h, w, 4), np.float32), ink, _word(text, rng, size, w, h, faces, space))
@@ -296,13 +286,13 @@ def render_kaptcha(text: str, rng: random.Random, style: str | None = None, stoc
         layer = _fisheye(layer, rng)
     if style != "fisheye" and (default or rng.random() < (0.5 if light else 0.8)):
         layer = _over(layer, noise_ink, _noise(rng, w, h))
-    top, bottom = (_GREY, _WHITE) if default or rng.random() < 0.5 else (_colour(rng, 170, 235), _colour(rng, 225, 255))
+    top, bottom = (_GREY, _WHITE) if default or rng.random() < 0.5 else (colour(rng, 170, 235), colour(rng, 225, 255))
     t = np.clip((xs * w + ys * h) / (w * w + h * h), 0, 1)[..., None]  # GradientPaint (0,0) → (w,h)
     background = np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t
     rgb = layer[..., :3] + background * (1 - layer[..., 3:4])
     img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
     if default or rng.random() < 0.6:
-        border = _BLACK if default or rng.random() < 0.5 else _colour(rng, 0, 200)
+        border = _BLACK if default or rng.random() < 0.5 else colour(rng, 0, 200)
         ImageDraw.Draw(img).rectangle((0, 0, w - 1, h - 1), outline=border)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=75 if default else rng.randint(65, 92))
