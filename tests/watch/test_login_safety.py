@@ -130,3 +130,26 @@ def test_status_never_says_ok_for_a_stale_lease_failed_checks_or_a_missing_passw
 def _status_cell(out: str) -> str:
     row = next(line for line in out.splitlines() if line.startswith("│ student"))
     return row.split("│")[2].strip()
+
+
+def test_unknown_refusal_wording_is_held_on_every_system(school_sim, tmp_path):
+    """A wrong password answered in words the adapter does not know is an answer not understood on
+    every system and front door: held, shown to the user, never sent again on a later day (a lock's
+    pause would send it again after 24 hours, day after day, until the school locks the student out)."""
+    school_sim.admin.control(wrong_password_text=UNKNOWN_WORDING)
+    cfg = write_config(tmp_path, school_sim.base_url, school_sim.username, [], system=school_sim.system,
+                       extra_school=school_sim.school_toml)
+    app = app_for(cfg, "a-wrong-password")
+    now = [utcnow()]
+    app.watcher._clock = lambda: now[0]
+    first = app.watcher.check_account("student")
+    assert first.outcome == "unexpected_page", first
+    assert UNKNOWN_WORDING in first.message and "a-wrong-password" not in first.message
+    for _ in range(3):
+        now[0] += timedelta(hours=25)
+        later = app.watcher.check_account("student")
+        assert later.outcome == "skipped" and "needs attention" in later.message, later
+    assert _posts(school_sim) == 1 and not school_sim.admin.stats(school_sim.username)["locked"]
+    [h] = account_health(app.config, app.store)
+    assert h.status == "needs_attention" and UNKNOWN_WORDING in h.detail
+    app.close()

@@ -413,6 +413,17 @@ class SchoolAdapter:
         node = tree.css_first("title")
         return node.text(strip=True)[:80] if node else ""
 
+    def refusal(self, message: str, resp: httpx.Response, tree: HTMLParser | None = None) -> UnexpectedPage:
+        """A login refusal worded in a way ``login_errors`` does not know: an answer not understood.
+
+        Not a lock (a pause, then the same password again after it), because the words may well
+        mean "wrong password" and schools lock accounts after a few: the watcher holds the password
+        until it changes or the user says retry, and shows them these words."""
+        err = self.unexpected(f"the school refused the login in words we do not know: {message.strip()[:120]}",
+                              resp, tree)
+        err.visible_text = " ".join(message.split())[:200]
+        return err
+
     def unexpected(self, message: str, resp: httpx.Response, tree: HTMLParser | None = None) -> UnexpectedPage:
         tree = tree if tree is not None else self.html(self.text_of(resp))
         err = UnexpectedPage(message, url=str(resp.url.copy_with(query=None)), title=self.page_title(tree))

@@ -121,8 +121,8 @@ class KingosoftAdapter(SchoolAdapter):
         err = self.login_error(message, message)
         if err is not None:
             raise err
-        if status == "407" and message:  # a message for the user, never a reason to retry
-            raise AccountLocked(f"the school refused the login: {message[:120]}")
+        if status == "407" and message:  # a verdict for the user to read
+            raise self.refusal(message, resp)
         raise self.unexpected(f"the 青果 login answered status {status or '?'}: {message[:80]}", resp)
 
     def _policy(self, creds: Credentials) -> str:

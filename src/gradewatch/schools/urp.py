@@ -112,8 +112,8 @@ class UrpAdapter(SchoolAdapter):
             raise err
         shown = tree.css_first("#error, .alert-danger")
         message = shown.text(strip=True) if shown is not None else ""
-        if code or message:  # a verdict we do not know: for the user to read, never retried
-            raise AccountLocked(f"the school refused the login: {(message or code)[:120]}")
+        if code or message:  # a verdict we do not know: for the user to read
+            raise self.refusal(message or code, resp, tree)
         raise self.unexpected("the URP login answer is neither a success nor an errorCode", resp, tree)
 
     # ---- grades ----------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from gradewatch.schools import register
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import (
     AccountDisabled,
-    AccountLocked,
     NoStudentRole,
     PortalLoginRequired,
     SessionExpired,
@@ -167,8 +166,8 @@ class ZfAdapter(SchoolAdapter):
         err = self.login_error(tips)
         if err is not None:
             raise err
-        if tips:  # any other verdict is a stop condition the user must see (§1: lockout wording varies)
-            raise AccountLocked(f"the school refused the login: {tips[:120]}")
+        if tips:  # any other verdict is for the user to read (§1: the wording varies by school)
+            raise self.refusal(tips, resp, tree)
         raise self.unexpected("the ZF login answer is neither a success nor a known error", resp, tree)
 
     def _get_past_notices(self, resp: httpx.Response, tree: HTMLParser) -> tuple[httpx.Response, HTMLParser]:

@@ -154,8 +154,8 @@ class ZfLegacyAdapter(SchoolAdapter):
         err = self.login_error(message)
         if err is not None:
             raise err
-        if message:  # a verdict we do not know is for the user to read, never a reason to retry
-            raise AccountLocked(f"the school refused the login: {message[:120]}")
+        if message:  # a verdict we do not know is for the user to read
+            raise self.refusal(message, resp, tree)
         raise self.unexpected("the old ZF login answer is neither xs_main.aspx nor an alert", resp, tree)
 
     # ---- grades ----------------------------------------------------------------------------

@@ -205,6 +205,8 @@ class UrpSimulator(Simulator):
             return "badCaptcha"
         if result.outcome is Outcome.LOCKED:  # the wrong password that locks still reads badCredentials
             return "locked"
+        if self.controls.wrong_password_text:  # a school's own handler: its own code and words
+            return "custom"
         return "badCredentials"
 
     # ---- routes ------------------------------------------------------------------------------
@@ -225,7 +227,8 @@ class UrpSimulator(Simulator):
         sess, new = self.session_or_new(request)
         token = secrets.token_hex(16)
         self._tokens[sess.id] = token
-        error = ERROR_TEXTS.get(request.query_params.get("errorCode", ""), "")
+        code = request.query_params.get("errorCode", "")
+        error = self.controls.wrong_password_text or "" if code == "custom" else ERROR_TEXTS.get(code, "")
         resp = self.page(_LOGIN.format(token=token, error=html.escape(error), script=_SCRIPTS[self.password_hash]))
         return self.with_cookie(resp, sess, new)
 

@@ -319,6 +319,8 @@ class ZfSimulator(Simulator):
             return WRONG_CAPTCHA
         if result.outcome is Outcome.LOCKED:
             return DISABLED
+        if self.controls.wrong_password_text:  # a school's own wording (tests of unknown answers)
+            return self.controls.wrong_password_text
         return BAD_CREDENTIALS if result.student is not None else UNKNOWN_USER
 
     async def not_found(self, request: Request) -> Response:

@@ -306,6 +306,8 @@ class ZfLegacySimulator(Simulator):
         return RedirectResponse(self.url(request, "default2.aspx"), 302)
 
     def error_text(self, result: LoginResult) -> str:
+        if result.outcome is Outcome.WRONG_PASSWORD and self.controls.wrong_password_text:
+            return self.controls.wrong_password_text
         if result.outcome is Outcome.WRONG_PASSWORD and result.student is None:
             return UNKNOWN_USER
         if result.outcome is Outcome.WRONG_PASSWORD and result.tries_left:
