@@ -8,10 +8,12 @@ user edited; only a removed channel drops it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -45,6 +47,39 @@ class DrainResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _as_delivery_error(row_id: int, exc: Exception) -> DeliveryError:
+    """Any failure of a send is a failed attempt of that row. A bug in a channel (or a store error
+    inside it) must neither stop the drain for everyone's messages nor leave the row claimed and
+    uncounted, to be tried again without end; its trace goes to the log."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    log.error("notification %d: the channel failed unexpectedly", row_id, exc_info=exc)
+    return DeliveryError(f"the channel failed unexpectedly ({type(exc).__name__})")
+
+
+@contextlib.contextmanager
+def _claim_kept(store: Store, row_id: int, owner: str, clock: Callable[[], datetime]) -> Iterator[None]:
+    """Renew the claim on ``row_id`` while the block (one send) runs: a send may take longer than a
+    claim lasts (several requests, each with its own timeout), and another worker must not take the
+    row meanwhile. A failed renewal is logged and tried again; the send itself goes on."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(CLAIM_TTL.total_seconds() / 4):
+            try:
+                store.renew_claim(row_id, owner, clock() + CLAIM_TTL)
+            except Exception as err:  # noqa: BLE001 - a busy database: the next beat tries again
+                log.warning("notification %d: could not renew its claim (%s)", row_id, type(err).__name__)
+
+    t = threading.Thread(target=beat, name=f"claim-{row_id}", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join(5)
+
+
 def drain(
     store: Store,
     targets: Mapping[str, str],
@@ -61,7 +96,13 @@ def drain(
     """Send every due message once. ``channels`` maps (account, channel name) to its URL and
     ``targets`` a URL fingerprint to its URL (messages written before channels had names); both come
     from the config: URLs are never stored. ``accounts`` limits the drain to this worker's accounts."""
-    now = now or utcnow()
+    start, began = now or utcnow(), time.monotonic()
+
+    def clock() -> datetime:
+        # Time moves on during a drain: a claim made at minute 3 must last until minute 4, not be
+        # already over because the drain started at minute 0 (another worker would send it again).
+        return start + timedelta(seconds=time.monotonic() - began)
+
     owner = owner or new_owner()
     mine = list(accounts) if accounts is not None else None
     store.reap_dead_claims()
@@ -70,7 +111,7 @@ def drain(
     for _ in range(MAX_PER_DRAIN):
         if stop is not None and stop.is_set():
             break
-        row = store.claim_message(owner, now, CLAIM_TTL, mine)
+        row = store.claim_message(owner, clock(), CLAIM_TTL, mine)
         if row is None:
             break
         if row.channel and channels is not None:
@@ -80,7 +121,7 @@ def drain(
             url = targets.get(row.target)
             gone = "notification target no longer in the config"
         if url is None:
-            store.mark_dropped(row.id, gone)
+            store.mark_dropped(row.id, gone, owner)
             result.dropped += 1
             continue
         mid = f"<gradewatch-{row.id}-{row.target}@gradewatch>"
@@ -95,15 +136,19 @@ def drain(
         msg = Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)
         key = (row.account_id, row.channel or row.target[:100])
         try:
-            send(url, msg)
-        except DeliveryError as err:
+            with _claim_kept(store, row.id, owner, clock):
+                send(url, msg)
+        except Exception as exc:  # noqa: BLE001 - see _as_delivery_error
+            err = _as_delivery_error(row.id, exc)
             attempts = row.attempts + 1
             permanent = bool(getattr(err, "permanent", False))
             give_up = permanent or attempts >= max_attempts
-            store.mark_attempt_failed(row.id, str(err), retry_at=None if give_up else now + retry_delay(attempts))
+            if not store.mark_attempt_failed(row.id, str(err), owner=owner,
+                                             retry_at=None if give_up else clock() + retry_delay(attempts)):
+                log.warning("notification %d: another worker took it over meanwhile; its record stands", row.id)
             state = "needs_attention" if permanent else "failing"
             if health.get(key) != state:
-                store.set_channel_state(key[0], key[1], state, str(err), now)
+                store.set_channel_state(key[0], key[1], state, str(err), clock())
                 if permanent and notify_urls is not None and row.kind != "alert":
                     # Told once, on the account's channels that still work (the refused one is skipped).
                     alert_on_status_change(store, row.account_id, "ok", "channel_refused", f"{key[1]}: {err}",
@@ -116,7 +161,7 @@ def drain(
             continue
         record_sent()  # no-op when the channel already recorded it at the service's acceptance
         if health.get(key) != "ok":  # also the first time: `status` then shows the channel as working
-            store.set_channel_state(key[0], key[1], "ok", "", now)
+            store.set_channel_state(key[0], key[1], "ok", "", clock())
             health[key] = "ok"
         result.sent += 1
         log.info("notification %d for %s delivered", row.id, row.account_id)

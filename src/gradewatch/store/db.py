@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -327,31 +327,37 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
             q = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
             return {status: n for status, n in s.execute(q)}
 
-    def mark_sent(self, message_id: int) -> None:
+    def mark_sent(self, message_id: int) -> bool:
+        """Record a delivery, once: False when the row was no longer pending (another worker, whose
+        claim ours outlived, recorded it). Not tied to the claim: a delivery is a fact either way."""
         with self.session() as s:
-            msg = s.get(OutboxMessage, message_id)
-            if msg is not None:
-                msg.status, msg.sent_at, msg.last_error = "sent", utcnow(), ""
-                msg.attempts += 1
-                msg.claimed_by, msg.claim_until = None, None
+            res = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+                            .values(status="sent", sent_at=utcnow(), last_error="", attempts=OutboxMessage.attempts + 1,
+                                    claimed_by=None, claim_until=None))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def mark_attempt_failed(self, message_id: int, error: str, *, retry_at: datetime | None) -> None:
-        """Record a failed delivery; ``retry_at=None`` gives up (status failed)."""
+    def mark_attempt_failed(self, message_id: int, error: str, *, retry_at: datetime | None,
+                            owner: str | None = None) -> bool:
+        """Record a failed delivery; ``retry_at=None`` gives up (status failed). With ``owner``, only
+        while that worker still holds the claim: a late failure must not overwrite what the worker
+        that took the row over recorded (a "sent" turned "failed" is queued again by --retry-failed)."""
+        values: dict[str, object] = {"attempts": OutboxMessage.attempts + 1, "last_error": error[:500],
+                                     "claimed_by": None, "claim_until": None}
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values["next_attempt_at"] = retry_at
         with self.session() as s:
-            msg = s.get(OutboxMessage, message_id)
-            if msg is None:
-                return
-            msg.attempts += 1
-            msg.last_error = error[:500]
-            msg.claimed_by, msg.claim_until = None, None
-            if retry_at is None:
-                msg.status = "failed"
-            else:
-                msg.next_attempt_at = retry_at
+            q = update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            if owner is not None:
+                q = q.where(OutboxMessage.claimed_by == owner)
+            return bool(s.execute(q.values(**values)).rowcount)  # type: ignore[attr-defined]
 
-    def mark_dropped(self, message_id: int, reason: str) -> None:
+    def mark_dropped(self, message_id: int, reason: str, owner: str | None = None) -> bool:
         with self.session() as s:
-            msg = s.get(OutboxMessage, message_id)
-            if msg is not None:
-                msg.status, msg.last_error = "dropped", reason
-                msg.claimed_by, msg.claim_until = None, None
+            q = update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            if owner is not None:
+                q = q.where(OutboxMessage.claimed_by == owner)
+            res = s.execute(q.values(status="dropped", last_error=reason, claimed_by=None, claim_until=None))
+            return bool(res.rowcount)  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """Outbox rows claimed one at a time before sending, so N workers never deliver the same message.
 
 A claim expires by itself: a worker killed while sending leaves the row to the next worker after
-``claim_until``. Delivery stays at-least-once; the only way to a duplicate is a kill between the
-channel's confirmation and the commit of "sent".
+``claim_until``; a live worker renews its claim while a send runs. Delivery stays at-least-once: a
+duplicate needs a kill between the channel's confirmation and the commit of "sent", or a service
+that delivered but whose answer never reached us (a timeout), which is then retried.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ class OutboxMixin:
                             .where(OutboxMessage.status == "pending", OutboxMessage.claimed_by.in_(dead))
                             .values(claimed_by=None, claim_until=None))
             return int(res.rowcount)  # type: ignore[attr-defined]
+
+    def renew_claim(self, message_id: int, owner: str, until: datetime) -> bool:
+        """Keep a claim while its message is being sent (a slow channel must not let a second worker in)."""
+        with self.session() as s:
+            res = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner,
+                                   OutboxMessage.status == "pending")
+                            .values(claim_until=until))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
 
     def release_claim(self, message_id: int, owner: str) -> None:
         with self.session() as s:

@@ -1,0 +1,100 @@
+"""Claims on outbox rows while they are sent: nothing twice across workers, whatever a send takes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+import gradewatch.notify.outbox as ob
+from gradewatch.store.db import utcnow
+
+from .helpers import first_check, open_store
+
+URLS = ["json://127.0.0.1:9/a", "json://127.0.0.1:9/b"]
+
+
+def _row(message_id: str) -> int:
+    return int(message_id.split("-")[1])
+
+
+@pytest.mark.parametrize("slow", ["a long drain", "one long send"])
+def test_a_second_worker_never_takes_a_row_that_is_being_sent(tmp_path, monkeypatch, slow):
+    """Scaled down (claims of 2 s): a drain already older than a claim lasts, or one send longer
+    than a claim lasts (a token refresh and three requests of 20 s each), and a second worker
+    draining meanwhile. Each row is sent once: claims are taken by the clock of the moment and
+    renewed while their send runs."""
+    monkeypatch.setattr(ob, "CLAIM_TTL", timedelta(seconds=2))
+    store = open_store(tmp_path)
+    targets = {t.fingerprint: t.url for t in first_check(store, "me", URLS)}
+    sends: list[tuple[str, int]] = []
+    sending_last, release = threading.Event(), threading.Event()
+
+    def send_as(who: str):
+        def send(url: str, msg) -> None:
+            sends.append((who, _row(msg.message_id)))
+            if who != "A":
+                return
+            if len(sends) == 1 and slow == "a long drain":
+                time.sleep(2.5)  # the first row takes longer than a claim lasts
+            elif len(sends) == 2 or slow == "one long send":
+                sending_last.set()
+                release.wait(10)
+        return send
+
+    first = threading.Thread(target=lambda: ob.drain(store, targets, send=send_as("A"), owner="A"))
+    first.start()
+    try:
+        assert sending_last.wait(10)
+        time.sleep(2.5)  # longer than a claim: only a renewed one still holds
+        second = ob.drain(store, targets, send=send_as("B"), owner="B")
+    finally:
+        release.set()
+        first.join(10)
+    ids = [row for _, row in sends]
+    assert sorted(ids) == sorted(set(ids)), sends  # no row twice
+    if slow == "a long drain":
+        assert [who for who, _ in sends] == ["A", "A"] and second.sent == 0
+    else:  # A held the first row; B sent the other one
+        assert sorted(who for who, _ in sends) == ["A", "B"] and second.sent == 1
+    assert {m.status for m in store.messages("me")} == {"sent"}
+    store.close()
+
+
+def test_a_late_failure_does_not_undo_another_workers_delivery(tmp_path):
+    """A worker whose claim ran out (killed network, suspended laptop) reports its failure after the
+    worker that took the row over delivered it: "sent" stays, so --retry-failed sends no third copy."""
+    store = open_store(tmp_path)
+    first_check(store, "me", URLS[:1])
+    t0 = utcnow()
+    a = store.claim_message("A", t0, ob.CLAIM_TTL)
+    b = store.claim_message("B", t0 + ob.CLAIM_TTL + timedelta(seconds=1), ob.CLAIM_TTL)
+    assert a is not None and b is not None and a.id == b.id
+    assert store.mark_sent(b.id)
+    assert not store.mark_attempt_failed(a.id, "A: no answer", retry_at=None, owner="A")
+    assert not store.mark_sent(a.id)  # recorded once: attempts counted once
+    [row] = store.messages("me")
+    assert (row.status, row.attempts) == ("sent", 1)
+    assert store.retry_failed() == 0
+    store.close()
+
+
+def test_a_channel_that_crashes_costs_one_attempt_of_its_row_only(tmp_path, caplog):
+    """A bug in a channel (any exception, not a DeliveryError) is a failed attempt of that row: the
+    drain goes on with the others, and the row is neither left claimed nor retried without count."""
+    store = open_store(tmp_path)
+    targets = {t.fingerprint: t.url for t in first_check(store, "me", URLS)}
+
+    def send(url: str, msg) -> None:
+        if url.endswith("/a"):
+            raise UnicodeEncodeError("ascii", "密码", 0, 1, "ordinal not in range(128)")
+
+    result = ob.drain(store, targets, send=send)
+    assert (result.sent, result.failed) == (1, 1)
+    broken = next(m for m in store.messages("me") if m.status == "pending")
+    assert broken.attempts == 1 and broken.claimed_by is None and broken.next_attempt_at > utcnow()
+    assert "UnicodeEncodeError" in broken.last_error
+    assert "failed unexpectedly" in caplog.text
+    store.close()
