@@ -118,3 +118,57 @@ def test_wecom_app_reuses_its_token_and_fetches_a_new_one_when_it_expires():  # 
         standin.revoked_tokens.add("ACCESS_TOKEN_1")
         deliver(url, msg, timeout=5)
         assert standin.tokens_issued == 2 and len(standin.delivered()) == 3
+
+
+def test_serverchan_daily_quota_waits_for_the_next_day_instead_of_failing_for_good(store):  # type: ignore[no-untyped-def]
+    """Server酱's free plan answers its daily limit with the bad-key code 40001: the message must wait
+    for the quota to come back (midnight in Beijing), not fail for good and flag the SendKey as wrong."""
+    from datetime import UTC, datetime
+
+    from gradewatch.notify.channels.cn_push import until_next_day_in_china
+
+    with PushStandin("serverchan", mode="quota") as standin:
+        targets = first_check(store, "quota-student", [service_url("serverchan", standin.base)])
+        before = utcnow()
+        result = drain(store, {t.fingerprint: t.url for t in targets})
+        assert result.failed == 1 and "daily quota" in result.errors[0]
+        [row] = store.messages("quota-student")
+        assert row.status == "pending" and row.attempts == 1
+        wait = row.next_attempt_at - before
+        assert timedelta(minutes=4) < wait <= timedelta(hours=24, minutes=36)
+        [health] = channel_health(store, "quota-student")
+        assert health.state == "failing"  # not needs_attention: the key is fine
+    # 15:00 UTC is 23:00 in Beijing: the quota is back at 00:05 there, an hour and five minutes later.
+    assert timedelta(hours=1, minutes=5) <= until_next_day_in_china(datetime(2026, 12, 7, 15, 0, tzinfo=UTC)) \
+        <= timedelta(hours=1, minutes=35)
+
+
+def test_wxpusher_counts_the_recipients_verdicts_not_only_the_requests():  # type: ignore[no-untyped-def]
+    """WxPusher answers a valid request with code 1000 and gives each recipient its own verdict in
+    data[]: a message every recipient refused (unsubscribed) was not delivered."""
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    with PushStandin("wxpusher", mode="recipient_refused") as standin:
+        with pytest.raises(DeliveryError, match="every recipient refused") as err:
+            deliver(service_url("wxpusher", standin.base), Message("t", "b", "", "<id>"), timeout=5)
+        assert err.value.permanent  # 1004: the user is gone, retrying cannot help
+        standin.mode = "ok"
+        deliver(service_url("wxpusher", standin.base), Message("t", "b", "", "<id>"), timeout=5)
+        assert len(standin.delivered()) == 1
+
+
+def test_webhook_sends_the_basic_auth_of_its_url_and_keeps_the_password_out_of_the_log(caplog):  # type: ignore[no-untyped-def]
+    import base64
+    import logging
+
+    from gradewatch.logs import RedactingFilter
+    from gradewatch.notify.channels import Message
+
+    caplog.handler.addFilter(RedactingFilter())
+    caplog.set_level(logging.DEBUG)
+    with PushStandin("webhook") as standin:
+        url = f"json://alice:s3cret-pw@{standin.base.removeprefix('http://')}/hook?success=code:0"
+        deliver(url, Message("t", "b", "", "<id>"), timeout=5)
+        [got] = standin.delivered()
+    assert got.authorization == "Basic " + base64.b64encode(b"alice:s3cret-pw").decode()
+    assert "s3cret-pw" not in caplog.text

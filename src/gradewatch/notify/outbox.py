@@ -47,6 +47,11 @@ class DrainResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _delay(err: DeliveryError, attempts: int) -> timedelta:
+    """The backoff, but not shorter than the wait the service named (a daily quota: next morning)."""
+    return max(retry_delay(attempts), err.retry_after or timedelta(0))
+
+
 def _as_delivery_error(row_id: int, exc: Exception) -> DeliveryError:
     """Any failure of a send is a failed attempt of that row. A bug in a channel (or a store error
     inside it) must neither stop the drain for everyone's messages nor leave the row claimed and
@@ -144,7 +149,7 @@ def drain(
             permanent = bool(getattr(err, "permanent", False))
             give_up = permanent or attempts >= max_attempts
             if not store.mark_attempt_failed(row.id, str(err), owner=owner,
-                                             retry_at=None if give_up else clock() + retry_delay(attempts)):
+                                             retry_at=None if give_up else clock() + _delay(err, attempts)):
                 log.warning("notification %d: another worker took it over meanwhile; its record stands", row.id)
             state = "needs_attention" if permanent else "failing"
             if health.get(key) != state:

@@ -5,6 +5,7 @@ service's size limit, and record what arrived. For tests and for trying a config
     with PushStandin("serverchan") as s:
         url = f"schan://SCT…?base={s.base}"
         s.mode = "app_error"      # ok | app_error | client_error | server_error | timeout | hang
+                                  # | quota | recipient_refused (services that have them)
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Profile:
     unit: str = "bytes"
     too_long: Answer = (200, {"errcode": 40058, "errmsg": "content exceed max length"})
     server_error: Answer = (502, "<html><head><title>502 Bad Gateway</title></head></html>")
+    #: The service's own answers to "quota" (a daily limit) and "recipient_refused" (the request
+    #: was valid but a recipient refused), for the services that have them.
+    quota: Answer | None = None
+    recipient_refused: Answer | None = None
 
 
 def _j(*path: str) -> Callable[[Body], str]:
@@ -55,7 +60,9 @@ PROFILES: dict[str, Profile] = {
         ok={"code": 0, "message": "", "data": {"pushid": "9981", "readkey": "SCTr8k", "error": "SUCCESS", "errno": 0}},
         app_error=(200, {"code": 40001, "message": "bad pushtoken", "data": None}),
         client_error=_NOT_FOUND, content=_j("desp"), title=_j("title"), limit=32 * 1024,
-        too_long=(200, {"code": 40002, "message": "desp too long"})),
+        too_long=(200, {"code": 40002, "message": "desp too long"}),
+        # The free plan's daily limit, as published clients met it: the bad-key code, another message.
+        quota=(400, {"code": 40001, "message": "[AUTH]超过当天的发送次数限制[5]，请稍后再试", "data": None})),
     "serverchan3": Profile(
         ok={"code": 0, "message": "SUCCESS", "errno": 0, "data": {"pushid": "51", "meta": {}}},
         app_error=(200, {"code": 40001, "message": "bad pushtoken", "errno": 40001}),
@@ -71,7 +78,10 @@ PROFILES: dict[str, Profile] = {
             "success": True},
         app_error=(200, {"code": 1002, "msg": "appToken不正确或者已经过期", "data": None, "success": False}),
         client_error=_NOT_FOUND, content=_j("content"), title=_j("summary"), limit=40000, unit="chars",
-        too_long=(200, {"code": 1007, "msg": "内容长度超过限制", "success": False})),
+        too_long=(200, {"code": 1007, "msg": "内容长度超过限制", "success": False}),
+        # Valid request, one verdict per recipient (the vendor SDK's MessageResult): this one refused.
+        recipient_refused=(200, {"code": 1000, "msg": "处理成功", "success": True,
+                                 "data": [{"uid": "UID_x", "status": "用户不存在或者已经取消关注", "code": 1004}]})),
     "wecombot": Profile(
         ok={"errcode": 0, "errmsg": "ok"},
         app_error=(200, {"errcode": 93000, "errmsg": "invalid webhook url, hint: [1700000000_1_abc]"}),
@@ -134,6 +144,7 @@ class Received:
     title: str
     content: str
     answered: str  # the mode it was answered with
+    authorization: str = ""  # the request's Authorization header, if any
 
 
 @dataclass
@@ -175,7 +186,7 @@ class PushStandin:
         with self.lock:
             return [r for r in self.received if r.answered == "ok"]
 
-    def answer(self, path: str, body: Body, params: dict[str, str] | None = None) -> Answer:
+    def answer(self, path: str, body: Body, params: dict[str, str] | None = None, authorization: str = "") -> Answer:
         if self.secret and not _signed(self.service, self.secret, body, params or {}):
             with self.lock:
                 self.received.append(Received(path, body, "", "", "bad_sign"))
@@ -201,7 +212,7 @@ class PushStandin:
             size = len(content.encode()) if self.profile.unit == "bytes" else len(content)
             if mode == "ok" and size > self.profile.limit:
                 mode = "too_long"
-            self.received.append(Received(path, body, title, content, mode))
+            self.received.append(Received(path, body, title, content, mode, authorization))
         if mode == "timeout":
             time.sleep(self.delay)
         if mode == "hang":
@@ -209,7 +220,8 @@ class PushStandin:
             return 503, {"error": "gone"}
         return {"ok": (200, self.profile.ok), "app_error": self.profile.app_error, "timeout": (200, self.profile.ok),
                 "client_error": self.profile.client_error, "server_error": self.profile.server_error,
-                "too_long": self.profile.too_long}[mode]
+                "too_long": self.profile.too_long, "quota": self.profile.quota or self.profile.app_error,
+                "recipient_refused": self.profile.recipient_refused or self.profile.app_error}[mode]
 
 
 def _signed(service: str, secret: str, body: Body, params: dict[str, str]) -> bool:
@@ -244,7 +256,7 @@ def _handler(standin: PushStandin) -> type[BaseHTTPRequestHandler]:
                 body = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
             parts = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            status, payload = standin.answer(parts.path, body, params)
+            status, payload = standin.answer(parts.path, body, params, self.headers.get("Authorization", ""))
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False).encode()
             try:
                 self.send_response(status)

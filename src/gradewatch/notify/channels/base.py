@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,12 +27,14 @@ class DeliveryError(Exception):
 
     ``permanent`` means retrying cannot help (bad key, banned bot, invalid token): the outbox
     gives up at once and the channel needs the user's attention. Otherwise (rate limit, 5xx,
-    timeout) it is retried with backoff.
+    timeout) it is retried with backoff, and not before ``retry_after`` when the service said
+    when (a daily quota is not back in an hour).
     """
 
-    def __init__(self, text: str, *, permanent: bool = False) -> None:
+    def __init__(self, text: str, *, permanent: bool = False, retry_after: timedelta | None = None) -> None:
         super().__init__(text)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class UrlError(ValueError):
@@ -106,6 +109,7 @@ class Request:
     json: Any = None
     form: Mapping[str, str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    auth: tuple[str, str] | None = None  # HTTP basic auth (a webhook's user:password@host)
 
 
 class Channel:
@@ -161,9 +165,12 @@ class HttpChannel(Channel):
         # Keys sit in URL paths and queries; -vv logs every request URL, so mask them first.
         for name in ("key", "token", "secret", "access_token"):
             register_secret(getattr(self, name, None))
+        if req.auth is not None:
+            register_secret(req.auth[1])
         try:
             with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-                return client.request(req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers))
+                return client.request(req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers),
+                                      auth=req.auth)
         except httpx.TimeoutException:
             raise DeliveryError(f"{self.describe()}: no answer within {timeout:g} s") from None
         except httpx.HTTPError as err:

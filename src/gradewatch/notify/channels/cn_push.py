@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from gradewatch.notify.channels.base import HttpChannel, Limits, Message, Request, SuccessRule, UrlError, mask, query
+import httpx
+
+from gradewatch.notify.channels.base import (
+    DeliveryError,
+    HttpChannel,
+    Limits,
+    Message,
+    Request,
+    SuccessRule,
+    UrlError,
+    _json,
+    mask,
+    query,
+)
+
+log = logging.getLogger(__name__)
 
 _SCT = re.compile(r"^SCT[0-9A-Za-z]{8,}$")
 _SC3 = re.compile(r"^sctp(\d+)t[0-9A-Za-z]{8,}$")
@@ -47,6 +65,17 @@ class ServerChan(HttpChannel):
     def build(self, msg: Message) -> Request:
         return Request("POST", self.endpoint(), form={"title": msg.subject, "desp": msg.text})
 
+    def check(self, r: httpx.Response) -> None:
+        body = _json(r)
+        said = str(body.get("message") or body.get("info") or "") if isinstance(body, dict) else ""
+        if body is not None and _DAILY_QUOTA.search(said):
+            # The free plan's daily quota answers with the bad-key code (40001, "[AUTH]超过当天的发送次数
+            # 限制[5]", seen by published clients) or 471: it comes back at midnight Beijing time, so
+            # the message waits for then instead of failing for good as a wrong SendKey would.
+            raise DeliveryError(f"{self.describe()}: HTTP {r.status_code}, daily quota used up: {said[:120]}",
+                                retry_after=until_next_day_in_china())
+        super().check(r)
+
 
 class ServerChan3(ServerChan):
     label = "Server酱³"
@@ -62,6 +91,19 @@ class ServerChan3(ServerChan):
 
     def endpoint(self) -> str:
         return f"{self.base}/send/{self.key}.send"
+
+
+_DAILY_QUOTA = re.compile("发送次数|次数限制|quota", re.IGNORECASE)
+_CHINA = timezone(timedelta(hours=8))  # no daylight saving time: a fixed offset is exact
+
+
+def until_next_day_in_china(now: datetime | None = None) -> timedelta:
+    """From ``now`` (UTC) to a few minutes past the next midnight in Beijing, spread over half an hour
+    so that every account's waiting message does not arrive in the same second."""
+    now = now or datetime.now(UTC)
+    local = now.astimezone(_CHINA)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
+    return midnight - local + timedelta(minutes=30 * random.random())
 
 
 def _sendkey(url: str) -> str:
@@ -132,3 +174,20 @@ class WxPusher(HttpChannel):
         body = {"appToken": self.token, "content": msg.text, "summary": msg.subject, "contentType": 3,
                 "uids": self.uids, "topicIds": self.topics}
         return Request("POST", f"{self.base}/api/send/message", json=body)
+
+    def check(self, r: httpx.Response) -> None:
+        super().check(r)
+        # Code 1000 at the top means the request was valid; each recipient has its own verdict in
+        # data[] (the vendor's SDK: MessageResult.isSuccess per entry). None accepted: not delivered.
+        data = (_json(r) or {}).get("data")
+        entries = [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+        refused = [e for e in entries if e.get("code", 1000) != 1000]
+        if entries and len(refused) == len(entries):
+            codes = {e.get("code") for e in refused}
+            said = str(refused[0].get("status") or refused[0].get("msg") or "")[:120]
+            raise DeliveryError(f"{self.describe()}: every recipient refused, code {sorted(map(str, codes))[0]}"
+                                + (f": {said}" if said else ""),
+                                permanent=codes <= self.rule.permanent)
+        if refused:  # delivered to the others; sending again would repeat it to them
+            log.warning("%s: delivered, but %d of %d recipients refused it (code %s)", self.describe(),
+                        len(refused), len(entries), refused[0].get("code"))

@@ -177,8 +177,8 @@ class Webhook(HttpChannel):
     def build(self, msg: Message) -> Request:
         fields = {"title": msg.subject, "message": msg.text, "type": "info"}
         if self.form:
-            return Request("POST", self.base + self.path, form=fields)
-        return Request("POST", self.base + self.path, json=fields)
+            return Request("POST", self.base + self.path, form=fields, auth=self._auth)
+        return Request("POST", self.base + self.path, json=fields, auth=self._auth)
 
     def check(self, r: Any) -> None:
         where = f"{self.describe()}: HTTP {r.status_code}"
