@@ -34,10 +34,10 @@ from gradewatch.schools.base import CaptchaSolver, Credentials
 from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongCaptcha, WrongPassword
 from gradewatch.secrets import SecretsError
 from gradewatch.store.captcha_tries import record_captcha_tries
-from gradewatch.store.db import AccountState, Store, utcnow
+from gradewatch.store.db import AccountState, Store, StoreError, utcnow
 from gradewatch.store.leases import new_owner
 from gradewatch.watch.expedite import expedite_after_check, refresh_courses
-from gradewatch.watch.login_gate import LoginGate, held_reason
+from gradewatch.watch.login_gate import LoginGate, LoginHeld, held_reason
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,8 @@ class Watcher:
                 raise _Busy(f"school {acc.school}: its request budget ({school.requests_per_minute}/min for "
                             "all workers) is spent for this minute")
             counter = _RequestCounter()
-            with self._heartbeat(name):
-                result = self._check_leased(name, acc, school, state, report, counter)
+            with self._heartbeat(name) as lease_lost:
+                result = self._check_leased(name, acc, school, state, report, counter, lease_lost)
             self.store.correct_budget(acc.school, counter.n - reserved)
             return result
         finally:
@@ -193,19 +193,30 @@ class Watcher:
         return False
 
     @contextlib.contextmanager
-    def _heartbeat(self, name: str) -> Iterator[None]:
-        stop = threading.Event()
+    def _heartbeat(self, name: str) -> Iterator[threading.Event]:
+        """Renew the account lease while a check runs; the event it yields is set once the lease is lost.
+
+        A renewal that fails (a database busy for longer than its wait) is tried again at the next
+        beat rather than ending the heartbeat: a lease left to run out lets a second worker in."""
+        stop, lost = threading.Event(), threading.Event()
 
         def beat() -> None:
             while not stop.wait(HEARTBEAT.total_seconds()):
-                if not self.store.renew_lease(name, self._lease_owner, LEASE_TTL):
+                try:
+                    held = self.store.renew_lease(name, self._lease_owner, LEASE_TTL)
+                except Exception as err:  # noqa: BLE001 - the next beat tries again, well within the lease
+                    log.warning("%s: could not renew the account lease (%s); trying again", name,
+                                type(err).__name__)
+                    continue
+                if not held:
+                    lost.set()
                     log.warning("%s: lost the account lease during a check", name)
                     return
 
         t = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
         t.start()
         try:
-            yield
+            yield lost
         finally:
             stop.set()
             t.join(5)
@@ -215,7 +226,8 @@ class Watcher:
         return timedelta(hours=hours) if hours else None
 
     def _check_leased(self, name: str, acc: AccountConfig, school: SchoolConfig, state: AccountState,
-                      report: partial[CheckReport], counter: _RequestCounter) -> CheckReport:
+                      report: partial[CheckReport], counter: _RequestCounter,
+                      lease_lost: threading.Event | None = None) -> CheckReport:
         now = self._clock()
         if state.status == "paused" and state.paused_until and state.paused_until > now:
             return report("skipped", f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC: {state.status_reason}")
@@ -244,14 +256,28 @@ class Watcher:
         gate = LoginGate(self.store, name, fingerprint, state, pause=self._retry_pause(acc), clock=self._clock,
                          on_accepted=lambda: self.store.save_cookies(name, adapter.export_cookies(),
                                                                      login_answered=True))
-        adapter.on_password_submit, adapter.on_login_accepted = gate.before_post, gate.accepted
+
+        def before_post() -> None:
+            # Ours for at least LEASE_TTL from here, or no POST: a worker that took the account over
+            # after our lease ran out may be posting this password itself (schools lock accounts).
+            try:
+                held = not (lease_lost is not None and lease_lost.is_set()) and self.store.renew_lease(
+                    name, self._lease_owner, LEASE_TTL)
+            except StoreError:
+                held = False
+            if not held:
+                raise LoginHeld("could not confirm this worker still holds the account (another gradewatch "
+                                "process may have taken over); the password was not sent")
+            gate.before_post()
+
+        adapter.on_password_submit, adapter.on_login_accepted = before_post, gate.accepted
         logged_in = False
         try:
             with adapter:
                 grades, logged_in = adapter.check(Credentials(acc.username, password))
                 refresh_courses(self.store, name, acc.school, adapter, grades, now=self._clock())  # fast detection
                 self.store.save_cookies(name, adapter.export_cookies())
-                if state.status == "needs_attention" and not gate.pending:
+                if state.status != "ok" and not gate.pending:  # held, or a pause that is over: works again
                     self.store.set_status(name, "ok")
                 result = self._record(name, acc, check_id, grades, logged_in, report)
                 if result.ok:  # tell the student it works again, if it did not
