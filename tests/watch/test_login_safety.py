@@ -153,3 +153,53 @@ def test_unknown_refusal_wording_is_held_on_every_system(school_sim, tmp_path):
     [h] = account_health(app.config, app.store)
     assert h.status == "needs_attention" and UNKNOWN_WORDING in h.detail
     app.close()
+
+
+def test_a_pause_that_is_over_ends_with_the_next_good_check(ssfw_sim, tmp_path):
+    """After a lock's pause, the first good check sets the account back to ok: `status` says so, the
+    student is told once that it works again (not at every check from then on), and it counts again
+    as a working account of its school (grade-release detection reads only those)."""
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, ["ntfy://gradewatch-test-topic"])
+    app = app_for(cfg, ssfw_sim.password)
+    assert app.watcher.check_account("student").ok
+    app.store.set_status("student", "paused", "the school locked the account",
+                         paused_until=utcnow() - timedelta(minutes=1))
+    for _ in range(3):
+        assert app.watcher.check_account("student").ok
+    assert app.store.account_state("student").status == "ok"
+    assert len([m for m in app.store.messages("student") if m.kind == "alert"]) == 1
+    app.close()
+
+
+@pytest.mark.parametrize("system, options", [
+    ("zf", {"captcha": False}),  # the RSA key of each attempt
+    ("qiangzhi", {"login": "seed", "captcha": False}),  # the seed
+    ("kingosoft", {"login": "des", "captcha": False}),  # the DES key script
+])
+def test_a_failure_before_the_password_post_is_no_unanswered_login(make_school_sim, tmp_path, monkeypatch,
+                                                                   system, options):
+    """A login asks the school for things before its password POST. When one of those fails (a
+    moment of 503), no password has left: the check is an outage like any other, not a login whose
+    answer was lost, so the account is not held until `accounts retry`."""
+    from gradewatch.schools.base import SchoolAdapter
+    from gradewatch.schools.errors import SchoolUnavailable
+
+    sim = make_school_sim(system, **options)
+    get, failed = SchoolAdapter.get, []
+
+    def blip(self, url, **kwargs):  # type: ignore[no-untyped-def]
+        if self._password_hook is not None and not failed:  # inside the login, before its POST
+            failed.append(url)
+            raise SchoolUnavailable(f"{url} answered HTTP 503")
+        return get(self, url, **kwargs)
+
+    monkeypatch.setattr(SchoolAdapter, "get", blip)
+    cfg = write_config(tmp_path, sim.base_url, sim.username, [], system=system)
+    app = app_for(cfg, sim.password)
+    first = app.watcher.check_account("student")
+    assert failed and first.outcome == "unavailable", (failed, first)
+    assert _posts(sim) == 0
+    state = app.store.account_state("student")
+    assert state.status == "ok" and state.login_attempt_fp is None
+    assert app.watcher.check_account("student").ok and _posts(sim) == 1
+    app.close()
