@@ -87,7 +87,7 @@ def pass_slider(adapter: SchoolAdapter, rng: random.Random | None = None) -> Non
     form = {"type": "verify", "rtk": rtk, "time": _ms(), "instanceId": INSTANCE,
             "mt": base64.b64encode(json.dumps(drag_track(gap, rng)).encode()).decode(),
             "extend": base64.b64encode(json.dumps(extend).encode()).decode()}
-    verify = adapter.post(PATH, data=form)
+    verify = adapter.post(PATH, data=form, no_password=True)
     try:
         ok = json.loads(adapter.text_of(verify)).get("status") == "success"
     except (ValueError, AttributeError):

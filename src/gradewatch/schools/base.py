@@ -115,6 +115,8 @@ class SchoolAdapter:
     #: the POST), and after the school's answer was read as a success.
     on_password_submit: Callable[[], None] | None = None
     on_login_accepted: Callable[[], None] | None = None
+    #: ``on_password_submit``, armed by ``_submit`` until the login's first POST leaves (see ``post``).
+    _password_hook: Callable[[], None] | None = None
     #: The system's ``options`` table, declared as a typed model (the config validates against it).
     Options: ClassVar[type[SchoolOptions]] = SchoolOptions
 
@@ -291,9 +293,14 @@ class SchoolAdapter:
         self.stats.password_submissions += 1
         if captcha is not None:
             self.stats.captcha_submissions += 1
-        if self.on_password_submit is not None:
-            self.on_password_submit()
-        self.submit_login(creds, captcha)
+        # Fired by `post` right before the password POST, not here: a login makes requests before it
+        # (a public key, a seed, a slider), and when one of those fails no password has left, so the
+        # watcher must not hold the account as if the school's answer to it had been lost.
+        self._password_hook = self.on_password_submit
+        try:
+            self.submit_login(creds, captcha)
+        finally:
+            self._password_hook = None
         if self.on_login_accepted is not None:
             self.on_login_accepted()
 
@@ -386,7 +393,12 @@ class SchoolAdapter:
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
 
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+    def post(self, url: str, *, no_password: bool = False, **kwargs: Any) -> httpx.Response:
+        """A POST. During a login, the first one (unless ``no_password``, e.g. a slider's answer) is
+        taken to carry the password: ``on_password_submit`` runs just before it leaves."""
+        if not no_password and self._password_hook is not None:
+            hook, self._password_hook = self._password_hook, None
+            hook()
         return self.request("POST", url, **kwargs)
 
     @staticmethod
