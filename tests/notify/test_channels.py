@@ -172,3 +172,39 @@ def test_webhook_sends_the_basic_auth_of_its_url_and_keeps_the_password_out_of_t
         [got] = standin.delivered()
     assert got.authorization == "Basic " + base64.b64encode(b"alice:s3cret-pw").decode()
     assert "s3cret-pw" not in caplog.text
+
+
+def test_a_service_dribbling_its_answer_cannot_hold_a_send_past_its_timeout():  # type: ignore[no-untyped-def]
+    """httpx's timeout bounds each read; a service sending its answer a byte at a time would hold the
+    send (and every message behind it in the drain) for ever. The whole answer must come in time."""
+    import socket
+    import threading
+    import time
+
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port, stop = server.getsockname()[1], threading.Event()
+
+    def dribble() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            body = b'{"code": 0, "msg": "ok"}' + b" " * 200
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode())
+            for byte in body:
+                if stop.wait(0.2):
+                    return
+                conn.sendall(bytes([byte]))
+
+    worker = threading.Thread(target=dribble, daemon=True)
+    worker.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeliveryError, match="no complete answer within 1 s"):
+            deliver(f"json://127.0.0.1:{port}/hook?success=code:0", Message("t", "b", "", "<id>"), timeout=1.0)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 3

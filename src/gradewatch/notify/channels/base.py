@@ -8,6 +8,7 @@ in the body. Many Chinese push services answer HTTP 200 with an error code in th
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +20,8 @@ import httpx
 from gradewatch.logs import register_secret
 
 BodyFormat = Literal["text", "markdown", "html"]
+#: A push service's answer is a few hundred bytes of JSON; more is not an answer we can use.
+MAX_ANSWER_BYTES = 1024 * 1024
 LimitUnit = Literal["bytes", "chars"]
 
 
@@ -167,10 +170,22 @@ class HttpChannel(Channel):
             register_secret(getattr(self, name, None))
         if req.auth is not None:
             register_secret(req.auth[1])
+        # httpx's timeout bounds each socket operation, not the exchange: a service dribbling its answer
+        # a byte at a time would hold this send, and every message queued behind it, for ever.
+        deadline = time.monotonic() + timeout
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-                return client.request(req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers),
-                                      auth=req.auth)
+            with httpx.Client(timeout=timeout, follow_redirects=False) as client, client.stream(
+                    req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers),
+                    auth=req.auth) as streamed:
+                body = bytearray()
+                for chunk in streamed.iter_raw():
+                    body += chunk
+                    if time.monotonic() > deadline:
+                        raise DeliveryError(f"{self.describe()}: no complete answer within {timeout:g} s")
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise DeliveryError(f"{self.describe()}: an answer of more than {MAX_ANSWER_BYTES} bytes")
+                return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
+                                      request=streamed.request)
         except httpx.TimeoutException:
             raise DeliveryError(f"{self.describe()}: no answer within {timeout:g} s") from None
         except httpx.HTTPError as err:
