@@ -216,3 +216,12 @@ def test_resample_picks_pixels_or_averages_them_and_old_specs_stay_bilinear():
         CaptchaSpec(**base, resample="cubic")
     old = {k: v for k, v in CaptchaSpec(**base, resample="nearest").to_dict().items() if k != "resample"}
     assert CaptchaSpec.from_dict(old).resample == "bilinear"  # a model's sidecar from before the field
+
+
+def test_labels_take_the_case_of_a_one_case_charset():
+    lower = CaptchaSpec(name="l", charset="abc123", length=4, width=40, height=20)
+    upper = CaptchaSpec(name="u", charset="ABC123", length=4, width=40, height=20)
+    mixed = CaptchaSpec(name="m", charset="aBc123", length=4, width=40, height=20)
+    assert lower.normalize_label("AbC1") == "abc1"
+    assert upper.normalize_label("abC1") == "ABC1"  # URP's alphabet is capitals; a lower-case file name reads
+    assert mixed.normalize_label("abC1") == "abC1"

@@ -105,3 +105,28 @@ def test_the_teacher_on_one_thread_reads_as_on_its_default(rendered_dir):
     for f in files:
         a, b = default.solve(f.read_bytes()), single.solve(f.read_bytes())
         assert a.text == b.text and a.confidence == pytest.approx(b.confidence, abs=1e-5)
+
+
+def test_the_teacher_reads_a_transparent_captcha_on_white_as_our_models_do(rendered_dir):
+    """Captchas with a transparent background (PNG alpha, GIF transparency) are read on white, the
+    way the ONNX solvers flatten them: a plain convert("RGB") turns the background black."""
+    pytest.importorskip("ddddocr", reason="the ocr extra (ddddocr) is not installed")
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    teacher = start_solver("ddddocr", SPECS["ssfw"])
+    files = sorted(rendered_dir.glob("*.png"))[:20]
+    same = 0
+    for f in files:
+        rgb = Image.open(f).convert("RGB")
+        px = np.asarray(rgb)
+        background = px.min(axis=-1) > 200
+        rgba = np.dstack([np.where(background[..., None], 0, px), np.where(background, 0, 255)]).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(rgba, "RGBA").save(buf, "PNG")  # transparent black where the paper was
+        flat = io.BytesIO()
+        Image.fromarray(np.where(background[..., None], 255, px).astype(np.uint8), "RGB").save(flat, "PNG")
+        same += teacher.solve(buf.getvalue()).text == teacher.solve(flat.getvalue()).text
+    assert same == len(files)

@@ -78,9 +78,12 @@ class CaptchaSpec:
         return lo <= len(text) <= self.length and all(c in self.charset for c in text)
 
     def normalize_label(self, text: str) -> str:
-        """Lower-case a label when the charset has no upper-case letters (case-insensitive spec)."""
+        """A label in the charset's case when the charset has letters of one case only (a
+        case-insensitive spec): lower-cased for ``a-z`` charsets, upper-cased for ``A-Z`` ones (URP)."""
         if not any(c.isupper() for c in self.charset):
             return text.lower()
+        if not any(c.islower() for c in self.charset):
+            return text.upper()
         return text
 
     def encode(self, text: str) -> list[int]:
@@ -143,7 +146,7 @@ class CaptchaSpec:
     def _fit(self, image: Image.Image) -> Image.Image:
         """Size check (or resize) and flattening of palette/alpha images onto white."""
         if image.mode not in ("L", "RGB"):
-            image = _on_white(image)  # before any resize: a transparent GIF's background is white, not black
+            image = on_white(image)  # before any resize: a transparent GIF's background is white, not black
         if image.size != (self.width, self.height):
             if not self.resize:
                 raise InvalidImage(
@@ -155,7 +158,7 @@ class CaptchaSpec:
         return image
 
 
-def _on_white(image: Image.Image) -> Image.Image:
+def on_white(image: Image.Image) -> Image.Image:
     """Palette/alpha image -> RGB, through RGBA so that they are flattened the same way every time."""
     image = image.convert("RGBA")
     bg = Image.new("RGBA", image.size, (255, 255, 255, 255))

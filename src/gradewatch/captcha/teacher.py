@@ -29,7 +29,7 @@ import numpy as np
 
 from gradewatch.captcha.errors import InvalidImage, MissingDependency
 from gradewatch.captcha.solver import ImageSource, Prediction, load_solver
-from gradewatch.captcha.spec import CaptchaSpec, open_image
+from gradewatch.captcha.spec import CaptchaSpec, on_white, open_image
 
 OCR_HINT = "pip install 'gradewatch[ocr]'"
 
@@ -167,7 +167,7 @@ class DdddocrTeacher:
     def solve(self, image: ImageSource) -> Prediction:
         img = open_image(image)
         if img.mode not in ("L", "RGB"):
-            img = img.convert("RGB")
+            img = on_white(img)  # as our models read them: a transparent background is white, not black
         engine = self._engine
         if not engine.direct:
             return self._fallback(img)
