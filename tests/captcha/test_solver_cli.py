@@ -255,3 +255,27 @@ def test_missing_ocr_extras_say_how_to_install(monkeypatch):
         baselines.make_solver("ddddocr")
     with pytest.raises(MissingDependency, match=r"pip install 'gradewatch\[ocr\]'"):
         baselines.make_solver("tesseract")
+
+
+def test_cli_eval_says_why_nothing_could_be_read_and_names_the_model(tmp_path, rendered_dir):
+    """Captchas of another size than a fixed-size model's: every one unreadable, and the reason shown."""
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    for f in sorted(rendered_dir.glob("*.png"))[:4]:
+        Image.open(f).resize((90, 30)).save(folder / f.name)
+    human = run_cli("eval", str(folder), "--model", "ssfw")
+    assert human.returncode == 0, human.stderr
+    assert "image is 90x30, model 'ssfw'" in human.stdout  # the table may wrap the rest
+    assert "could read none of the images" in human.stdout
+    proc = run_cli("eval", str(folder), "--model", "ssfw", "--json", "--show-errors", "2")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["model"] == "ssfw" and report["unreadable"] == 4 and len(report["errors"]) == 2
+    assert "image is 90x30, model 'ssfw' expects 68x22" in report["unreadable_examples"][0]
+    assert run_cli("eval", str(folder), "--show-errors", "-1").returncode == 2  # a usage error, not [:-1]
+
+
+def test_cli_eval_refuses_a_validation_split_the_model_does_not_have(rendered_dir):
+    """A model trained on rendered captchas only has no real validation files: --validation-split would
+    score a random tenth of a folder it never saw. It says so instead."""
+    assert_clean_error(run_cli("eval", str(rendered_dir), "--model", "zf_legacy", "--validation-split"),
+                       "trained on rendered captchas only")

@@ -82,7 +82,9 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.onnx; .json and .pt beside it)."),
     synthetic: int = typer.Option(0, help="Also train on N rendered captchas."),
     minutes: float = typer.Option(3.0, help="Stop after this much wall time."),
-    target: float = typer.Option(0.999, help="Stop once validation accuracy reaches this (1.0: run all epochs)."),
+    target: float = typer.Option(
+        0.999, help="Stop once validation accuracy reaches this (above 1.0, e.g. 2: never stop early)."
+    ),
     epochs: int = typer.Option(8, help="Length of the learning-rate schedule, in passes over the data."),
     seed: int = typer.Option(0, help="Random seed (same seed, same data, one thread: same model)."),
     spec: str = typer.Option("ssfw", help="Model spec (charset, length, size, preprocessing)."),
@@ -198,6 +200,19 @@ def solve(
         raise typer.Exit(code=2)
 
 
+def _validation_fraction(model: str, training: dict) -> float:
+    """The hash rule's share of a model's validation split; a clear refusal where there is no such split."""
+    if not training.get("real_train_images"):
+        raise CaptchaError(f"model {model!r} was trained on rendered captchas only: every real image is unseen "
+                           "by it, so judge it on the whole folder (without --validation-split)")
+    frac = float(training.get("val_fraction", 0.1))
+    if frac <= 0 or "sha256" not in str(training.get("split", "sha256")):
+        raise CaptchaError(f"model {model!r} was validated on files its trainer chose (a bootstrap's held-out "
+                           "verified captchas), which the file-name rule cannot find again: judge it on a "
+                           "folder it never saw instead")
+    return frac
+
+
 @app.command("eval")
 def eval_(
     data: Path = typer.Argument(..., help="Folder or .tar.gz of <label>.png captchas."),
@@ -209,7 +224,7 @@ def eval_(
     solver: SolverKind = typer.Option(SolverKind.onnx, help="Which solver to measure."),
     limit: int | None = typer.Option(None, min=1, help="Only the first N images (by name)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
-    show_errors: int = typer.Option(0, help="List up to N wrong answers."),
+    show_errors: int = typer.Option(0, min=0, help="List up to N wrong answers (also in --json)."),
     validation_split: bool = typer.Option(
         False, "--validation-split", help="Only the files in the model's validation split (never trained on)."
     ),
@@ -227,33 +242,41 @@ def eval_(
         if validation_split:
             if not hasattr(the_solver, "metadata"):
                 raise CaptchaError(f"--validation-split needs a trained .onnx model, not {model!r}")
-            frac = float(load_solver(model).metadata.get("training", {}).get("val_fraction", 0.1))
+            frac = _validation_fraction(model, load_solver(model).metadata.get("training", {}))
             source = ((n, b) for n, b in ds.iter_files(data) if ds.is_validation(n, frac))
         report = evaluate(source, the_solver, limit=limit, progress=not as_json and sys.stderr.isatty())
         report.source = f"{data} (validation split)" if validation_split else str(data)
+        report.model = model if solver is SolverKind.onnx else solver.value
         return report
 
     report = _guard(run)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        out = report.to_json()
+        if show_errors:
+            out["errors"] = report.errors[:show_errors]
+        typer.echo(json.dumps(out, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"captcha eval: {report.solver}", show_header=False)
+    title = report.solver if report.model in ("", report.solver) else f"{report.solver} {report.model}"
+    table = Table(title=f"captcha eval: {title}", show_header=False)
     table.add_row("data", report.source)
     table.add_row("images", str(report.n))
     table.add_row("accuracy (whole captcha)", f"{report.accuracy:.4%}")
     table.add_row("per character", f"{report.char_accuracy:.4%}")
     table.add_row("median ms per image", f"{report.ms_per_image:.3f}")
     if report.unreadable:
-        table.add_row("unreadable images", str(report.unreadable))
+        why = f" (e.g. {report.unreadable_examples[0]})" if report.unreadable_examples else ""
+        table.add_row("unreadable images", f"{report.unreadable}{why}")
     if report.outside_spec:
         shown = ", ".join(report.outside_examples[:3])
         table.add_row("labels the model cannot produce", f"{report.outside_spec}, kept in the score (e.g. {shown})")
     console.print(table)
-    if report.outside_spec == report.n:
+    if report.unreadable == report.n:
+        console.print("[yellow]the solver could read none of the images: see the reason above")
+    elif report.outside_spec == report.n:
         console.print(
             f"[yellow]none of the labels fits what the model reads ({report.spec_summary}): "
             "a model for another captcha?"

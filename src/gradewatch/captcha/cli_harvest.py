@@ -28,7 +28,7 @@ T = TypeVar("T")
 LEARNED_MIN_STEPS = 3000
 
 ConfigOpt = typer.Option(..., "--config", "-c", envvar="GRADEWATCH_CONFIG", help="Config file (TOML).")
-AccountOpt = typer.Option(..., "--account", "-a", help="Account id from the config (its [accounts.ID] table).")
+AccountOpt = typer.Option(..., "--account", "-a", help="Account id from the config (its \\[accounts.ID] table).")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

@@ -40,10 +40,13 @@ class EvalReport:
     outside_spec: int = 0
     outside_examples: list[str] = field(default_factory=list)
     spec_summary: str = ""
+    unreadable_examples: list[str] = field(default_factory=list)  # "file: why", the first few
+    model: str = ""  # the model as the caller named it (a shipped name or a path)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "solver": self.solver,
+            "model": self.model,
             "source": self.source,
             "n": self.n,
             "accuracy": round(self.accuracy, 6),
@@ -51,6 +54,7 @@ class EvalReport:
             "ms_per_image": round(self.ms_per_image, 4),
             "ms_mean": round(self.ms_mean, 4),
             "unreadable": self.unreadable,
+            "unreadable_examples": self.unreadable_examples[:10],
             "outside_spec": self.outside_spec,
             "outside_spec_examples": self.outside_examples[:10],
             "spec": self.spec_summary,
@@ -104,6 +108,7 @@ def evaluate(
     right = chars = chars_right = unreadable = 0
     confusions: Counter = Counter()
     errors: list[dict[str, str]] = []
+    unreadable_examples: list[str] = []
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -122,9 +127,11 @@ def evaluate(
             t0 = time.perf_counter()
             try:
                 text = solver.solve(data).text
-            except CaptchaError:
+            except CaptchaError as err:
                 text = ""
                 unreadable += 1
+                if len(unreadable_examples) < 10:
+                    unreadable_examples.append(f"{name}: {err}")
             times.append(time.perf_counter() - t0)
             ok, pairs = _char_compare(label, text)
             chars += len(label)
@@ -150,6 +157,7 @@ def evaluate(
         outside_spec=len(outside),
         outside_examples=outside[:10],
         spec_summary=describe(spec),
+        unreadable_examples=unreadable_examples,
     )
 
 
