@@ -426,3 +426,25 @@ def test_auto_tries_a_shipped_model_of_the_captchas_size_in_round_1(ssfw_sim, tm
     assert result.final_model.is_file() and "keep ssfw as this school's solver" in result.message
     # One captcha was fetched for its size, not submitted: every login post is one of the 30 attempts.
     assert sim.admin.stats(sim.username)["login_posts"] == 30
+
+
+def test_a_round_is_judged_on_every_held_out_image(tmp_path, rendered_dir):
+    """The held-out real set of --eval-data is scored as `captcha eval` scores it: an image whose label
+    the round's spec cannot produce yet counts as a miss instead of leaving the score."""
+    import shutil
+
+    from gradewatch.captcha.bootstrap import accuracy_on, judged_on
+    from gradewatch.captcha.solver import resolve_model
+    from gradewatch.captcha.spec import SPECS
+
+    folder = tmp_path / "heldout"
+    folder.mkdir()
+    files = sorted(rendered_dir.glob("*.png"))[:10]
+    for f in files[:8]:
+        shutil.copy(f, folder / f.name)
+    for f in files[8:]:
+        shutil.copy(f, folder / f"{f.stem}x.png")  # five characters: the SSFW spec reads four
+    model = resolve_model("ssfw")
+    acc, n = judged_on(model, folder)
+    assert n == 10 and round(acc * n) == 8
+    assert accuracy_on(model, folder, SPECS["ssfw"])[1] == 8  # the training-side loader skips them

@@ -180,6 +180,16 @@ def accuracy_on(model: Path, data: Path, spec: CaptchaSpec, only: set[str] | Non
     return right / len(samples), len(samples)
 
 
+def judged_on(model: Path, data: Path) -> tuple[float, int]:
+    """Whole-captcha accuracy on a labelled held-out folder with every image counted, as `captcha eval`
+    judges it: a label the round's spec cannot produce (a character no accepted answer has shown
+    yet) is a miss, not an image left out, so the figure neither rises nor changes its n by that."""
+    from gradewatch.captcha.evaluate import evaluate
+
+    report = evaluate(data, load_solver(model))
+    return report.accuracy, report.n
+
+
 def held_out(folder: Path, fraction: float) -> set[str]:
     """The verified files kept out of training, by a salted hash of the file name.
 
@@ -485,7 +495,7 @@ def bootstrap(
             val_fraction=0.0,
         )
         val_acc, n_val = accuracy_on(new, verified_dir, train_spec, holdout)
-        eval_acc, n_eval = accuracy_on(new, eval_data, train_spec) if eval_data is not None else (None, 0)
+        eval_acc, n_eval = judged_on(new, eval_data) if eval_data is not None else (None, 0)
         rr = RoundResult(
             round=r,
             model=round_model,
