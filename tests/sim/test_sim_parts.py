@@ -83,6 +83,26 @@ def test_captchas_of_other_formats_are_served_as_what_they_are(tmp_path: Path) -
     assert seen == {"ab3k": "image/webp", "cd4m": "image/tiff", "ef5n": "image/jpeg"}
 
 
+def test_files_that_are_no_readable_image_are_not_served(tmp_path: Path, caplog) -> None:
+    """A real server serves images: a text file named .png, a 0-byte file or a truncated download in
+    the folder is left out (with a warning), so a harvest never meets it as 'the school's captcha'."""
+    import io
+
+    from PIL import Image
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.new("RGB", (60, 20), "white").save(folder / "ab3k.png")
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 20), "white").save(buf, "PNG")
+    (folder / "cd4m.png").write_bytes(buf.getvalue()[:40])  # truncated
+    (folder / "ef5n.png").write_bytes(b"garbage")
+    (folder / "gh6p.png").write_bytes(b"")
+    served = FileCaptchas.load(folder)
+    assert len(served) == 1 and served.next()[0] == "ab3k"
+    assert "3 file(s) are not readable images" in caplog.text
+
+
 @pytest.mark.parametrize("kind", ["missing", "empty", "not-an-archive", "corrupt"])
 def test_bad_captcha_source_is_one_clear_error(tmp_path: Path, kind: str) -> None:
     path = {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class CaptchaSource(Protocol):
@@ -74,12 +77,32 @@ class FileCaptchas:
             raise ValueError(f"captcha source {p} does not exist")
         try:
             files = iter_files(p)
-            images = [(label_from_name(name), data) for name, data in itertools.islice(files, limit)]
+            named = [(name, data) for name, data in itertools.islice(files, limit)]
         except DatasetError as err:
             raise ValueError(f"captcha source {err}") from None
+        # A real server serves images: a stray text file or a truncated download in the folder must not
+        # reach a client as a captcha (its harvest would stop, blaming the school).
+        images = [(label_from_name(name), data) for name, data in named if _decodes(data)]
+        if len(images) < len(named):
+            bad = [name for name, data in named if not _decodes(data)]
+            log.warning("captcha source %s: %d file(s) are not readable images, not served (e.g. %s)",
+                        p, len(bad), ", ".join(bad[:3]))
         if not images:
-            raise ValueError(f"captcha source {p} holds no <label>.png files")
+            raise ValueError(f"captcha source {p} holds no readable <label>.png images")
         return cls(images, seed=seed)
+
+
+def _decodes(data: bytes) -> bool:
+    from PIL import Image, UnidentifiedImageError
+
+    if media_type(data) == "application/octet-stream":
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+    return True
 
 
 _MAGIC = (
