@@ -225,3 +225,19 @@ def test_labels_take_the_case_of_a_one_case_charset():
     assert lower.normalize_label("AbC1") == "abc1"
     assert upper.normalize_label("abC1") == "ABC1"  # URP's alphabet is capitals; a lower-case file name reads
     assert mixed.normalize_label("abC1") == "abC1"
+
+
+def test_a_folder_is_read_through_its_linked_folders(tmp_path):
+    """A set assembled with symbolic links (one folder per download, linked into one) is read whole;
+    a link back up the tree is followed once."""
+    from gradewatch.captcha.dataset import iter_files
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    Image.new("RGB", (40, 20), "white").save(elsewhere / "cd4m.png")
+    root = tmp_path / "set"
+    root.mkdir()
+    Image.new("RGB", (40, 20), "white").save(root / "ab3k.png")
+    (root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(root, target_is_directory=True)
+    assert [name for name, _ in iter_files(root)] == ["ab3k.png", "cd4m.png"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import re
 import tarfile
 from collections import Counter
@@ -84,16 +85,33 @@ def is_image_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
 
 
+def _walk(root: Path) -> Iterator[Path]:
+    """Every file below ``root``, through linked folders too (each real folder once); a folder that
+    cannot be listed is an error, not a part of the set left out without a word (Path.rglob)."""
+
+    def fail(err: OSError) -> None:
+        raise DatasetError(f"{err.filename}: cannot list ({err.strerror or err})")
+
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=fail):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        for name in names:
+            p = Path(folder, name)
+            if p.is_file():
+                yield p
+
+
 def iter_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
     """Yield (file name, bytes) for every image file of a folder (recursively) or an archive, sorted by name."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or directory")
     if path.is_dir():
-        files = sorted(
-            (p for p in path.rglob("*") if p.is_file() and is_image_name(p.name)),
-            key=lambda p: p.name,
-        )
+        files = sorted((p for p in _walk(path) if is_image_name(p.name)), key=lambda p: p.name)
         for p in files:
             try:
                 yield p.name, p.read_bytes()
