@@ -80,18 +80,42 @@ def split_set(name: str, work: Path) -> tuple[Path, Path, int]:
 
 
 def split_folder(folder: Path, work: Path, held_out: float) -> tuple[Path, Path, int]:
-    """Any folder of labelled real captchas (e.g. a published set): WORK/NAME/pool/ and WORK/NAME/heldout/."""
-    from gradewatch.captcha.dataset import is_validation
+    """Any folder (or .tar.gz) of labelled real captchas, e.g. a published set: WORK/NAME/pool/ and
+    WORK/NAME/heldout/. Made again when the source is another one than the split's (same name)."""
+    from gradewatch.captcha.dataset import is_archive, is_validation, iter_files
 
-    base = work / folder.name
-    pool, heldout = base / "pool", base / "heldout"
-    if not (pool.is_dir() and heldout.is_dir()):
-        for path in _images(folder):
-            rel = path.relative_to(folder)
-            dest = (heldout if is_validation(rel.as_posix(), held_out, SALT) else pool) / rel
+    if not folder.exists():
+        raise SystemExit(f"{folder}: no such folder or archive")
+    name = folder.name
+    if folder.is_file():
+        name = name.removesuffix(".gz").removesuffix(".tar").removesuffix(".tgz")
+    base = work / name
+    pool, heldout, stamp = base / "pool", base / "heldout", base / "source.json"
+    if folder.is_dir():
+        files = [(p.relative_to(folder).as_posix(), p.read_bytes()) for p in _images(folder)]
+    elif is_archive(folder):
+        files = list(iter_files(folder))
+    else:
+        raise SystemExit(f"{folder}: neither a folder nor a .tar.gz of <label>.png captchas")
+    if not files:
+        raise SystemExit(f"{folder}: no <label>.png (.jpg, .gif …) captchas in it")
+    source = {"source": str(folder.resolve()), "images": len(files), "held_out": held_out}
+    if not (pool.is_dir() and heldout.is_dir()) or _stamp(stamp) != source:
+        shutil.rmtree(pool, ignore_errors=True)
+        shutil.rmtree(heldout, ignore_errors=True)
+        for rel, data in files:
+            dest = (heldout if is_validation(rel, held_out, SALT) else pool) / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(path.read_bytes())
+            dest.write_bytes(data)
+        stamp.write_text(json.dumps(source) + "\n")
     return pool, heldout, len(_images(pool))
+
+
+def _stamp(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _images(folder: Path) -> list[Path]:
@@ -101,9 +125,23 @@ def _images(folder: Path) -> list[Path]:
 
 
 def _labelled(folder: Path) -> list[tuple[str, bytes]]:
+    """(label, bytes) of the readable images; a broken file of a published set is left out (and said)."""
     from gradewatch.captcha.dataset import label_from_name
+    from gradewatch.captcha.errors import CaptchaError
+    from gradewatch.captcha.spec import open_image
 
-    return [(label_from_name(p.name), p.read_bytes()) for p in _images(folder)]
+    out, broken = [], []
+    for p in _images(folder):
+        data = p.read_bytes()
+        try:
+            open_image(data)
+        except CaptchaError:
+            broken.append(p.name)
+            continue
+        out.append((label_from_name(p.name), data))
+    if broken:
+        print(f"{folder}: {len(broken)} unreadable image(s) left out (e.g. {', '.join(broken[:3])})")
+    return out
 
 
 def corrected_labels(name: str, heldout: Path) -> list[str]:
