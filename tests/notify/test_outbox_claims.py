@@ -98,3 +98,32 @@ def test_a_channel_that_crashes_costs_one_attempt_of_its_row_only(tmp_path, capl
     assert "UnicodeEncodeError" in broken.last_error
     assert "failed unexpectedly" in caplog.text
     store.close()
+
+
+def test_a_failing_channel_waits_with_all_its_parts_and_holds_up_no_other(tmp_path):
+    """A 64-grade first check goes to 企业微信 bot in several parts. When its first part fails (not
+    for good), its other parts wait for the same retry instead of each waiting out the same timeout,
+    and part 2 is never delivered while part 1 waits; the other channel's message goes at once."""
+    from gradewatch.notify.standins import PushStandin
+
+    from .helpers import service_url
+
+    store = open_store(tmp_path)
+    with PushStandin("wecombot", mode="server_error") as bot, PushStandin("serverchan") as chan:
+        targets = first_check(store, "me", [service_url("wecombot", bot.base), service_url("serverchan", chan.base)],
+                              n_grades=64)
+        urls = {t.fingerprint: t.url for t in targets}
+        parts = [m for m in store.messages("me") if m.target == targets[0].fingerprint]
+        assert len(parts) >= 2
+        result = ob.drain(store, urls)
+        assert (result.sent, result.failed, result.deferred) == (1, 1, len(parts) - 1)
+        assert len(bot.received) == 1 and len(chan.delivered()) == 1
+        waiting = [m for m in store.messages("me") if m.target == targets[0].fingerprint]
+        assert {m.status for m in waiting} == {"pending"} and sorted(m.attempts for m in waiting)[-1] == 1
+        assert len({m.next_attempt_at for m in waiting}) == 1  # one retry time for the channel
+        bot.mode = "ok"
+        later = ob.drain(store, urls, now=max(m.next_attempt_at for m in waiting) + timedelta(seconds=1))
+        assert later.sent == len(parts)
+        delivered = sorted((m for m in store.messages("me") if m.target == targets[0].fingerprint), key=lambda m: m.id)
+        assert [m.sent_at for m in delivered] == sorted(m.sent_at for m in delivered)  # in their order
+    store.close()

@@ -44,6 +44,7 @@ class DrainResult:
     sent: int = 0
     failed: int = 0
     dropped: int = 0
+    deferred: int = 0  # rows of a channel that failed earlier in the same drain, left for its next try
     errors: list[str] = field(default_factory=list)
 
 
@@ -113,6 +114,10 @@ def drain(
     store.reap_dead_claims()
     health = {(c.account_id, c.channel): c.state for c in store.channel_states()}
     result = DrainResult()
+    # A channel that just failed (not for good) waits until its retry with all its rows: the others'
+    # messages are not held up behind its timeouts, and its own parts stay in order (part 3 is not
+    # sent while part 2 waits).
+    waiting: dict[tuple[str, str], datetime] = {}
     for _ in range(MAX_PER_DRAIN):
         if stop is not None and stop.is_set():
             break
@@ -140,6 +145,10 @@ def drain(
 
         msg = Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)
         key = (row.account_id, row.channel or row.target[:100])
+        if key in waiting:
+            store.defer_message(row.id, owner, waiting[key])
+            result.deferred += 1
+            continue
         try:
             with _claim_kept(store, row.id, owner, clock):
                 send(url, msg)
@@ -148,9 +157,11 @@ def drain(
             attempts = row.attempts + 1
             permanent = bool(getattr(err, "permanent", False))
             give_up = permanent or attempts >= max_attempts
-            if not store.mark_attempt_failed(row.id, str(err), owner=owner,
-                                             retry_at=None if give_up else clock() + _delay(err, attempts)):
+            retry_at = None if give_up else clock() + _delay(err, attempts)
+            if not store.mark_attempt_failed(row.id, str(err), owner=owner, retry_at=retry_at):
                 log.warning("notification %d: another worker took it over meanwhile; its record stands", row.id)
+            if retry_at is not None:
+                waiting[key] = retry_at
             state = "needs_attention" if permanent else "failing"
             if health.get(key) != state:
                 store.set_channel_state(key[0], key[1], state, str(err), clock())

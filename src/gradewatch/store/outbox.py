@@ -73,6 +73,16 @@ class OutboxMixin:
                             .values(claim_until=until))
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
+    def defer_message(self, message_id: int, owner: str, until: datetime) -> bool:
+        """Give a claimed row back, due at ``until``, no attempt counted: its channel failed on an
+        earlier row of this drain, so trying it now would only wait out the same timeout again."""
+        with self.session() as s:
+            res = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner,
+                                   OutboxMessage.status == "pending")
+                            .values(next_attempt_at=until, claimed_by=None, claim_until=None))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
     def release_claim(self, message_id: int, owner: str) -> None:
         with self.session() as s:
             s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner)
