@@ -83,6 +83,27 @@ def test_a_wrong_password_at_sign_up_is_one_login_post_and_a_clear_message(site,
     assert f"uni.{student.username}" not in site.web.config().accounts
 
 
+def test_a_refusal_in_unknown_words_at_sign_up_is_not_called_unreachable(site, page):
+    """A school refusing in words no adapter knows may be saying "wrong password": the student is told
+    the answer could not be read and to check the password, not that the school is unreachable."""
+    student = site.students[3]
+    posts = site.sim.admin.stats(student.username)["login_posts"]
+    site.sim.admin.control(wrong_password_text="认证失败，请重新输入")
+    try:
+        page.goto(site.url + "/signup")
+        page.select_option("#school", "uni")
+        page.fill("#username", student.username)
+        page.fill("#password", "not-my-password")
+        page.fill("#notify", "student@example.edu")
+        page.click("#signup-submit")
+        error = page.locator(".error").inner_text()
+    finally:
+        site.sim.admin.control(wrong_password_text="")
+    assert "could not read" in error and "认证失败" in error and "Could not reach" not in error, error
+    assert site.sim.admin.stats(student.username)["login_posts"] == posts + 1
+    assert f"uni.{student.username}" not in site.web.config().accounts
+
+
 def test_a_second_student_cannot_open_the_firsts_pages(site, browser, page):
     first, second = site.students[0], site.students[2]
     sign_up(page, site, first)

@@ -273,7 +273,7 @@ def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[d
     from gradewatch.frontdoor.access import AccessError, build_adapter
     from gradewatch.schools import adapter_class
     from gradewatch.schools.base import Credentials
-    from gradewatch.schools.errors import AccountLocked, SchoolError, WrongCaptcha, WrongPassword
+    from gradewatch.schools.errors import AccountLocked, SchoolError, UnexpectedPage, WrongCaptcha, WrongPassword
 
     cfg = web.base_config.schools[school]
     try:
@@ -287,6 +287,11 @@ def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[d
         return [], f"The school has locked this account: {err}"
     except WrongCaptcha:
         return [], "The school's captcha could not be read this time; please try again in a minute."
+    except UnexpectedPage as err:  # e.g. a refusal worded in a way we do not know: it may be a wrong password
+        said = err.visible_text.replace(password, "***") if password else err.visible_text
+        return [], ("The school answered in a way we could not read" + (f": «{said}»" if said else f" ({err})")
+                    + ". Check the student number and password before trying again (schools lock accounts "
+                    "after a few wrong tries).")
     except (SchoolError, AccessError) as err:
         return [], f"Could not reach your school's system: {err}"
 
