@@ -119,6 +119,11 @@ def test_school_cap_and_budget_hold_across_workers(db_url, vault):
     stores[0].correct_budget("uni", -5)  # the checks made fewer requests than reserved
     assert stores[1].take_budget("uni", 3, 10, now)
     assert stores[2].take_budget("uni", 3, 10, now + timedelta(seconds=61))  # a new minute
+    # A check that took its reservation in the first minute and ends in the new one gives nothing
+    # back to the new minute (it reserved nothing there): 3 + 6 of 10 stay taken.
+    stores[0].correct_budget("uni", -5, taken_at=now)
+    assert stores[1].take_budget("uni", 6, 10, now + timedelta(seconds=62))
+    assert not stores[1].take_budget("uni", 2, 10, now + timedelta(seconds=63))
     for s in stores:
         s.close()
 

@@ -93,11 +93,15 @@ class SchoolStateMixin:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def correct_budget(self, school: str, delta: int) -> None:
-        """After a check: replace the reserved estimate by the requests actually made."""
+    def correct_budget(self, school: str, delta: int, taken_at: datetime | None = None) -> None:
+        """After a check: replace the reserved estimate by the requests actually made. Requests left
+        over are given back only to the minute they were taken from (``taken_at``): a later minute
+        never reserved them. Requests beyond the estimate count in any minute, to the school's good."""
         if not delta:
             return
         with self.session() as s:
             total = SchoolState.window_requests + delta
-            s.execute(update(SchoolState).where(SchoolState.school == school)
-                      .values(window_requests=case((total < 0, 0), else_=total)))
+            q = update(SchoolState).where(SchoolState.school == school)
+            if delta < 0 and taken_at is not None:
+                q = q.where(SchoolState.window_start <= taken_at)  # a newer window started after the take
+            s.execute(q.values(window_requests=case((total < 0, 0), else_=total)))

@@ -163,13 +163,14 @@ class Watcher:
         try:
             state = self.store.account_state(name)  # read again under the lease: another worker may have changed it
             reserved = REQUESTS_WITH_SESSION if state.has_session else REQUESTS_WITH_LOGIN
-            if not self.store.take_budget(acc.school, reserved, school.requests_per_minute, self._clock()):
+            taken_at = self._clock()
+            if not self.store.take_budget(acc.school, reserved, school.requests_per_minute, taken_at):
                 raise _Busy(f"school {acc.school}: its request budget ({school.requests_per_minute}/min for "
                             "all workers) is spent for this minute")
             counter = _RequestCounter()
             with self._heartbeat(name) as lease_lost:
                 result = self._check_leased(name, acc, school, state, report, counter, lease_lost)
-            self.store.correct_budget(acc.school, counter.n - reserved)
+            self.store.correct_budget(acc.school, counter.n - reserved, taken_at)
             return result
         finally:
             when = self.reschedule(result) if result is not None else None
