@@ -203,3 +203,22 @@ def test_a_failure_before_the_password_post_is_no_unanswered_login(make_school_s
     assert state.status == "ok" and state.login_attempt_fp is None
     assert app.watcher.check_account("student").ok and _posts(sim) == 1
     app.close()
+
+
+def test_getting_in_without_a_password_post_keeps_a_held_attempt(ssfw_sim, tmp_path):
+    """A front door's ticket cookie that still works lets a check in without sending the password:
+    that proves nothing about the password whose answer was never read, so its hold stays (and the
+    password is not sent when the cookie expires)."""
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, [])
+    app = app_for(cfg, "a-wrong-password")
+    app.store.ensure_account("student", school="uni", system="ssfw", username=ssfw_sim.username)
+    fingerprint = app.store.vault.fingerprint("a-wrong-password")
+    app.store.begin_login_attempt("student", fingerprint, utcnow())
+    state = app.store.account_state("student")
+    gate = LoginGate(app.store, "student", fingerprint, state, pause=None, clock=utcnow)
+    gate.accepted()  # a success, but no POST went out in this check
+    assert app.store.account_state("student").login_attempt_fp == fingerprint
+    with pytest.raises(Exception, match="not recognised"):
+        LoginGate(app.store, "student", fingerprint, app.store.account_state("student"), pause=None,
+                  clock=utcnow).before_post()
+    app.close()

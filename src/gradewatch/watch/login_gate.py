@@ -62,6 +62,10 @@ class LoginGate:
 
     def accepted(self) -> None:
         self.answered = True
+        if not self.posted:
+            # In without a password POST (a CAS ticket cookie still valid): that says nothing about
+            # the password of a held attempt, so the hold stays (the session is kept at the check's end).
+            return
         if self._on_accepted is not None:
             self._on_accepted()  # keep the new session at once: a kill now costs no second login
         else:
