@@ -241,3 +241,18 @@ def test_a_folder_is_read_through_its_linked_folders(tmp_path):
     (root / "linked").symlink_to(elsewhere, target_is_directory=True)
     (elsewhere / "loop").symlink_to(root, target_is_directory=True)
     assert [name for name, _ in iter_files(root)] == ["ab3k.png", "cd4m.png"]
+
+
+def test_a_16_bit_gray_captcha_keeps_its_ink():
+    """A 16-bit grayscale PNG opens as Pillow's I;16, which convert("L") clips to near-white."""
+    import io
+
+    from gradewatch.captcha.spec import open_image
+
+    spec = CaptchaSpec(name="t", charset="ab", length=2, width=40, height=20, grayscale=True)
+    levels = np.full((20, 40), 65535, np.uint16)
+    levels[:, :10] = 0  # a black bar on white
+    buf = io.BytesIO()
+    Image.fromarray(levels).save(buf, "PNG")
+    arr = spec.prepare(open_image(buf.getvalue()))
+    assert arr[0, :, :10].max() < 10 and arr[0, :, 20:].min() > 245

@@ -160,6 +160,11 @@ class CaptchaSpec:
 
 def on_white(image: Image.Image) -> Image.Image:
     """Palette/alpha image -> RGB, through RGBA so that they are flattened the same way every time."""
+    if image.mode.startswith("I"):  # 16-bit gray (Pillow's I;16 / I): convert() clips it to near-white
+        levels = np.asarray(image).astype(np.uint32)
+        if levels.max(initial=0) > 255:
+            levels >>= 8
+        image = Image.fromarray(levels.astype(np.uint8), "L")
     image = image.convert("RGBA")
     bg = Image.new("RGBA", image.size, (255, 255, 255, 255))
     return Image.alpha_composite(bg, image).convert("RGB")
