@@ -256,3 +256,12 @@ def test_a_16_bit_gray_captcha_keeps_its_ink():
     Image.fromarray(levels).save(buf, "PNG")
     arr = spec.prepare(open_image(buf.getvalue()))
     assert 60 <= arr[0, :, :10].max() <= 68 and arr[0, :, 20:].min() > 245
+
+
+@pytest.mark.parametrize("name", ["ab3k (2).png", "ab3k(1).png", "ab3k copy.png", "ab3k copy 2.png",
+                                  "ab3k - 副本.png", "ab3k - Copy (3).png", "ab3k_17.png", "ab3k.PNG"])
+def test_a_copys_name_keeps_its_label(name):
+    """The marks file managers and browsers add to a second copy (Windows, macOS, Chinese Windows)."""
+    from gradewatch.captcha.dataset import label_from_name
+
+    assert label_from_name(name, CaptchaSpec(name="t", charset="ab3k", length=4, width=40, height=20)) == "ab3k"

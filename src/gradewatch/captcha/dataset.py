@@ -64,7 +64,9 @@ def is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-_COPY_MARK = re.compile(r" \(\d+\)$")
+#: What file managers and browsers add to a second copy: `ab3k (2)`, `ab3k(1)`, `ab3k copy`, `ab3k copy 2`,
+#: `ab3k - 副本`, `ab3k - Copy`. Only a suffix that no captcha alphabet of ours holds (space, brackets).
+_COPY_MARK = re.compile(r"(?: ?\(\d+\)| copy(?: \d+)?| - (?:副本|Copy)(?: \(\d+\))?)$")
 
 
 def label_from_name(name: str, spec: CaptchaSpec | None = None) -> str:
@@ -75,7 +77,7 @@ def label_from_name(name: str, spec: CaptchaSpec | None = None) -> str:
             break
     if "_" in stem and (spec is None or "_" not in spec.charset):
         stem = stem.split("_", 1)[0]
-    if stem.endswith(")") and (spec is None or " " not in spec.charset):
+    if spec is None or not set(" ()") & set(spec.charset):
         stem = _COPY_MARK.sub("", stem)  # `ab3k (2).png`: a browser's or file manager's second download
     return spec.normalize_label(stem) if spec is not None else stem
 
