@@ -174,7 +174,8 @@ def test_webhook_sends_the_basic_auth_of_its_url_and_keeps_the_password_out_of_t
     assert "s3cret-pw" not in caplog.text
 
 
-def test_a_service_dribbling_its_answer_cannot_hold_a_send_past_its_timeout():  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("dribbled", ["headers", "body"])
+def test_a_service_dribbling_its_answer_cannot_hold_a_send_past_its_timeout(dribbled):  # type: ignore[no-untyped-def]
     """httpx's timeout bounds each read; a service sending its answer a byte at a time would hold the
     send (and every message behind it in the drain) for ever. The whole answer must come in time."""
     import socket
@@ -191,9 +192,11 @@ def test_a_service_dribbling_its_answer_cannot_hold_a_send_past_its_timeout():  
         with conn:
             conn.recv(65536)
             body = b'{"code": 0, "msg": "ok"}' + b" " * 200
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         + f"Content-Length: {len(body)}\r\n\r\n".encode())
-            for byte in body:
+            head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: " + b"a" * 200
+                    + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+            if dribbled == "body":
+                conn.sendall(head)
+            for byte in head + body if dribbled == "headers" else body:
                 if stop.wait(0.2):
                     return
                 conn.sendall(bytes([byte]))

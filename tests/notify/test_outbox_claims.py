@@ -127,3 +127,50 @@ def test_a_failing_channel_waits_with_all_its_parts_and_holds_up_no_other(tmp_pa
         delivered = sorted((m for m in store.messages("me") if m.target == targets[0].fingerprint), key=lambda m: m.id)
         assert [m.sent_at for m in delivered] == sorted(m.sent_at for m in delivered)  # in their order
     store.close()
+
+
+def test_a_channel_whose_retry_time_comes_during_the_drain_is_tried_not_spun_on(tmp_path, monkeypatch):
+    """Scaled down: a first retry of 50 ms, and another channel's send of 200 ms. Once the failed
+    channel's retry time has passed, its row is tried again, not deferred again and again to a time
+    already past (the drain spun on it a thousand times and the rows after it never went)."""
+    from gradewatch.notify.channels import DeliveryError
+
+    monkeypatch.setattr(ob, "retry_delay", lambda attempts, rng=None: timedelta(milliseconds=50))
+    store = open_store(tmp_path)
+    targets = {t.fingerprint: t.url for t in first_check(store, "me", URLS + ["json://127.0.0.1:9/c"])}
+    sends: list[str] = []
+
+    def send(url: str, msg) -> None:
+        sends.append(url[-1])
+        if url.endswith("/a"):
+            raise DeliveryError("HTTP 502")
+        if url.endswith("/b"):
+            time.sleep(0.2)
+
+    result = ob.drain(store, targets, send=send)
+    assert result.deferred == 0 and "c" in sends and result.sent == 2, (result, sends)
+    store.close()
+
+
+def test_a_crash_on_one_row_does_not_make_its_channel_wait(tmp_path):
+    """An exception that is no delivery error may be about that row's content alone: the channel's
+    other rows still go in the same drain."""
+    from gradewatch.notify.standins import PushStandin
+
+    from .helpers import service_url
+
+    store = open_store(tmp_path)
+    with PushStandin("wecombot") as bot:
+        targets = first_check(store, "me", [service_url("wecombot", bot.base)], n_grades=64)
+        parts = sorted(store.messages("me"), key=lambda m: m.id)
+        assert len(parts) >= 2
+        from gradewatch.notify.channels import deliver
+
+        def send(url: str, msg) -> None:
+            if msg.message_id.startswith(f"<gradewatch-{parts[0].id}-"):
+                raise UnicodeEncodeError("ascii", "成绩", 0, 1, "ordinal not in range(128)")
+            deliver(url, msg)
+
+        result = ob.drain(store, {t.fingerprint: t.url for t in targets}, send=send)
+    assert (result.failed, result.deferred, result.sent) == (1, 0, len(parts) - 1)
+    store.close()

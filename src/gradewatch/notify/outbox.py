@@ -145,22 +145,24 @@ def drain(
 
         msg = Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)
         key = (row.account_id, row.channel or row.target[:100])
-        if key in waiting:
+        if key in waiting and waiting[key] > clock():
             store.defer_message(row.id, owner, waiting[key])
             result.deferred += 1
             continue
+        waiting.pop(key, None)  # its retry time has come during this drain: try it again
         try:
             with _claim_kept(store, row.id, owner, clock):
                 send(url, msg)
         except Exception as exc:  # noqa: BLE001 - see _as_delivery_error
             err = _as_delivery_error(row.id, exc)
+            about_the_channel = isinstance(exc, DeliveryError)  # a crash may be this row's content alone
             attempts = row.attempts + 1
             permanent = bool(getattr(err, "permanent", False))
             give_up = permanent or attempts >= max_attempts
             retry_at = None if give_up else clock() + _delay(err, attempts)
             if not store.mark_attempt_failed(row.id, str(err), owner=owner, retry_at=retry_at):
                 log.warning("notification %d: another worker took it over meanwhile; its record stands", row.id)
-            if retry_at is not None:
+            if retry_at is not None and about_the_channel:
                 waiting[key] = retry_at
             state = "needs_attention" if permanent else "failing"
             if health.get(key) != state:

@@ -328,11 +328,12 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
             return {status: n for status, n in s.execute(q)}
 
     def mark_sent(self, message_id: int) -> bool:
-        """Record a delivery, once: False when the row was no longer pending (another worker, whose
-        claim ours outlived, recorded it). Not tied to the claim: a delivery is a fact either way."""
+        """Record a delivery, once: False when the row was already recorded sent. Not tied to the
+        claim, and over a "failed" or "dropped" another worker recorded after our claim ran out: a
+        delivery is a fact either way (a failed row would be sent again by --retry-failed)."""
         with self.session() as s:
             res = s.execute(update(OutboxMessage)
-                            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+                            .where(OutboxMessage.id == message_id, OutboxMessage.status != "sent")
                             .values(status="sent", sent_at=utcnow(), last_error="", attempts=OutboxMessage.attempts + 1,
                                     claimed_by=None, claim_until=None))
             return bool(res.rowcount)  # type: ignore[attr-defined]

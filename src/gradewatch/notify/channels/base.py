@@ -8,7 +8,7 @@ in the body. Many Chinese push services answer HTTP 200 with an error code in th
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -171,24 +171,40 @@ class HttpChannel(Channel):
         if req.auth is not None:
             register_secret(req.auth[1])
         # httpx's timeout bounds each socket operation, not the exchange: a service dribbling its answer
-        # a byte at a time would hold this send, and every message queued behind it, for ever.
-        deadline = time.monotonic() + timeout
+        # (status line, headers or body) a byte at a time would hold this send, and every message queued
+        # behind it, for ever. A watchdog closes the client's connections at the deadline.
+        expired = threading.Event()
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=False) as client, client.stream(
-                    req.method, req.url, json=req.json, data=req.form, headers=dict(req.headers),
-                    auth=req.auth) as streamed:
-                body = bytearray()
-                for chunk in streamed.iter_raw():
-                    body += chunk
-                    if time.monotonic() > deadline:
-                        raise DeliveryError(f"{self.describe()}: no complete answer within {timeout:g} s")
-                    if len(body) > MAX_ANSWER_BYTES:
-                        raise DeliveryError(f"{self.describe()}: an answer of more than {MAX_ANSWER_BYTES} bytes")
-                return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
-                                      request=streamed.request)
+            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+                def cut() -> None:
+                    expired.set()
+                    client.close()
+
+                watchdog = threading.Timer(timeout, cut)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    with client.stream(req.method, req.url, json=req.json, data=req.form,
+                                       headers=dict(req.headers), auth=req.auth) as streamed:
+                        body = bytearray()
+                        for chunk in streamed.iter_bytes():  # decoded: the cap is on what we would hold
+                            body += chunk
+                            if len(body) > MAX_ANSWER_BYTES:
+                                raise DeliveryError(f"{self.describe()}: an answer of more than "
+                                                    f"{MAX_ANSWER_BYTES} bytes")
+                        if expired.is_set():
+                            raise DeliveryError(f"{self.describe()}: no complete answer within {timeout:g} s")
+                        headers = [(k, v) for k, v in streamed.headers.multi_items()
+                                   if k.lower() not in ("content-encoding", "content-length")]
+                        return httpx.Response(streamed.status_code, headers=headers, content=bytes(body),
+                                              request=streamed.request)
+                finally:
+                    watchdog.cancel()
         except httpx.TimeoutException:
             raise DeliveryError(f"{self.describe()}: no answer within {timeout:g} s") from None
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, RuntimeError) as err:
+            if expired.is_set():  # cut by the watchdog (httpx reports a closed client in several ways)
+                raise DeliveryError(f"{self.describe()}: no complete answer within {timeout:g} s") from None
             raise DeliveryError(f"{self.describe()}: {type(err).__name__}") from None
 
     def check(self, r: httpx.Response) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from gradewatch.notify.channels.base import (
     DeliveryError,
@@ -169,7 +169,7 @@ class Webhook(HttpChannel):
         self.rule = SuccessRule(self.success[0] if self.success else "", ok=(), permanent=permanent)  # type: ignore[misc]
         netloc = parts.netloc.rsplit("@", 1)[-1]
         super().__init__(url, base or f"{'https' if scheme.endswith('s') else 'http'}://{netloc}")
-        self._auth = (parts.username or "", parts.password or "") if parts.username else None
+        self._auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
 
     def describe(self) -> str:
         return f"{self.label} {self.base.split('://')[-1]}{self.path}"
