@@ -82,7 +82,7 @@ def split_set(name: str, work: Path) -> tuple[Path, Path, int]:
 def split_folder(folder: Path, work: Path, held_out: float) -> tuple[Path, Path, int]:
     """Any folder (or .tar.gz) of labelled real captchas, e.g. a published set: WORK/NAME/pool/ and
     WORK/NAME/heldout/. Made again when the source is another one than the split's (same name)."""
-    from gradewatch.captcha.dataset import is_archive, is_validation, iter_files
+    from gradewatch.captcha.dataset import is_archive, is_validation
 
     if not folder.exists():
         raise SystemExit(f"{folder}: no such folder or archive")
@@ -94,7 +94,7 @@ def split_folder(folder: Path, work: Path, held_out: float) -> tuple[Path, Path,
     if folder.is_dir():
         files = [(p.relative_to(folder).as_posix(), p.read_bytes()) for p in _images(folder)]
     elif is_archive(folder):
-        files = list(iter_files(folder))
+        files = _members(folder)
     else:
         raise SystemExit(f"{folder}: neither a folder nor a .tar.gz of <label>.png captchas")
     if not files:
@@ -109,6 +109,19 @@ def split_folder(folder: Path, work: Path, held_out: float) -> tuple[Path, Path,
             dest.write_bytes(data)
         stamp.write_text(json.dumps(source) + "\n")
     return pool, heldout, len(_images(pool))
+
+
+def _members(archive: Path) -> list[tuple[str, bytes]]:
+    """(path inside the archive, bytes) of its images: with their folders, so that equal labels in
+    dupN/ folders stay apart (iter_files keeps only the file names)."""
+    from gradewatch.captcha.dataset import is_image_name
+
+    try:
+        with tarfile.open(archive) as tar:
+            return sorted((m.name, tar.extractfile(m).read()) for m in tar  # type: ignore[union-attr]
+                          if m.isfile() and is_image_name(Path(m.name).name))
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise SystemExit(f"{archive}: unreadable archive ({err})") from None
 
 
 def _stamp(path: Path) -> dict | None:

@@ -222,3 +222,25 @@ def test_getting_in_without_a_password_post_keeps_a_held_attempt(ssfw_sim, tmp_p
         LoginGate(app.store, "student", fingerprint, app.store.account_state("student"), pause=None,
                   clock=utcnow).before_post()
     app.close()
+
+
+def test_a_held_attempt_with_a_working_session_sends_no_works_again_alerts(ssfw_sim, tmp_path):
+    """While an attempt stays held, a stored session (kept by a check that got in on a ticket cookie)
+    goes on reading grades: the account still needs the student, so no "works again" alert goes
+    out at each of those checks."""
+    from gradewatch.watch.login_gate import held_reason
+
+    ssfw_sim.admin.control(session_ttl=3600)
+    cfg = write_config(tmp_path, ssfw_sim.base_url, ssfw_sim.username, ["ntfy://gradewatch-test-topic"])
+    app = app_for(cfg, ssfw_sim.password)
+    assert app.watcher.check_account("student").ok  # a session is stored
+    app.store.begin_login_attempt("student", app.store.vault.fingerprint(ssfw_sim.password), utcnow())
+    cookies = app.store.load_cookies("student")
+    app.store.set_status("student", "needs_attention", held_reason("student", utcnow()))
+    app.store.save_cookies("student", cookies)
+    before = len([m for m in app.store.messages("student") if m.kind == "alert"])
+    for _ in range(3):
+        assert app.watcher.check_account("student").ok
+    assert app.store.account_state("student").status == "needs_attention"
+    assert len([m for m in app.store.messages("student") if m.kind == "alert"]) == before
+    app.close()

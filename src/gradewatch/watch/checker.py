@@ -281,10 +281,11 @@ class Watcher:
                 if state.status != "ok" and not gate.pending:  # held, or a pause that is over: works again
                     self.store.set_status(name, "ok")
                 result = self._record(name, acc, check_id, grades, logged_in, report)
-                if result.ok:  # tell the student it works again, if it did not
+                if result.ok and not gate.pending:  # tell the student it works again, if it did not
+                    # (a held attempt stays held while a stored session works: that is not "works again")
                     alert_on_status_change(self.store, name, state.status, "ok", "", urls=acc.notify)
-                    if self._school_outage(state, now, ok=True) == "recovered":
-                        alert_on_status_change(self.store, name, "school_down", "ok", "", urls=acc.notify)
+                if result.ok and self._school_outage(state, now, ok=True) == "recovered":
+                    alert_on_status_change(self.store, name, "school_down", "ok", "", urls=acc.notify)
                 return result
         except WrongPassword as err:
             self.store.set_status(name, "needs_attention", str(err), bad_password_fp=fingerprint)

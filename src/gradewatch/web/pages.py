@@ -276,8 +276,10 @@ def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[d
     from gradewatch.schools.errors import AccountLocked, SchoolError, UnexpectedPage, WrongCaptcha, WrongPassword
 
     cfg = web.base_config.schools[school]
+    posted: list[bool] = []  # did the password leave? Only then is an unreadable answer maybe "wrong password"
     try:
         with build_adapter(cfg, adapter_class(cfg.system), options=cfg.options, timeout=cfg.timeout) as adapter:
+            adapter.on_password_submit = lambda: posted.append(True)
             adapter.login(Credentials(username, password))
             return adapter.export_cookies(), None
     except WrongPassword:
@@ -288,6 +290,8 @@ def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[d
     except WrongCaptcha:
         return [], "The school's captcha could not be read this time; please try again in a minute."
     except UnexpectedPage as err:  # e.g. a refusal worded in a way we do not know: it may be a wrong password
+        if not posted:
+            return [], f"Could not reach your school's system: {err}"
         said = err.visible_text.replace(password, "***") if password else err.visible_text
         return [], ("The school answered in a way we could not read" + (f": «{said}»" if said else f" ({err})")
                     + ". Check the student number and password before trying again (schools lock accounts "
