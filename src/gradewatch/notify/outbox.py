@@ -8,19 +8,18 @@ user edited; only a removed channel drops it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gradewatch.notify.alerts import alert_on_status_change
 from gradewatch.notify.channels import DeliveryError, Message, deliver
 from gradewatch.store.db import Store, utcnow
-from gradewatch.store.leases import new_owner
+from gradewatch.store.leases import kept_renewed, new_owner
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +62,8 @@ def _as_delivery_error(row_id: int, exc: Exception) -> DeliveryError:
     return DeliveryError(f"the channel failed unexpectedly ({type(exc).__name__})")
 
 
-@contextlib.contextmanager
-def _claim_kept(store: Store, row_id: int, owner: str, clock: Callable[[], datetime]) -> Iterator[None]:
-    """Renew the claim on ``row_id`` while the block (one send) runs: a send may take longer than a
-    claim lasts (several requests, each with its own timeout), and another worker must not take the
-    row meanwhile. A failed renewal is logged and tried again; the send itself goes on."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(CLAIM_TTL.total_seconds() / 4):
-            try:
-                store.renew_claim(row_id, owner, clock() + CLAIM_TTL)
-            except Exception as err:  # noqa: BLE001 - a busy database: the next beat tries again
-                log.warning("notification %d: could not renew its claim (%s)", row_id, type(err).__name__)
-
-    t = threading.Thread(target=beat, name=f"claim-{row_id}", daemon=True)
-    t.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        t.join(5)
+def _claim_renewal(store: Store, row_id: int, owner: str, clock: Callable[[], datetime]) -> Callable[[], bool]:
+    return lambda: store.renew_claim(row_id, owner, clock() + CLAIM_TTL)
 
 
 def drain(
@@ -151,7 +131,9 @@ def drain(
             continue
         waiting.pop(key, None)  # its retry time has come during this drain: try it again
         try:
-            with _claim_kept(store, row.id, owner, clock):
+            # A send may outlast a claim (several requests, each with its own timeout): kept renewed.
+            with kept_renewed(_claim_renewal(store, row.id, owner, clock), CLAIM_TTL / 4,
+                              f"the claim on notification {row.id}"):
                 send(url, msg)
         except Exception as exc:  # noqa: BLE001 - see _as_delivery_error
             err = _as_delivery_error(row.id, exc)

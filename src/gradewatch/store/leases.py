@@ -8,10 +8,12 @@ together they check each account once per interval.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,37 @@ from sqlalchemy.orm import Session, aliased
 
 from gradewatch.store.models import Account, SchoolState, UTCDateTime
 from gradewatch.store.schools import insert_ignoring_duplicates
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def kept_renewed(renew: Callable[[], bool], every: timedelta, what: str) -> Iterator[threading.Event]:
+    """Call ``renew`` every ``every`` in a thread while the block runs (an account lease during a
+    check, an outbox claim during a send); the event it yields is set once ``renew`` says the hold
+    is lost. A renewal that raises (a database busy past its wait) is logged and tried again at the
+    next beat, not the end of the heartbeat: a hold left to run out lets a second worker in."""
+    stop, lost = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every.total_seconds()):
+            try:
+                held = renew()
+            except Exception as err:  # noqa: BLE001 - the next beat tries again, well within the hold
+                log.warning("%s: could not renew (%s); trying again", what, type(err).__name__)
+                continue
+            if not held:
+                lost.set()
+                log.warning("%s: lost while still in use", what)
+                return
+
+    t = threading.Thread(target=beat, name=f"renew {what}"[:60], daemon=True)
+    t.start()
+    try:
+        yield lost
+    finally:
+        stop.set()
+        t.join(5)
 
 
 def _pid_namespace() -> str:

@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +35,7 @@ from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavaila
 from gradewatch.secrets import SecretsError
 from gradewatch.store.captcha_tries import record_captcha_tries
 from gradewatch.store.db import AccountState, Store, StoreError, utcnow
-from gradewatch.store.leases import new_owner
+from gradewatch.store.leases import kept_renewed, new_owner
 from gradewatch.watch.expedite import expedite_after_check, refresh_courses
 from gradewatch.watch.login_gate import LoginGate, LoginHeld, held_reason
 
@@ -193,34 +193,10 @@ class Watcher:
                         "(for all workers) are running")
         return False
 
-    @contextlib.contextmanager
-    def _heartbeat(self, name: str) -> Iterator[threading.Event]:
-        """Renew the account lease while a check runs; the event it yields is set once the lease is lost.
-
-        A renewal that fails (a database busy for longer than its wait) is tried again at the next
-        beat rather than ending the heartbeat: a lease left to run out lets a second worker in."""
-        stop, lost = threading.Event(), threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(HEARTBEAT.total_seconds()):
-                try:
-                    held = self.store.renew_lease(name, self._lease_owner, LEASE_TTL)
-                except Exception as err:  # noqa: BLE001 - the next beat tries again, well within the lease
-                    log.warning("%s: could not renew the account lease (%s); trying again", name,
-                                type(err).__name__)
-                    continue
-                if not held:
-                    lost.set()
-                    log.warning("%s: lost the account lease during a check", name)
-                    return
-
-        t = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
-        t.start()
-        try:
-            yield lost
-        finally:
-            stop.set()
-            t.join(5)
+    def _heartbeat(self, name: str) -> contextlib.AbstractContextManager[threading.Event]:
+        """Renew the account lease while a check runs; the event is set once the lease is lost."""
+        return kept_renewed(lambda: self.store.renew_lease(name, self._lease_owner, LEASE_TTL), HEARTBEAT,
+                            f"the account lease of {name}")
 
     def _retry_pause(self, acc: AccountConfig) -> timedelta | None:
         hours = acc.retry_unknown_login_after_hours or self.config.retry_unknown_login_after_hours
