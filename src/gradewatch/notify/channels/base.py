@@ -209,7 +209,7 @@ class HttpChannel(Channel):
 
     def check(self, r: httpx.Response) -> None:
         """Raise unless the service's answer confirms the message."""
-        body = _json(r)
+        body = answer_json(r)
         code = self.rule.value(body)
         detail = self.rule.text(body)
         where = f"{self.describe()}: HTTP {r.status_code}"
@@ -227,7 +227,8 @@ class HttpChannel(Channel):
         raise DeliveryError(f"{where} without the {self.rule.field} field that confirms delivery")
 
 
-def _json(r: httpx.Response) -> Any:
+def answer_json(r: httpx.Response) -> Any:
+    """The JSON body of a service's answer, or None when it is none (the channels read their own fields)."""
     try:
         return json.loads(r.content or b"null")
     except ValueError:

@@ -19,7 +19,7 @@ from gradewatch.notify.channels.base import (
     Request,
     SuccessRule,
     UrlError,
-    _json,
+    answer_json,
     mask,
     query,
 )
@@ -66,7 +66,7 @@ class ServerChan(HttpChannel):
         return Request("POST", self.endpoint(), form={"title": msg.subject, "desp": msg.text})
 
     def check(self, r: httpx.Response) -> None:
-        body = _json(r)
+        body = answer_json(r)
         said = str(body.get("message") or body.get("info") or "") if isinstance(body, dict) else ""
         if body is not None and _DAILY_QUOTA.search(said):
             # The free plan's daily quota answers with the bad-key code (40001, "[AUTH]超过当天的发送次数
@@ -179,7 +179,7 @@ class WxPusher(HttpChannel):
         super().check(r)
         # Code 1000 at the top means the request was valid; each recipient has its own verdict in
         # data[] (the vendor's SDK: MessageResult.isSuccess per entry). None accepted: not delivered.
-        data = (_json(r) or {}).get("data")
+        data = (answer_json(r) or {}).get("data")
         entries = [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
         refused = [e for e in entries if e.get("code", 1000) != 1000]
         if entries and len(refused) == len(entries):
