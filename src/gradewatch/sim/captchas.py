@@ -82,25 +82,26 @@ class FileCaptchas:
             raise ValueError(f"captcha source {err}") from None
         # A real server serves images: a stray text file or a truncated download in the folder must not
         # reach a client as a captcha (its harvest would stop, blaming the school).
-        images = [(label_from_name(name), data) for name, data in named if _decodes(data)]
-        if len(images) < len(named):
-            bad = [name for name, data in named if not _decodes(data)]
+        bad = {name for name, data in named if not _decodes(data)}
+        images = [(label_from_name(name), data) for name, data in named if name not in bad]
+        if bad:
             log.warning("captcha source %s: %d file(s) are not readable images, not served (e.g. %s)",
-                        p, len(bad), ", ".join(bad[:3]))
+                        p, len(bad), ", ".join(sorted(bad)[:3]))
         if not images:
             raise ValueError(f"captcha source {p} holds no readable <label>.png images")
         return cls(images, seed=seed)
 
 
 def _decodes(data: bytes) -> bool:
-    from PIL import Image, UnidentifiedImageError
+    """An image a browser would show: a media type we can name, and bytes that decode to the end."""
+    from gradewatch.captcha.errors import CaptchaError
+    from gradewatch.captcha.spec import open_image
 
     if media_type(data) == "application/octet-stream":
         return False
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        open_image(data)
+    except CaptchaError:
         return False
     return True
 

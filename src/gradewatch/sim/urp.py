@@ -228,7 +228,7 @@ class UrpSimulator(Simulator):
         token = secrets.token_hex(16)
         self._tokens[sess.id] = token
         code = request.query_params.get("errorCode", "")
-        error = self.controls.wrong_password_text or "" if code == "custom" else ERROR_TEXTS.get(code, "")
+        error = (self.controls.wrong_password_text or "") if code == "custom" else ERROR_TEXTS.get(code, "")
         resp = self.page(_LOGIN.format(token=token, error=html.escape(error), script=_SCRIPTS[self.password_hash]))
         return self.with_cookie(resp, sess, new)
 
