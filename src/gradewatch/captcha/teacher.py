@@ -155,11 +155,10 @@ class DdddocrTeacher:
         charset = self._engine.charset
         if not charset:
             return np.zeros((0, 0), np.float32), spec.charset
-        fold = not any(c.isupper() for c in spec.charset)
         m = np.zeros((len(charset), 1 + len(spec.charset)), np.float32)
         m[0, 0] = 1.0  # ddddocr's blank
         for i, c in enumerate(charset[1:], start=1):
-            key = c.lower() if fold else c
+            key = spec.normalize_label(c)  # the spec's case rule, as for file labels (a-z, A-Z, or as is)
             if len(key) == 1 and key in spec.charset:
                 m[i, 1 + spec.charset.index(key)] = 1.0
         return m, spec.charset
