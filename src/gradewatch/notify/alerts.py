@@ -54,7 +54,7 @@ def alert_on_status_change(store: Store, account: str, old_status: str, new_stat
     notice = Notice("alert", subject, intro + "\n", "".join(f"<p>{line}</p>" for line in intro.splitlines()),
                     doc=Document(intro))
     broken = broken_channels(store, account)
-    now = utcnow()
+    now = store.now()
     written = 0
     with store.session() as s:
         for t in account_targets(store.vault.fingerprint, urls):

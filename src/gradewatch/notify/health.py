@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from gradewatch.store.db import Store, utcnow
+from gradewatch.store.db import Store
 from gradewatch.store.models import Account, ChannelState
 
 
@@ -31,11 +31,11 @@ def record_channel(store: Store, account_id: str, channel: str, state: str, erro
         row = s.get(ChannelState, (account_id, channel))
         if row is None:
             s.add(ChannelState(account_id=account_id, channel=channel, state=state, last_error=error[:500],
-                               updated_at=utcnow()))
+                               updated_at=store.now()))
             return "ok"
         before = row.state
         if (row.state, row.last_error) != (state, error[:500]):
-            row.state, row.last_error, row.updated_at = state, error[:500], utcnow()
+            row.state, row.last_error, row.updated_at = state, error[:500], store.now()
         return before
 
 

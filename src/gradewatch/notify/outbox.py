@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from gradewatch.notify.alerts import alert_on_status_change
 from gradewatch.notify.channels import DeliveryError, Message, deliver
-from gradewatch.store.db import Store, utcnow
+from gradewatch.store.db import Store
 from gradewatch.store.leases import kept_renewed, new_owner
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def drain(
     """Send every due message once. ``channels`` maps (account, channel name) to its URL and
     ``targets`` a URL fingerprint to its URL (messages written before channels had names); both come
     from the config: URLs are never stored. ``accounts`` limits the drain to this worker's accounts."""
-    start, began = now or utcnow(), time.monotonic()
+    start, began = now or store.now(), time.monotonic()
 
     def clock() -> datetime:
         # Time moves on during a drain: a claim made at minute 3 must last until minute 4, not be

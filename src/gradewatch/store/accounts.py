@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gradewatch.config import AccountConfig, Config
 from gradewatch.secrets import SecretsError
-from gradewatch.store.db import Store, utcnow
+from gradewatch.store.db import Store
 from gradewatch.store.models import Account
 
 #: CSV columns of ``gradewatch accounts import`` (header line required, in any order).
@@ -142,7 +142,7 @@ class AccountBook:
     def add_many(self, accounts: Sequence[NewAccount]) -> int:
         """Add all of them in one transaction, or none (a name taken by any account aborts)."""
         vault = self.store.vault
-        now = utcnow()
+        now = self.store.now()
         with self.store.session() as s:
             names = [a.name for a in accounts]
             taken = set(s.scalars(select(Account.id).where(Account.id.in_(names)))) if names else set()

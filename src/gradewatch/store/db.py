@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gradewatch.diff import GradeDiff, diff_grades, keyed
 from gradewatch.grades import Grade
 from gradewatch.secrets import Vault
+from gradewatch.store.clock import DatabaseClock, wall_clock
 from gradewatch.store.engine import MIGRATIONS, StoreError, describe, explain, make_engine, migrate
 from gradewatch.store.leases import LeaseMixin
 from gradewatch.store.models import Account, Check, CurrentGrade, GradeChange, OutboxMessage
@@ -23,6 +25,9 @@ from gradewatch.store.outbox import OutboxMixin
 from gradewatch.store.schools import SchoolStateMixin, insert_ignoring_duplicates
 
 __all__ = ["MIGRATIONS", "AccountState", "Notice", "Store", "StoreError", "utcnow"]
+
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -66,17 +71,28 @@ class AccountState:
 
 
 class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
-    def __init__(self, url: str, vault: Vault) -> None:
+    def __init__(self, url: str, vault: Vault, *, host_clock: Callable[[], datetime] = wall_clock) -> None:
         self.url = url
         self.vault = vault
         self.engine: Engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock = DatabaseClock(self.engine, local=host_clock, on_offset=self._clock_is_off)
 
     @classmethod
-    def open(cls, url: str, vault: Vault) -> Store:
-        store = cls(url, vault)
+    def open(cls, url: str, vault: Vault, *, host_clock: Callable[[], datetime] = wall_clock) -> Store:
+        store = cls(url, vault, host_clock=host_clock)
         store.migrate()
+        store.clock.refresh()
         return store
+
+    def now(self) -> datetime:
+        """The time every worker of this database agrees on (see :mod:`gradewatch.store.clock`)."""
+        return self.clock.now()
+
+    def _clock_is_off(self, offset: timedelta) -> None:
+        ahead = "behind" if offset > timedelta(0) else "ahead of"
+        log.warning("this host's clock is %.0f s %s the database server's; leases and schedules use the "
+                    "server's time", abs(offset.total_seconds()), ahead)
 
     def migrate(self) -> None:
         """Upgrade the schema (under a database-wide lock: many processes may start at once)."""
@@ -91,6 +107,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self.clock.refresh()
         try:
             with self._sessions.begin() as s:
                 yield s
@@ -102,7 +119,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
         with self.session() as s:
             # Idempotent: another process starting at the same moment may insert the same row.
             insert_ignoring_duplicates(s, Account, {
-                "id": account_id, "school": school, "system": system, "username": username, "created_at": utcnow(),
+                "id": account_id, "school": school, "system": system, "username": username, "created_at": self.now(),
                 "status": "ok", "status_reason": "", "baseline_done": False, "failed_checks": 0, "source": "config"})
             acc = self._get(s, account_id)
             if (acc.school, acc.system, acc.username) != (school, system, username):
@@ -171,7 +188,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
             acc.login_attempt_fp, acc.login_attempt_at = None, None
             if acc.status == "needs_attention":
                 acc.status, acc.status_reason, acc.bad_password_fp = "ok", "", None
-            acc.next_check_at = utcnow()
+            acc.next_check_at = self.now()
 
     # ---- secrets ----------------------------------------------------------------------------
     def load_cookies(self, account_id: str) -> list[dict[str, Any]]:
@@ -188,7 +205,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
             if login_answered:
                 acc.login_attempt_fp, acc.login_attempt_at = None, None
             acc.session_cookies = self.vault.encrypt_json(list(cookies)) if cookies else None
-            acc.session_saved_at = utcnow()
+            acc.session_saved_at = self.now()
 
     def set_password(self, account_id: str, password: str) -> None:
         with self.session() as s:
@@ -203,7 +220,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
     # ---- checks and grades ------------------------------------------------------------------
     def start_check(self, account_id: str) -> int:
         with self.session() as s:
-            chk = Check(account_id=account_id, started_at=utcnow(), outcome="running", message="")
+            chk = Check(account_id=account_id, started_at=self.now(), outcome="running", message="")
             s.add(chk)
             self._get(s, account_id).last_check_at = chk.started_at
             s.flush()
@@ -215,7 +232,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
             if chk is None:
                 raise StoreError(f"no check {check_id}")
             chk.outcome, chk.message, chk.logged_in = outcome, message[:500], logged_in
-            chk.finished_at = utcnow()
+            chk.finished_at = self.now()
             acc = s.get(Account, chk.account_id)
             if acc is not None:  # consecutive failures, for `status`
                 if outcome == "ok":
@@ -250,7 +267,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
         names = list(channels) if channels is not None else [""] * len(targets)
         if len(names) != len(targets):
             raise ValueError("apply_grades: one channel name per target")
-        now = utcnow()
+        now = self.now()
         with self.session() as s:
             acc = self._get(s, account_id)
             rows = {r.key: r for r in s.scalars(select(CurrentGrade).where(CurrentGrade.account_id == account_id))}
@@ -307,7 +324,7 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
 
     # ---- outbox -----------------------------------------------------------------------------
     def due_messages(self, now: datetime | None = None, limit: int = 100) -> list[OutboxMessage]:
-        now = now or utcnow()
+        now = now or self.now()
         with self.session() as s:
             q = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
                  .order_by(OutboxMessage.id).limit(limit))
@@ -334,8 +351,8 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
         with self.session() as s:
             res = s.execute(update(OutboxMessage)
                             .where(OutboxMessage.id == message_id, OutboxMessage.status != "sent")
-                            .values(status="sent", sent_at=utcnow(), last_error="", attempts=OutboxMessage.attempts + 1,
-                                    claimed_by=None, claim_until=None))
+                            .values(status="sent", sent_at=self.now(), last_error="",
+                                    attempts=OutboxMessage.attempts + 1, claimed_by=None, claim_until=None))
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
     def mark_attempt_failed(self, message_id: int, error: str, *, retry_at: datetime | None,

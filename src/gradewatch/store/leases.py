@@ -103,13 +103,14 @@ class LeaseMixin:
     def session(self) -> contextlib.AbstractContextManager[Session]:  # provided by Store
         raise NotImplementedError
 
+    def now(self) -> datetime:  # provided by Store: the database's time
+        raise NotImplementedError
+
     def acquire_lease(self, account_id: str, owner: str, ttl: timedelta, *, now: datetime | None = None,
                       due_before: datetime | None = None, school_cap: int | None = None) -> bool:
         """Take the account's lease unless a live holder has it; with ``due_before``, only if the account
         is due by then; with ``school_cap``, only while fewer of its school's accounts are leased."""
-        from gradewatch.store.db import utcnow
-
-        now = now or utcnow()
+        now = now or self.now()
         with self.session() as s:
             conds = [Account.id == account_id,
                      or_(Account.lease_until.is_(None), Account.lease_until < now, Account.lease_owner == owner)]
@@ -136,11 +137,9 @@ class LeaseMixin:
 
     def renew_lease(self, account_id: str, owner: str, ttl: timedelta) -> bool:
         """The heartbeat: push the lease on while the check runs. False if it was lost."""
-        from gradewatch.store.db import utcnow
-
         with self.session() as s:
             res = s.execute(update(Account).where(Account.id == account_id, Account.lease_owner == owner)
-                            .values(lease_until=utcnow() + ttl))
+                            .values(lease_until=self.now() + ttl))
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
     def release_lease(self, account_id: str, owner: str, *, next_check_at: datetime | None = None,

@@ -23,6 +23,9 @@ class OutboxMixin:
     def session(self) -> contextlib.AbstractContextManager[Session]:  # provided by Store
         raise NotImplementedError
 
+    def now(self) -> datetime:  # provided by Store: the database's time
+        raise NotImplementedError
+
     def claim_message(self, owner: str, now: datetime, ttl: timedelta,
                       account_ids: Iterable[str] | None = None) -> OutboxMessage | None:
         """Claim the oldest due, unclaimed pending message (of ``account_ids``), or None."""
@@ -90,9 +93,7 @@ class OutboxMixin:
 
     def retry_failed(self, account_ids: Iterable[str] | None = None, now: datetime | None = None) -> int:
         """Put failed messages back in the queue (``gradewatch send --retry-failed``)."""
-        from gradewatch.store.db import utcnow
-
-        now = now or utcnow()
+        now = now or self.now()
         with self.session() as s:
             q = update(OutboxMessage).where(OutboxMessage.status == "failed")
             if account_ids is not None:
@@ -104,9 +105,7 @@ class OutboxMixin:
     # ---- channel health -----------------------------------------------------------------------
     def set_channel_state(self, account_id: str, channel: str, state: str, error: str = "",
                           now: datetime | None = None) -> None:
-        from gradewatch.store.db import utcnow
-
-        now = now or utcnow()
+        now = now or self.now()
         with self.session() as s:
             insert_ignoring_duplicates(s, ChannelState, {"account_id": account_id, "channel": channel,
                                                          "state": "ok", "last_error": ""})

@@ -34,7 +34,7 @@ from gradewatch.schools.base import CaptchaSolver, Credentials
 from gradewatch.schools.errors import AccountLocked, SchoolError, SchoolUnavailable, WrongCaptcha, WrongPassword
 from gradewatch.secrets import SecretsError
 from gradewatch.store.captcha_tries import record_captcha_tries
-from gradewatch.store.db import AccountState, Store, StoreError, utcnow
+from gradewatch.store.db import AccountState, Store, StoreError
 from gradewatch.store.leases import kept_renewed, new_owner
 from gradewatch.watch.expedite import expedite_after_check, refresh_courses
 from gradewatch.watch.login_gate import LoginGate, LoginHeld, held_reason
@@ -81,12 +81,12 @@ class Watcher:
         store: Store,
         *,
         solver: CaptchaSolver | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self._solver = solver
-        self._clock = clock
+        self._clock = clock or store.now  # the database's time: every worker agrees on it
         self._school_caps = {n: threading.BoundedSemaphore(s.max_concurrency) for n, s in config.schools.items()}
         self._account_locks = {n: threading.Lock() for n in config.accounts}
         #: Whether an account's first check mails the whole table (a scheduled runner may say no).

@@ -35,7 +35,7 @@ from gradewatch.config import Config
 from gradewatch.diff import GradeDiff
 from gradewatch.grades import Grade
 from gradewatch.schools.errors import SchoolError
-from gradewatch.store.db import Store, utcnow
+from gradewatch.store.db import Store
 from gradewatch.store.models import Account, CurrentGrade, Enrolment, SchoolState
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ Course = tuple[str, str, str]  # (term, code, name)
 def record_enrolments(store: Store, account: str, school: str, courses: Iterable[Course],
                       *, now: datetime | None = None) -> int:
     """Upsert (term, code, name) enrolments; a name-only course takes the code a grade gives it."""
-    now = now or utcnow()
+    now = now or store.now()
     by_key: dict[tuple[str, str], str] = {}
     named: dict[tuple[str, str], str] = {}  # (term, name) -> code
     for term, code, name in courses:
@@ -89,7 +89,7 @@ def refresh_courses(store: Store, account: str, school: str, adapter: Any, grade
     """Record the account's enrolments after a good fetch: its grades' courses, plus the timetable's
     current term when the system offers one and it was not read in the last :data:`COURSES_EVERY`.
     A timetable that fails is logged and skipped: it never fails the check."""
-    now = now or utcnow()
+    now = now or store.now()
     courses: list[Course] = [(g.term, g.course_code, g.course_name) for g in grades]
     if getattr(adapter, "offers_courses", False):
         with store.session() as s:
@@ -123,7 +123,7 @@ def expedite_after_check(store: Store, config: Config, account: str, diff: Grade
     its "new" grades are the whole transcript."""
     if baseline or not diff.new:
         return []
-    now = now or utcnow()
+    now = now or store.now()
     rng = rng or random.Random()
     with store.session() as s:
         me = s.get(Account, account)

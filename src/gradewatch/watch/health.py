@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gradewatch.config import AccountConfig, Config
-from gradewatch.store.db import AccountState, Store, utcnow
+from gradewatch.store.db import AccountState, Store
 from gradewatch.store.leases import owner_is_dead
 
 
@@ -40,7 +40,7 @@ def password_problem(name: str, acc: AccountConfig | None, has_stored: bool) -> 
 
 
 def account_health(config: Config, store: Store, now: datetime | None = None) -> list[Health]:
-    now = now or utcnow()
+    now = now or store.now()
     stored = {st.id: st for st in store.accounts()}
     failed_mail = store.failed_counts()
     out = []

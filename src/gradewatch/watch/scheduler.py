@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from gradewatch.store.db import utcnow
 from gradewatch.watch.checker import CheckReport, Watcher
 from gradewatch.watch.expedite import regular_next
 from gradewatch.watch.rhythm import interval_at
@@ -41,13 +40,13 @@ def next_regular(now: datetime, interval: timedelta, jitter: timedelta, rng: ran
 
 
 class Scheduler:
-    def __init__(self, watcher: Watcher, *, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, watcher: Watcher, *, clock: Callable[[], datetime] | None = None,
                  rng: random.Random | None = None, poll: timedelta = POLL) -> None:
         self.watcher = watcher
         cfg = watcher.config
         self.interval = timedelta(minutes=cfg.interval_minutes)
         self.jitter = timedelta(minutes=min(cfg.jitter_minutes, cfg.interval_minutes / 2))
-        self.clock = clock
+        self.clock = clock or watcher.store.now
         self.rng = rng or random.Random()
         self.poll = poll
         watcher.reschedule = self._next_check

@@ -356,10 +356,9 @@ def _delete_everything(web: Web, name: str) -> None:
 
 
 def _dashboard(web: Web) -> dict[str, Any]:
-    from gradewatch.store.db import utcnow
     from gradewatch.store.models import Account, Check, OutboxMessage, SchoolState
 
-    now = utcnow()
+    now = web.store.now()
     day = now - timedelta(hours=24)
     cfg = web.config()
     rows = []
