@@ -63,8 +63,9 @@ def test_hosts_with_skewed_clocks_agree_on_leases_and_claims(db_url, vault, capl
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_fast_hosts_watcher_leaves_a_live_lease_alone(db_url, vault, tmp_path, monkeypatch):
-    from gradewatch.config import load_config
     from tests.watch.helpers import PASSWORD_ENV, write_config
+
+    from gradewatch.config import load_config
 
     cfg = load_config(write_config(tmp_path, "http://127.0.0.1:9", "u", [], database=db_url))
     honest = Store.open(db_url, vault)
