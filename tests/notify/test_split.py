@@ -57,6 +57,29 @@ def test_64_grades_arrive_complete_in_numbered_parts(store, service):  # type: i
     assert all(len(r.title) <= limit for r in got if limit and r.title)
 
 
+
+@pytest.mark.parametrize(("written_for", "sent_to"), [("pushplus", "wecombot"), ("feishu", "ntfy")])
+def test_a_waiting_message_is_rendered_again_for_the_service_its_url_now_points_to(store, written_for, sent_to):
+    """Written as one part for a roomy service, then the user points the channel at a small one
+    before it is sent: it arrives complete, in that service's parts, not refused as too long."""
+    account = f"edited-{written_for}"
+    with PushStandin(written_for) as old, PushStandin(sent_to) as new:
+        first_check(store, account, [service_url(written_for, old.base)], n_grades=64)
+        assert [(r.part, r.parts) for r in store.messages(account)] == [(1, 1)]
+        edited = {(account, "notify[0]"): service_url(sent_to, new.base)}
+        drain(store, {}, channels=edited, send=SEND)
+        drain(store, {}, channels=edited, send=SEND)  # nothing is left to send twice
+        got = new.delivered()
+        assert not old.delivered()
+    assert [r.status for r in store.messages(account)] == ["sent"]
+    n = len(got)
+    assert n > 1
+    for k, r in enumerate(got, 1):
+        assert f"({k}/{n})" in (r.title or r.content)
+    names = re.findall(r"程序设计实践\\?\((\d+)\\?\)", "".join(r.content for r in got))
+    assert sorted(map(int, names)) == list(range(64))
+
+
 CHILD = """
 import sys
 from functools import partial

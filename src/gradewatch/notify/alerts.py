@@ -67,7 +67,8 @@ def alert_on_status_change(store: Store, account: str, old_status: str, new_stat
             for n in parts:
                 s.add(OutboxMessage(account_id=account, check_id=None, target=t.fingerprint, channel=n.channel,
                                     part=n.part, parts=n.parts, kind="alert", subject=n.subject,
-                                    body_text=n.body_text, body_html=n.body_html, status="pending", attempts=0,
+                                    body_text=n.body_text, body_html=n.body_html, source=n.source or None,
+                                    status="pending", attempts=0,
                                     next_attempt_at=now, last_error="", created_at=now))
                 written += 1
     return written

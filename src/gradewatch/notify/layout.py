@@ -8,8 +8,9 @@ term · credits · kind on the second) instead of a wide table. E-mail keeps the
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 from gradewatch.notify.channels.base import BodyFormat, Channel, Limits
 from gradewatch.store.db import Notice
@@ -80,7 +81,7 @@ def render_parts(notice: Notice, channel: Channel, *, label: str = "") -> list[N
     doc = notice.doc if isinstance(notice.doc, Document) else Document(notice.body_text.strip())
     fmt, limits = channel.body_format, channel.limits
     if channel.full_table:  # mail has room for the full table the composer made
-        return [replace(notice, channel=label, part=1, parts=1)]
+        return [replace(notice, channel=label, part=1, parts=1, source=part_source(notice.subject, doc))]
     sep = "\n" if fmt == "html" else "\n\n" if fmt == "markdown" else "\n"
     blocks = [entry_block(e, fmt) for e in doc.entries] + ([_para(doc.footer, fmt)] if doc.footer else [])
 
@@ -108,9 +109,30 @@ def render_parts(notice: Notice, channel: Channel, *, label: str = "") -> list[N
         suffix = f" ({k}/{n})" if n > 1 else ""
         body = sep.join([head(suffix), *chunk]).strip() + "\n"
         title = fit_title(notice.subject, limits.title, suffix)
-        text, page = (to_plain(doc, chunk_entries(doc, chunk, fmt), suffix), body) if fmt == "html" else (body, "")
-        out.append(replace(notice, subject=title, body_text=text, body_html=page, part=k, parts=n, channel=label))
+        entries = chunk_entries(doc, chunk, fmt)
+        text, page = (to_plain(doc, entries, suffix), body) if fmt == "html" else (body, "")
+        own = Document(doc.intro, tuple(entries), doc.footer if doc.footer and k == n else "")
+        out.append(replace(notice, subject=title, body_text=text, body_html=page, part=k, parts=n, channel=label,
+                           source=part_source(notice.subject + suffix, own)))
     return out
+
+
+# ---- a part kept as data: re-rendered when its channel's URL is edited to another kind ---------
+def part_source(subject: str, doc: Document) -> str:
+    """What an outbox row keeps of its part besides the rendered text: the part's own content, so
+    it can be rendered again for whatever channel its URL points to when it is sent."""
+    return json.dumps({"subject": subject, "intro": doc.intro, "footer": doc.footer,
+                       "entries": [list(astuple(e)) for e in doc.entries]}, ensure_ascii=False)
+
+
+def rerender(source: str, kind: str, channel: Channel, *, label: str = "") -> list[Notice]:
+    """A stored part rendered for ``channel``: one or more parts within its limits (a part that
+    fitted a mail may need several on a chat service). Raises ValueError on a source it cannot read."""
+    data = json.loads(source)
+    doc = Document(str(data["intro"]), tuple(Entry(*map(str, e)) for e in data["entries"]), str(data["footer"]))
+    plain = to_plain(doc, doc.entries, "")
+    page = "".join(f"<p>{html.escape(line)}</p>" for line in plain.splitlines() if line)
+    return render_parts(Notice(kind, str(data["subject"]), plain, page, doc=doc), channel, label=label)
 
 
 def chunk_entries(doc: Document, chunk: Sequence[str], fmt: BodyFormat) -> list[Entry]:

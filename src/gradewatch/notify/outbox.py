@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gradewatch.notify.alerts import alert_on_status_change
-from gradewatch.notify.channels import DeliveryError, Message, deliver
+from gradewatch.notify.channels import DeliveryError, Message, UrlError, channel_for, deliver
+from gradewatch.notify.layout import rerender
 from gradewatch.store.db import Store
 from gradewatch.store.leases import kept_renewed, new_owner
+from gradewatch.store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,31 @@ def _as_delivery_error(row_id: int, exc: Exception) -> DeliveryError:
         return exc
     log.error("notification %d: the channel failed unexpectedly", row_id, exc_info=exc)
     return DeliveryError(f"the channel failed unexpectedly ({type(exc).__name__})")
+
+
+def _messages(store: Store, row: OutboxMessage, url: str, record_sent: Callable[[], None]) -> list[Message]:
+    """The row as the messages to send: as it was rendered, or, when its channel's URL was edited
+    since (another fingerprint) to a chat service, rendered again from the part's content for that
+    service: mail → Telegram needs Telegram's format and may need several parts within its limit.
+    Mail keeps the rendered text (it has room, and the composer's full table is only there).
+    Only the last message records the row as sent; a failure midway sends the earlier ones again."""
+    mid = f"<gradewatch-{row.id}-{row.target}@gradewatch>"
+    stored = [Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)]
+    if not row.source or store.vault.fingerprint(url) == row.target:
+        return stored
+    try:
+        channel = channel_for(url)
+        if channel.full_table:
+            return stored
+        parts = rerender(row.source, row.kind, channel, label=row.channel)
+    except (UrlError, ValueError, KeyError, TypeError):  # the send reports a bad URL in its own words
+        return stored
+    n = len(parts)
+    log.info("notification %d: its channel's URL changed kind; rendered again as %d message(s)", row.id, n)
+    return [Message(p.subject, p.body_text, p.body_html,
+                    message_id=mid if n == 1 else f"<gradewatch-{row.id}.{k}-{row.target}@gradewatch>",
+                    on_accepted=record_sent if k == n else None)
+            for k, p in enumerate(parts, 1)]
 
 
 def _claim_renewal(store: Store, row_id: int, owner: str, clock: Callable[[], datetime]) -> Callable[[], bool]:
@@ -114,7 +141,6 @@ def drain(
             store.mark_dropped(row.id, gone, owner)
             result.dropped += 1
             continue
-        mid = f"<gradewatch-{row.id}-{row.target}@gradewatch>"
         recorded = False
 
         def record_sent(row_id: int = row.id) -> None:
@@ -123,7 +149,6 @@ def drain(
                 store.mark_sent(row_id)
                 recorded = True
 
-        msg = Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)
         key = (row.account_id, row.channel or row.target[:100])
         if key in waiting and waiting[key] > clock():
             store.defer_message(row.id, owner, waiting[key])
@@ -134,7 +159,8 @@ def drain(
             # A send may outlast a claim (several requests, each with its own timeout): kept renewed.
             with kept_renewed(_claim_renewal(store, row.id, owner, clock), CLAIM_TTL / 4,
                               f"the claim on notification {row.id}"):
-                send(url, msg)
+                for msg in _messages(store, row, url, record_sent):
+                    send(url, msg)
         except Exception as exc:  # noqa: BLE001 - see _as_delivery_error
             err = _as_delivery_error(row.id, exc)
             about_the_channel = isinstance(exc, DeliveryError)  # a crash may be this row's content alone

@@ -48,6 +48,9 @@ class Notice:
     part: int = 1
     parts: int = 1
     channel: str = ""
+    #: The part's content as data (JSON, from notify.layout), so the outbox can render it again
+    #: when the channel's URL is edited to another kind before it is sent. Empty: not kept.
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,8 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
                             s.add(OutboxMessage(account_id=account_id, check_id=check_id, target=target,
                                                 channel=n.channel or channel, part=n.part, parts=n.parts,
                                                 kind=n.kind, subject=n.subject, body_text=n.body_text,
-                                                body_html=n.body_html, status="pending", attempts=0,
+                                                body_html=n.body_html, source=n.source or None,
+                                                status="pending", attempts=0,
                                                 next_attempt_at=now, last_error="", created_at=now))
             acc.baseline_done = True
             acc.last_ok_at = now

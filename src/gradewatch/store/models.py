@@ -121,6 +121,9 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # The part's content as data (notify.layout.part_source): rendered again at send time when the
+    # channel's URL was edited to another kind meanwhile (its limit or format may differ).
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending|sent|failed|dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
