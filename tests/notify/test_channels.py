@@ -85,6 +85,23 @@ def test_schemes_outside_our_table_still_go_through_apprise():  # type: ignore[n
     assert len(standin.received) == 2 and not err.value.permanent
 
 
+def test_an_apprise_channel_waits_as_long_as_the_send_allows_not_apprises_4_s():  # type: ignore[no-untyped-def]
+    import time
+
+    from gradewatch.notify.channels import DeliveryError, Message
+
+    msg = Message("t", "body", "", "<id>")
+    with PushStandin("webhook") as standin:
+        url = f"xml://{standin.base.removeprefix('http://')}/hook"
+        standin.mode, standin.delay = "timeout", 5.5  # answers OK, after 5.5 s
+        deliver(url, msg, timeout=10)
+        began = time.monotonic()
+        with pytest.raises(DeliveryError):
+            deliver(url, msg, timeout=1.5)
+        assert time.monotonic() - began < 4
+    assert len(standin.received) == 2
+
+
 def test_keys_never_reach_the_log(caplog):  # type: ignore[no-untyped-def]
     import logging
 

@@ -18,6 +18,7 @@ from gradewatch.notify.channels.base import (
     Limits,
     Message,
     UrlError,
+    query,
 )
 from gradewatch.notify.channels.bots import DingTalk, Feishu, WeComApp, WeComBot
 from gradewatch.notify.channels.cn_push import PushPlus, ServerChan, ServerChan3, WxPusher, is_serverchan3_key
@@ -62,6 +63,13 @@ class AppriseChannel(Channel):
     def send(self, msg: Message, *, timeout: float) -> None:
         import apprise
 
+        # Apprise waits 4 s for a connection and 4 s for each read, whatever we allow a send: a
+        # service that answers in 6 s failed every attempt. Ours apply unless the URL sets its own.
+        given = query(self.url)
+        if "rto" not in given:
+            self._obj.socket_read_timeout = timeout
+        if "cto" not in given:
+            self._obj.socket_connect_timeout = timeout
         ap = apprise.Apprise()
         ap.add(self._obj)
         with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
