@@ -11,9 +11,15 @@ from __future__ import annotations
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from gradewatch.config import Config, ConfigError, load_config, resolve_password
+from gradewatch.store.clock import DatabaseClock
+
+#: A host clock further than this from the database server's is worth fixing (signed pushes are
+#: refused an hour off; schedules use the server's time anyway).
+CLOCK_TOLERANCE_S = 300
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,13 @@ def check_database(cfg: Config) -> Iterator[Finding]:
         engine = create_engine(url)
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
+        offset = DatabaseClock(engine).measure() if engine.dialect.name == "postgresql" else None
         engine.dispose()
     except (SQLAlchemyError, ImportError, ValueError) as err:
         yield Finding(False, "database", f"cannot open {cfg.database}: {type(err).__name__}")
         return
+    if offset is not None:
+        yield clock_finding(offset)
     if current == head:
         yield Finding(True, "database", f"at schema {head}")
     elif current is None:
@@ -85,6 +94,18 @@ def check_database(cfg: Config) -> Iterator[Finding]:
     else:
         yield Finding(False, "database", f"schema {current}, this gradewatch expects {head}: run `gradewatch status` "
                       "once to upgrade it (or install the newer gradewatch that wrote it)")
+
+
+def clock_finding(offset: timedelta) -> Finding:
+    """Leases and schedules use the database server's time whatever this host's clock says, but
+    DingTalk's and Feishu's signatures carry this host's time and are refused an hour off."""
+    seconds = offset.total_seconds()
+    if abs(seconds) < CLOCK_TOLERANCE_S:
+        return Finding(True, "clock", f"within {CLOCK_TOLERANCE_S} s of the database server's")
+    side = "behind" if seconds > 0 else "ahead of"
+    return Finding(False, "clock", f"this host's clock is {abs(seconds):.0f} s {side} the database server's: "
+                   "gradewatch schedules by the server's time, but signed pushes (DingTalk, Feishu) carry this "
+                   "host's; set the time right (NTP: timedatectl set-ntp true)")
 
 
 def check_schools(cfg: Config, timeout: float) -> Iterator[Finding]:

@@ -83,3 +83,25 @@ def test_sqlite_workers_share_the_hosts_clock(tmp_path, vault):
     store = Store.open(f"sqlite:///{tmp_path / 'gw.db'}", vault, host_clock=_skewed(SKEW))
     assert store.now() - utcnow() > SKEW - timedelta(seconds=5)  # one file, one host: nothing to correct
     store.close()
+
+
+def test_doctor_names_a_host_clock_far_from_the_servers():
+    from gradewatch.doctor import clock_finding
+
+    fast = clock_finding(-timedelta(minutes=10))  # the server is 10 minutes behind this host
+    assert not fast.ok and "600 s ahead of" in fast.detail and "NTP" in fast.detail
+    assert "600 s behind" in clock_finding(timedelta(minutes=10)).detail
+    assert clock_finding(timedelta(seconds=2)).ok
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_doctor_measures_the_clock_on_postgresql(db_url, vault, tmp_path):
+    from tests.watch.helpers import write_config
+
+    from gradewatch.config import load_config
+    from gradewatch.doctor import check_database
+
+    Store.open(db_url, vault).close()
+    cfg = load_config(write_config(tmp_path, "http://127.0.0.1:9", "u", [], database=db_url))
+    found = {f.what: f for f in check_database(cfg)}
+    assert found["database"].ok and found["clock"].ok, found
