@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from gradewatch.config import Config, load_config
 from gradewatch.web import pages, review
+from gradewatch.web.logins import SignupLogins
 from gradewatch.web.security import RateLimiter, SecurityHeaders, csrf_ok, csrf_token
 from gradewatch.web.wechat import Bindings
 
@@ -69,6 +70,7 @@ class Web:
         self.by_ip = RateLimiter(*settings.signin_limit, clock=settings.clock)
         self.by_account = RateLimiter(*settings.signin_limit, clock=settings.clock)
         self.links: dict[str, tuple[str, float]] = {}
+        self.logins = SignupLogins(self.store.vault.fingerprint, settings.clock)
         self.bindings = Bindings(self.base_config.base_dir / "wechat-bindings.json")
         self._checks: dict[str, threading.Thread] = {}
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from gradewatch.web.security import verify_password
 
 if TYPE_CHECKING:
+    from gradewatch.config import SchoolConfig
     from gradewatch.web.app import Web
 
 Render = Callable[..., Response]
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Request], Response]) -> list[Route]:
-    from gradewatch.store.accounts import AccountBook, AccountError, NewAccount
+    from gradewatch.store.accounts import AccountBook, AccountError, NewAccount, validate
     from gradewatch.store.models import Account
 
     def ip(request: Request) -> str:
@@ -94,9 +95,10 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             except SchoolUrlError as err:
                 return render(request, "signup.html", 400, error=f"That school address did not work: {err}.", **ctx)
             school = detected.key
-            if detected.new:  # tentatively, for the one verifying login; kept only if it succeeds
-                web.base_config.schools[school] = detected.school
-        if school not in web.base_config.schools or not username or not password:
+        # A detected school joins the shared config only after its one good login (other students
+        # sign up meanwhile: a school nobody could log in to must never show up in their list).
+        school_cfg = detected.school if detected is not None else web.base_config.schools.get(school)
+        if school_cfg is None or not username or not password:
             return render(request, "signup.html", 400, error="Choose your school and give your student number "
                           "and password.", **ctx)
         url = notify_url(target)
@@ -107,18 +109,39 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         if name in web.config().accounts:
             return render(request, "signup.html", 409, error="This student number is already signed up: sign in.",
                           **ctx)
-        cookies, problem = _verify(web, school, username, password)
-        if problem is None and detected is not None and detected.new:
-            problem = _remember(web, detected, school_url)
-        if problem is not None:
-            if detected is not None and detected.new:
-                web.base_config.schools.pop(school, None)
-            return render(request, "signup.html", 400, error=problem, **ctx)
-        try:
-            AccountBook(web.store, web.base_config).add(NewAccount(name, school, username, password, (url,)))
+        new = NewAccount(name, school, username, password, (url,))
+        try:  # everything checkable is checked before the school sees the password
+            validate(web.base_config.model_copy(update={"schools": {**web.base_config.schools, school: school_cfg}}),
+                     new)
         except AccountError as err:
             return render(request, "signup.html", 400, error=str(err), **ctx)
-        web.store.save_cookies(name, cookies)  # the first check reuses this login's session
+        held = web.logins.refusal(name, password)
+        if held is not None:
+            return render(request, "signup.html", 400, error=held, **ctx)
+        if not web.logins.may_try(name):
+            return render(request, "signup.html", 429, error="This student number has had its tries at the school "
+                          "for this hour; wait before trying again (schools lock accounts after a few wrong tries).",
+                          **ctx)
+        with web.logins.one_at_a_time(name) as mine:
+            if not mine:
+                return render(request, "signup.html", 409, error="A sign-up for this student number is being "
+                              "checked right now; wait for it.", **ctx)
+            # The school's login takes seconds: off the event loop, so the site (and WeChat's 5 s
+            # replies) go on meanwhile.
+            cookies, problem, refused = await run_in_threadpool(_verify, school_cfg, username, password)
+            if refused:
+                web.logins.refused(name, password)
+            if problem is None and detected is not None and detected.new:
+                problem = _remember(web, detected, school_url)
+            if problem is not None:
+                return render(request, "signup.html", 400, error=problem, **ctx)
+            if detected is not None and detected.new:
+                web.base_config.schools[school] = detected.school
+            try:
+                AccountBook(web.store, web.base_config).add(new)
+            except AccountError as err:
+                return render(request, "signup.html", 400, error=str(err), **ctx)
+            web.store.save_cookies(name, cookies)  # the first check reuses this login's session
         request.session.clear()
         request.session["account"] = name
         web.check_soon(name)
@@ -268,36 +291,37 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
     ]
 
 
-def _verify(web: Web, school: str, username: str, password: str) -> tuple[list[dict[str, Any]], str | None]:
-    """One real login through the school's adapter: (cookies, None) or ([], what to tell the student)."""
+def _verify(cfg: SchoolConfig, username: str, password: str) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """One real login through the school's adapter: (cookies, None, False), or ([], what to tell the
+    student, whether the school may have refused this password: then it is not sent again)."""
     from gradewatch.frontdoor.access import AccessError, build_adapter
     from gradewatch.schools import adapter_class
     from gradewatch.schools.base import Credentials
     from gradewatch.schools.errors import AccountLocked, SchoolError, UnexpectedPage, WrongCaptcha, WrongPassword
 
-    cfg = web.base_config.schools[school]
     posted: list[bool] = []  # did the password leave? Only then is an unreadable answer maybe "wrong password"
     try:
         with build_adapter(cfg, adapter_class(cfg.system), options=cfg.options, timeout=cfg.timeout) as adapter:
             adapter.on_password_submit = lambda: posted.append(True)
             adapter.login(Credentials(username, password))
-            return adapter.export_cookies(), None
+            return adapter.export_cookies(), None, False
     except WrongPassword:
-        return [], ("The school says this student number or password is wrong. It was tried once; "
-                    "check it before trying again (schools lock accounts after a few wrong tries).")
+        return [], ("The school says this student number or password is wrong. It was tried once and is not "
+                    "sent again; check it before trying another (schools lock accounts after a few wrong tries)."
+                    ), True
     except AccountLocked as err:
-        return [], f"The school has locked this account: {err}"
+        return [], f"The school has locked this account: {err}", True
     except WrongCaptcha:
-        return [], "The school's captcha could not be read this time; please try again in a minute."
+        return [], "The school's captcha could not be read this time; please try again in a minute.", False
     except UnexpectedPage as err:  # e.g. a refusal worded in a way we do not know: it may be a wrong password
         if not posted:
-            return [], f"Could not reach your school's system: {err}"
+            return [], f"Could not reach your school's system: {err}", False
         said = err.visible_text.replace(password, "***") if password else err.visible_text
         return [], ("The school answered in a way we could not read" + (f": «{said}»" if said else f" ({err})")
                     + ". Check the student number and password before trying again (schools lock accounts "
-                    "after a few wrong tries).")
+                    "after a few wrong tries)."), True
     except (SchoolError, AccessError) as err:
-        return [], f"Could not reach your school's system: {err}"
+        return [], f"Could not reach your school's system: {err}", False
 
 
 def _remember(web: Web, detected: Any, source_url: str) -> str | None:

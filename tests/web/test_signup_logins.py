@@ -1,0 +1,99 @@
+"""The sign-up's real logins at the school stay few: schools lock an account after a few wrong
+passwords, and anyone can type anyone's student number into the form. Against the real server and
+the SSFW simulator over loopback, with a plain HTTP client (as a double click or a prankster would)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gradewatch.config import SchoolConfig
+
+from .conftest import serve_site
+from .test_security_wechat import _csrf
+
+
+def _sign_up(site: Any, username: str, password: str, notify: str = "student@example.edu",
+             **more: str) -> httpx.Response:
+    with httpx.Client(base_url=site.url, timeout=60, follow_redirects=True) as client:
+        token = _csrf(client, "/signup")
+        return client.post("/signup", data={"csrf": token, "school": "uni", "username": username,
+                                            "password": password, "notify": notify, **more})
+
+
+@pytest.fixture
+def roomy(ssfw_sim: Any, tmp_path: Path):
+    # The per-IP and per-account form limits high, so what is measured is the logins' own rule.
+    yield from serve_site(ssfw_sim, tmp_path, signin_limit=(100, 60.0))
+
+
+def test_a_refused_password_is_never_sent_to_the_school_again(roomy):
+    student = roomy.students[0]
+    first = _sign_up(roomy, student.username, "not-the-password")
+    assert first.status_code == 400 and "wrong" in first.text
+    again = [_sign_up(roomy, student.username, "not-the-password") for _ in range(4)]
+    assert [r.status_code for r in again] == [400] * 4 and all("not sent" in r.text for r in again)
+    stats = roomy.sim.admin.stats(student.username)
+    assert stats["login_posts"] == 1 and not stats["locked"]
+    ok = _sign_up(roomy, student.username, student.password)  # the right one still gets through
+    assert f"/accounts/uni.{student.username}" in str(ok.url)
+    assert roomy.sim.admin.stats(student.username)["login_posts"] == 2
+
+
+def test_a_double_click_is_one_login(roomy):
+    student = roomy.students[1]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: _sign_up(roomy, student.username, "wrong-twice"), range(2)))
+    assert sorted(r.status_code for r in answers) in ([400, 400], [400, 409])
+    assert roomy.sim.admin.stats(student.username)["login_posts"] == 1
+
+
+def test_at_most_three_school_logins_an_hour_per_student_number(roomy):
+    student = roomy.students[2]
+    codes = [_sign_up(roomy, student.username, f"guess-{i}").status_code for i in range(5)]
+    assert codes == [400, 400, 400, 429, 429]
+    stats = roomy.sim.admin.stats(student.username)
+    assert stats["login_posts"] == 3 and not stats["locked"]
+
+
+def test_a_bad_channel_is_refused_before_the_school_sees_the_password(roomy):
+    student = roomy.students[3]
+    resp = _sign_up(roomy, student.username, student.password, notify="json://")
+    assert resp.status_code == 400 and "notify" in resp.text
+    assert roomy.sim.admin.stats(student.username)["login_posts"] == 0
+
+
+def test_the_site_answers_while_a_school_takes_its_time(roomy):
+    silent = socket.socket()  # a school that takes the connection and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    roomy.web.base_config.schools["slow"] = SchoolConfig(
+        system="ssfw", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=6)
+    slow = threading.Thread(target=lambda: _sign_up(roomy, "2021010009", "pw", school="slow"))
+    slow.start()
+    time.sleep(1)
+    began = time.monotonic()
+    assert httpx.get(roomy.url + "/healthz", timeout=30).status_code == 200
+    took = time.monotonic() - began
+    slow.join(60)
+    silent.close()
+    assert took < 3, f"/healthz waited {took:.1f} s for another student's school login"
+
+
+def test_a_pasted_school_joins_nobodys_list_before_its_good_login(ssfw_sim, make_school_sim, tmp_path):
+    other = make_school_sim("qiangzhi")
+    for site in serve_site(ssfw_sim, tmp_path, allow_detect=True, detect_private=True):
+        resp = _sign_up(site, other.username, other.password, notify="json://", school="",
+                        school_url=other.base_url)
+        assert resp.status_code == 400 and "notify" in resp.text
+        assert "127_0_0_1" not in site.web.base_config.schools
+        with httpx.Client(base_url=site.url, timeout=30) as client:
+            assert "127_0_0_1" not in client.get("/signup").text
+        assert other.admin.stats(other.username)["login_posts"] == 0
