@@ -66,6 +66,7 @@ base_url = "{sim.base_url}"
         app = create_app(WebSettings(config_path=cfg, admin_hash=hash_password(ADMIN_PASSWORD), mail_sender=sender,
                                      **settings))
         with serve(app) as url:
+            app.state.web.settings.public_url = settings.get("public_url", url + "/")  # known once it listens
             yield Site(url, sim, sink, list(seeded_students(0, 5)), app)
         app.state.web.close()
 

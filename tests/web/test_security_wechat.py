@@ -4,6 +4,7 @@ against the real server over loopback with a plain HTTP client (as an attacker w
 from __future__ import annotations
 
 import re
+import secrets
 import time
 import xml.etree.ElementTree as ET
 
@@ -71,8 +72,8 @@ def test_headers_cookies_and_escaping(site):
         assert "cdn" not in page.text.lower() and 'src="http' not in page.text
 
 
-def _wechat(site, xml: str, *, sign: bool = True) -> httpx.Response:
-    ts, nonce = str(int(time.time())), "n0nce"
+def _wechat(site, xml: str, *, sign: bool = True, ts: str = "", nonce: str = "") -> httpx.Response:
+    ts, nonce = ts or str(int(time.time())), nonce or secrets.token_hex(8)
     sig = signature(WECHAT_TOKEN, ts, nonce) if sign else "0" * 40
     return httpx.post(site.url + "/wechat", params={"signature": sig, "timestamp": ts, "nonce": nonce},
                       content=xml.encode(), headers={"Content-Type": "text/xml"}, timeout=30)
@@ -86,7 +87,7 @@ def _message(text: str, openid: str = "oUser123") -> str:
 
 def test_wechat_signature_bind_and_grades(site):
     # WeChat's URL check, then a forged request.
-    ts, nonce = "1700000000", "abc"
+    ts, nonce = str(int(time.time())), "abc"
     ok = httpx.get(site.url + "/wechat", params={"signature": signature(WECHAT_TOKEN, ts, nonce), "timestamp": ts,
                                                  "nonce": nonce, "echostr": "echo-42"}, timeout=30)
     assert ok.status_code == 200 and ok.text == "echo-42"
@@ -125,14 +126,26 @@ def test_a_one_time_sign_in_link_works_once(site):
     before = len(site.sink.mails)
     with httpx.Client(base_url=site.url, timeout=30) as client:
         token = _csrf(client, "/signin")
-        page = client.post("/signin", data={"csrf": token, "school": "uni", "username": student.username, "link": "1"})
+        # Asked for with a forged Host header: the link still points at the site, not at evil.example.
+        page = client.post("/signin", data={"csrf": token, "school": "uni", "username": student.username, "link": "1"},
+                           headers={"Host": "evil.example"})
         assert page.status_code == 200 and "sign-in link" in page.text
         [mail] = site.sink.wait_for(before + 1)[before:]
+        assert "evil.example" not in mail.text and "evil.example" not in mail.html
         link = re.search(r"http://\S+/signin/link/\S+", mail.text)
-        assert link, mail.text
-        ok = client.get(link[0], follow_redirects=False)
+        assert link and link[0].startswith(site.url + "/signin/link/"), mail.text
+    with httpx.Client(base_url=site.url, timeout=30) as scanner:  # a mail scanner fetching the link
+        assert scanner.get(link[0]).status_code == 200
+        assert scanner.get(link[0]).status_code == 200  # spent nothing: a page with a button
+    with httpx.Client(base_url=site.url, timeout=30) as client:  # the student's click, from the mail
+        confirm = client.get(link[0])
+        assert confirm.status_code == 200 and f"uni.{student.username}" in confirm.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', confirm.text)
+        assert csrf
+        ok = client.post(link[0], data={"csrf": csrf[1]}, follow_redirects=False)
         assert ok.status_code == 303 and ok.headers["location"] == f"/accounts/uni.{student.username}"
         assert client.get(ok.headers["location"]).status_code == 200
+        assert client.post(link[0], data={"csrf": csrf[1]}, follow_redirects=False).status_code == 400  # once
     with httpx.Client(base_url=site.url, timeout=30) as other:
         again = other.get(link[0], follow_redirects=False)
         assert again.status_code == 400  # used once
@@ -142,3 +155,41 @@ def test_a_one_time_sign_in_link_works_once(site):
         page = client.post("/signin", data={"csrf": token, "school": "uni", "username": "nobody", "link": "1"})
         assert "sign-in link" in page.text
     assert len(site.sink.mails) == before + 1
+
+
+def test_wechat_refuses_old_and_replayed_signatures_and_slow_guessing_of_bind_codes(site):
+    old = str(int(time.time()) - 3600)  # a signed URL captured an hour ago
+    assert _wechat(site, _message("成绩"), ts=old).status_code == 403
+    ts, nonce = str(int(time.time())), secrets.token_hex(8)
+    first = _wechat(site, _message("成绩", "oAlice"), ts=ts, nonce=nonce)
+    assert first.status_code == 200
+    assert _wechat(site, _message("成绩", "oAlice"), ts=ts, nonce=nonce).status_code == 200  # WeChat's own retry
+    assert _wechat(site, _message("成绩", "oMallory"), ts=ts, nonce=nonce).status_code == 403  # someone else's body
+
+    replies = [ET.fromstring(_wechat(site, _message(f"绑定 {i:06d}", "oGuesser")).text).findtext("Content")
+               for i in range(7)]
+    assert all("无效" in r for r in replies[:5]) and all("过多" in r for r in replies[5:]), replies
+
+
+def test_wechat_codes_never_collide_and_replies_show_text_as_is(site, monkeypatch):
+    import gradewatch.web.wechat as wechat
+
+    draws = iter([123456, 123456, 654321])
+    monkeypatch.setattr(wechat.secrets, "randbelow", lambda n: next(draws))
+    a, b = site.web.bindings.code_for("uni.a"), site.web.bindings.code_for("uni.b")
+    assert (a, b) == ("123456", "654321")
+    assert site.web.bindings.bind("oA", a) == "uni.a"
+    incoming = wechat.Incoming("gh", "oA", "text", "")
+    xml = wechat.reply(incoming, "C&C++ 程序设计: 95 ]]> end")
+    assert ET.fromstring(xml).findtext("Content") == "C&C++ 程序设计: 95 ]]> end"
+
+
+def test_odd_form_values_get_a_page_not_a_500(site):
+    student = site.students[3]
+    client = signed_up(site, student)
+    name = f"uni.{student.username}"
+    for action, index in (("test-channel", "²"), ("remove-channel", "٣"), ("remove-channel", "9" * 40)):
+        token = _csrf(client, f"/accounts/{name}")
+        resp = client.post(f"/accounts/{name}/{action}", data={"csrf": token, "index": index})
+        assert resp.status_code == 200, (action, index, resp.status_code)
+    client.close()

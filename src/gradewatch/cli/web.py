@@ -24,6 +24,9 @@ def web_command(
     wechat_token_env: str = typer.Option("GRADEWATCH_WECHAT_TOKEN", help="Environment variable with the WeChat "
                                          "official account's token (enables /wechat)."),
     https: bool = typer.Option(False, help="Behind TLS: mark cookies Secure."),
+    public_url: str = typer.Option("", "--public-url", help="The site's address as students reach it, e.g. "
+                                   "https://grades.club.example/ (sign-in links point there). Default: "
+                                   "http://HOST:PORT/."),
     with_run: bool = typer.Option(False, "--with-run", help="Also keep checking accounts in this process."),
     review_dir: Path | None = typer.Option(None, "--review-dir", help="The harvest's captcha review queue "
                                            "(DIR-review), shown at /admin/review."),
@@ -45,6 +48,7 @@ def web_command(
     settings = WebSettings(config_path=config, admin_hash=hash_password(admin) if admin else None,
                            mail_sender=os.environ.get(mail_sender_env) or None,
                            wechat_token=os.environ.get(wechat_token_env) or None, https_only=https,
+                           public_url=public_url or f"http://{host}:{port}/",
                            review_dir=review_dir, review_dataset=review_dataset,
                            allow_detect=allow_detect, detect_private=detect_private)
     with user_errors():

@@ -31,7 +31,7 @@ from gradewatch.config import Config, load_config
 from gradewatch.web import pages, review
 from gradewatch.web.logins import SignupLogins
 from gradewatch.web.security import RateLimiter, SecurityHeaders, csrf_ok, csrf_token
-from gradewatch.web.wechat import Bindings
+from gradewatch.web.wechat import Bindings, Replays
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -46,6 +46,9 @@ class WebSettings:
     mail_sender: str | None = field(default=None, repr=False)
     wechat_token: str | None = field(default=None, repr=False)
     https_only: bool = False  # secure cookies (set behind TLS)
+    #: The site's address as students reach it (https://grades.club.example/): sign-in links are built
+    #: from it, never from a request's Host header. Empty: no sign-in links are sent.
+    public_url: str = ""
     #: The harvest's review queue (DIR-review) and its dataset (default DIR) for /admin/review.
     review_dir: Path | None = None
     review_dataset: Path | None = None
@@ -72,6 +75,8 @@ class Web:
         self.links: dict[str, tuple[str, float]] = {}
         self.logins = SignupLogins(self.store.vault.fingerprint, settings.clock)
         self.bindings = Bindings(self.base_config.base_dir / "wechat-bindings.json")
+        self.wechat_replays = Replays()
+        self.bind_tries = RateLimiter(5, 600.0, clock=settings.clock)  # 绑定 codes per WeChat user
         self._checks: dict[str, threading.Thread] = {}
 
     def config(self) -> Config:

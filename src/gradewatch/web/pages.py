@@ -161,7 +161,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         acc = web.config().accounts.get(name)
         if form.get("link"):
             if acc is not None and acc.notify:
-                _send_link(web, request, name, acc.notify[0])
+                await run_in_threadpool(_send_link, web, name, acc.notify[0])
             # The same answer whether or not the account exists: nothing to learn by probing.
             return render(request, "message.html", title="Link sent",
                           text="If that account exists, a sign-in link is on its way to its first channel.")
@@ -174,7 +174,18 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         return RedirectResponse(f"/accounts/{quote(name)}", 303)
 
     async def signin_link(request: Request) -> Response:
-        entry = web.links.pop(request.path_params["token"], None)
+        # The link only shows a button; the POST behind it spends the token. A mail scanner that
+        # fetches every link spends nothing, and the click from a webmail (another site, so the
+        # SameSite=Strict cookie is not sent) gets a page whose same-site POST signs in.
+        token = request.path_params["token"]
+        entry = web.links.get(token)
+        if entry is None or entry[1] < web.settings.clock():
+            return render(request, "message.html", 400, title="Link expired", text="That link is used or expired.")
+        if request.method == "GET":
+            return render(request, "signin_link.html", token=token, account=entry[0])
+        if await form_of(request) is None:
+            return forbidden(request)
+        entry = web.links.pop(token, None)
         if entry is None or entry[1] < web.settings.clock():
             return render(request, "message.html", 400, title="Link expired", text="That link is used or expired.")
         request.session.clear()
@@ -212,7 +223,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                 set_channels(name, [*urls, url])
                 view["result"] = f"Channel {len(urls) + 1} added."
         elif action == "test-channel":
-            idx = int(form.get("index", "0")) if form.get("index", "0").isdigit() else 0
+            idx = _index(form.get("index", "0"), 0)
             if 0 <= idx < len(urls):
                 from gradewatch.doctor import deliver_test
 
@@ -220,7 +231,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                 view["result"] = (f"Channel {idx + 1}: confirmed by the service." if problem is None
                                   else f"Channel {idx + 1}: not delivered — {problem}")
         elif action == "remove-channel":
-            idx = int(form.get("index", "-1")) if form.get("index", "").isdigit() else -1
+            idx = _index(form.get("index", ""), -1)
             if 0 <= idx < len(urls) and len(urls) > 1:
                 set_channels(name, urls[:idx] + urls[idx + 1:])
                 view["result"] = f"Channel {idx + 1} removed."
@@ -236,7 +247,12 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             if form.get("confirm", "").strip() != web.config().accounts[name].username:
                 view["result"] = "Type your student number to confirm the deletion."
             else:
-                _delete_everything(web, name)
+                try:
+                    _delete_everything(web, name)
+                except AccountError as err:  # e.g. an account of the operator's config file
+                    view["result"] = str(err)
+                    return render(request, "account.html", **{**_account_view(web, name), "bind_code": None,
+                                                               **view})
                 request.session.clear()
                 return render(request, "message.html", title="Deleted",
                               text="Your account, grades, history, channels and notifications are deleted.")
@@ -278,17 +294,25 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             msg = parse(await request.body())
         except WechatError:
             return PlainTextResponse("bad request", 400)
+        if not web.wechat_replays.fresh(params["timestamp"], params.get("nonce", ""), msg.from_user):
+            return PlainTextResponse("forbidden", 403)
         text = _wechat_answer(web, msg.from_user, msg.content if msg.msg_type == "text" else "")
         return Response(reply(msg, text), media_type="application/xml")
 
     return [
         Route("/", index), Route("/signup", signup, methods=["GET", "POST"]),
-        Route("/signin", signin, methods=["GET", "POST"]), Route("/signin/link/{token}", signin_link),
+        Route("/signin", signin, methods=["GET", "POST"]),
+        Route("/signin/link/{token}", signin_link, methods=["GET", "POST"]),
         Route("/signout", signout, methods=["POST"]),
         Route("/accounts/{name}", account_page), Route("/accounts/{name}/{action}", account_action, methods=["POST"]),
         Route("/admin/login", admin_login, methods=["GET", "POST"]), Route("/admin", admin),
         Route("/wechat", wechat, methods=["GET", "POST"]),
     ]
+
+
+def _index(raw: str, default: int) -> int:
+    """A channel's number from a form: ASCII digits only ("²".isdigit() is true, int("²") fails)."""
+    return int(raw) if re.fullmatch(r"[0-9]{1,4}", raw) else default
 
 
 def _verify(cfg: SchoolConfig, username: str, password: str) -> tuple[list[dict[str, Any]], str | None, bool]:
@@ -337,12 +361,20 @@ def _remember(web: Web, detected: Any, source_url: str) -> str | None:
     return None
 
 
-def _send_link(web: Web, request: Request, name: str, url: str) -> None:
+def _send_link(web: Web, name: str, url: str) -> None:
+    """Mail a one-time sign-in link. Built from the configured public address, never from the
+    request's Host header: a link asked for with ``Host: evil.example`` would carry a real token
+    to the attacker's site."""
     from gradewatch.notify.channels import DeliveryError, Message, deliver
 
+    base = web.settings.public_url
+    if not base:
+        log.error("no sign-in link sent for %s: the site's public address is not set (gradewatch web --public-url)",
+                  name)
+        return
     token = secrets.token_urlsafe(24)
     web.links[token] = (name, web.settings.clock() + LINK_TTL)
-    link = f"{request.base_url}signin/link/{token}"
+    link = f"{base.rstrip('/')}/signin/link/{token}"
     text = f"Sign in to gradewatch: {link}\nThe link works once, for 15 minutes."
     try:
         deliver(url, Message("gradewatch: your sign-in link", text, f"<p><a href=\"{link}\">Sign in</a></p>",
@@ -420,6 +452,8 @@ def _wechat_answer(web: Web, openid: str, text: str) -> str:
     text = text.strip()
     m = re.fullmatch(r"(?:绑定|bind)\s*(\d{6})", text)
     if m:
+        if not web.bind_tries.allow(openid):  # 10^6 codes: guessing one must not be a matter of minutes
+            return "尝试次数过多，请 10 分钟后再试。"
         account = web.bindings.bind(openid, m[1])
         if account is None:
             return "绑定码无效或已过期，请在网页上重新获取。"

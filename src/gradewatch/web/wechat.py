@@ -15,9 +15,9 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 from defusedxml import ElementTree
@@ -30,9 +30,35 @@ def signature(token: str, timestamp: str, nonce: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
 
 
-def signed(token: str, params: dict[str, str]) -> bool:
+#: How far a request's timestamp may be from our clock. WeChat's signature covers the token, the
+#: timestamp and the nonce, not the body: a signed URL seen once must not be good for ever.
+SIGNATURE_WINDOW_S = 300
+
+
+def signed(token: str, params: dict[str, str], *, now: float | None = None) -> bool:
     expected = signature(token, params.get("timestamp", ""), params.get("nonce", ""))
-    return hmac.compare_digest(expected, params.get("signature", ""))
+    if not hmac.compare_digest(expected, params.get("signature", "")):
+        return False
+    ts = params.get("timestamp", "")
+    return ts.isascii() and ts.isdigit() and abs((time.time() if now is None else now) - int(ts)) <= SIGNATURE_WINDOW_S
+
+
+class Replays:
+    """Each signed (timestamp, nonce) speaks for one WeChat user. WeChat repeats a message it got no
+    reply to within 5 s with the same URL (the same user: allowed); the same URL with another user's
+    FromUserName is someone who captured it and wrote their own body."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def fresh(self, timestamp: str, nonce: str, from_user: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, (_, at) in self._seen.items() if now - at > 2 * SIGNATURE_WINDOW_S]:
+                del self._seen[key]
+            first = self._seen.setdefault((timestamp, nonce), (from_user, now))[0]
+        return first == from_user
 
 
 @dataclass(frozen=True)
@@ -68,7 +94,13 @@ def reply(incoming: Incoming, content: str) -> str:
         content = data[: MAX_REPLY_BYTES - 3].decode("utf-8", errors="ignore") + "…"
     return (f"<xml><ToUserName><![CDATA[{incoming.from_user}]]></ToUserName>"
             f"<FromUserName><![CDATA[{incoming.to_user}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
-            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{escape(content, quote=False)}]]></Content></xml>")
+            f"<MsgType><![CDATA[text]]></MsgType><Content>{_cdata(content)}</Content></xml>")
+
+
+def _cdata(text: str) -> str:
+    """Text as CDATA, shown as is (C&C++ stays C&C++: nothing inside CDATA is unescaped); a "]]>" in
+    it is split across two sections."""
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 class Bindings:
@@ -82,8 +114,14 @@ class Bindings:
         self._map: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def code_for(self, account: str) -> str:
+        """A new 6-digit code for ``account``; its older codes end, and it never takes over another
+        account's live code (that student would bind to this account)."""
+        now = time.monotonic()
+        self._codes = {c: (a, until) for c, (a, until) in self._codes.items() if a != account and until > now}
         code = f"{secrets.randbelow(10**6):06d}"
-        self._codes[code] = (account, time.monotonic() + self.CODE_TTL)
+        while code in self._codes:
+            code = f"{secrets.randbelow(10**6):06d}"
+        self._codes[code] = (account, now + self.CODE_TTL)
         return code
 
     def bind(self, openid: str, code: str) -> str | None:
