@@ -63,6 +63,7 @@ base_url = "{sim.base_url}"
 """, encoding="utf-8")
     with SmtpSink() as sink:
         sender = f"mailto://127.0.0.1:{sink.port}?mode=insecure&from=gradewatch@localhost"
+        settings.setdefault("private_channels", True)  # the channels' stand-ins listen on loopback
         app = create_app(WebSettings(config_path=cfg, admin_hash=hash_password(ADMIN_PASSWORD), mail_sender=sender,
                                      **settings))
         with serve(app) as url:

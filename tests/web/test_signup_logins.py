@@ -97,3 +97,33 @@ def test_a_pasted_school_joins_nobodys_list_before_its_good_login(ssfw_sim, make
         with httpx.Client(base_url=site.url, timeout=30) as client:
             assert "127_0_0_1" not in client.get("/signup").text
         assert other.admin.stats(other.username)["login_posts"] == 0
+
+
+@pytest.fixture
+def public_channels(ssfw_sim: Any, tmp_path: Path):
+    yield from serve_site(ssfw_sim, tmp_path, signin_limit=(100, 60.0), private_channels=False)
+
+
+def test_a_students_channel_cannot_reach_the_clubs_own_network(public_channels):
+    from .test_security_wechat import signed_up
+
+    site = public_channels
+    refused = _sign_up(site, site.students[0].username, site.students[0].password, notify="json://127.0.0.1:5432/x")
+    assert refused.status_code == 400 and "not on the public internet" in refused.text
+    assert site.sim.admin.stats(site.students[0].username)["login_posts"] == 0
+    student = site.students[1]
+    client = signed_up(site, student)  # an e-mail address: the operator's own mailbox sends it
+    name = f"uni.{student.username}"
+    results = {}
+    for typed in ("json://127.0.0.1:8000/admin", "schan://SCT1a2b3c4d5e6f7g8h9?base=http://169.254.169.254",
+                  "foo://bar", "schan://SCT1a2b3c4d5e6f7g8h9"):
+        token = _csrf(client, f"/accounts/{name}")
+        page = client.post(f"/accounts/{name}/add-channel", data={"csrf": token, "notify": typed})
+        results[typed] = page.text
+    client.close()
+    assert "not on the public internet" in results["json://127.0.0.1:8000/admin"]
+    assert "not on the public internet" in results["schan://SCT1a2b3c4d5e6f7g8h9?base=http://169.254.169.254"]
+    assert "cannot be used" in results["foo://bar"]
+    assert "Channel 2 added" in results["schan://SCT1a2b3c4d5e6f7g8h9"]  # the service's own host: not looked up
+    urls = site.web.config().accounts[name].notify
+    assert len(urls) == 2 and urls[1].startswith("schan://")

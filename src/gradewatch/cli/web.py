@@ -37,6 +37,9 @@ def web_command(
                                       "added to the config after one good login."),
     detect_private: bool = typer.Option(False, "--detect-private", help="With --allow-detect: also accept "
                                         "loopback and private addresses (a campus-internal deployment)."),
+    private_channels: bool = typer.Option(False, "--private-channels", help="Let students' channels reach "
+                                          "loopback and private addresses (a campus-internal deployment); "
+                                          "otherwise only public hosts."),
 ) -> None:
     """Serve the self-service pages for students and the operator's dashboard."""
     import uvicorn
@@ -50,7 +53,8 @@ def web_command(
                            wechat_token=os.environ.get(wechat_token_env) or None, https_only=https,
                            public_url=public_url or f"http://{host}:{port}/",
                            review_dir=review_dir, review_dataset=review_dataset,
-                           allow_detect=allow_detect, detect_private=detect_private)
+                           allow_detect=allow_detect, detect_private=detect_private,
+                           private_channels=private_channels)
     with user_errors():
         app = create_app(settings)
     stop = threading.Event()

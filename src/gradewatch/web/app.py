@@ -56,6 +56,9 @@ class WebSettings:
     #: one good login); private and loopback addresses only with detect_private.
     allow_detect: bool = False
     detect_private: bool = False
+    #: Channels a student gives may reach loopback and private addresses (a campus-internal
+    #: deployment; the tests' stand-ins). Off: only public hosts (web/channel_check.py).
+    private_channels: bool = False
     signin_limit: tuple[int, float] = (5, 300.0)  # attempts per window (seconds), per IP and per account
     clock: Callable[[], float] = time.monotonic
 

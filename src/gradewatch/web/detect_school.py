@@ -34,7 +34,7 @@ class DetectedSchool:
     new: bool  # not in the config yet: added once a login through it succeeded
 
 
-def _host_is_private(host: str) -> bool:
+def host_is_private(host: str) -> bool:
     try:
         infos = socket.getaddrinfo(host, None)
     except (socket.gaierror, UnicodeError):
@@ -50,7 +50,7 @@ def _check_public(url: str, allow_private: bool) -> None:
     host = urlsplit(url if "://" in url else "http://" + url).hostname
     if not host:
         raise SchoolUrlError("that is not a web address")
-    if not allow_private and _host_is_private(host):
+    if not allow_private and host_is_private(host):
         raise SchoolUrlError("that address is not on the public internet")
 
 

@@ -62,6 +62,19 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
 
         return url_from_key(target) or (target if "://" in target else None)
 
+    def channel_from(target: str) -> tuple[str | None, str]:
+        """(URL, "") for what a student typed as a channel, or (None, what is wrong with it). An
+        e-mail address goes through the operator's mailbox; anything else is checked here."""
+        url = notify_url(target)
+        if url is None:
+            return None, "Give an e-mail address, a Server酱 key or a notification URL."
+        if _EMAIL.fullmatch(target.strip()) and web.settings.mail_sender:
+            return url, ""
+        from gradewatch.web.channel_check import channel_problem
+
+        problem = channel_problem(url, allow_private=web.settings.private_channels)
+        return (None, f"That channel cannot be used: {problem}.") if problem else (url, "")
+
     def owner(request: Request, name: str) -> bool:
         return request.session.get("account") == name
 
@@ -101,10 +114,9 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         if school_cfg is None or not username or not password:
             return render(request, "signup.html", 400, error="Choose your school and give your student number "
                           "and password.", **ctx)
-        url = notify_url(target)
+        url, bad = await run_in_threadpool(channel_from, target)  # may look a host up
         if url is None:
-            return render(request, "signup.html", 400, error="Give an e-mail address, a Server酱 key or a "
-                          "notification URL.", **ctx)
+            return render(request, "signup.html", 400, error=bad, **ctx)
         name = account_name(school, username)
         if name in web.config().accounts:
             return render(request, "signup.html", 409, error="This student number is already signed up: sign in.",
@@ -216,9 +228,9 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         urls = channels_of(name)
         view: dict[str, Any] = {}
         if action == "add-channel":
-            url = notify_url(form.get("notify", ""))
+            url, bad = await run_in_threadpool(channel_from, form.get("notify", ""))
             if url is None:
-                view["result"] = "Give an e-mail address, a Server酱 key or a notification URL."
+                view["result"] = bad
             else:
                 set_channels(name, [*urls, url])
                 view["result"] = f"Channel {len(urls) + 1} added."
@@ -227,7 +239,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             if 0 <= idx < len(urls):
                 from gradewatch.doctor import deliver_test
 
-                problem = deliver_test(name, urls[idx])
+                problem = await run_in_threadpool(deliver_test, name, urls[idx])
                 view["result"] = (f"Channel {idx + 1}: confirmed by the service." if problem is None
                                   else f"Channel {idx + 1}: not delivered — {problem}")
         elif action == "remove-channel":
