@@ -79,3 +79,44 @@ def test_private_addresses_are_refused_unless_allowed(public_only, make_school_s
     assert "not on the public internet" in page.locator(".error").inner_text()
     assert other.admin.stats(other.username)["login_posts"] == 0  # nothing was fetched or tried
     assert "[schools.127_0_0_1]" not in cfg.read_text(encoding="utf-8")
+
+
+def test_detection_never_follows_a_redirect_into_the_clubs_network(monkeypatch):
+    """A public school page redirecting to an internal address: the redirect is not fetched."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import gradewatch.web.detect_school as detect_school_module
+    from gradewatch.web.detect_school import SchoolUrlError, detect_school
+
+    hits: list[str] = []
+
+    class Internal(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"secret")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    internal = ThreadingHTTPServer(("127.0.0.1", 0), Internal)
+
+    class Redirector(Internal):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{internal.server_port}/latest/meta-data/")
+            self.end_headers()
+
+    outside = ThreadingHTTPServer(("127.0.0.2", 0), Redirector)  # stands in for a public host
+    for server in (internal, outside):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(detect_school_module, "host_is_private", lambda host: host != "127.0.0.2")
+    try:
+        with pytest.raises(SchoolUrlError, match="not on the public internet"):
+            detect_school(f"http://127.0.0.2:{outside.server_port}/", {}, allow_private=False)
+    finally:
+        for server in (internal, outside):
+            server.shutdown()
+    assert hits == [], "the internal address was fetched"

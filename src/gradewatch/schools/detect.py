@@ -10,6 +10,7 @@ decrypted with the product's default key). Nothing is posted; no login is tried.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,13 +34,16 @@ class Detection:
     page_title: str
 
 
-def fetch(url: str, *, timeout: float = 15.0) -> tuple[str, str, str]:
-    """(final URL, page text, page title) of ``url``. Raises DetectError when it cannot be fetched."""
+def fetch(url: str, *, timeout: float = 15.0,
+          before_request: Callable[[httpx.Request], None] | None = None) -> tuple[str, str, str]:
+    """(final URL, page text, page title) of ``url``. Raises DetectError when it cannot be fetched.
+    ``before_request`` sees every request, redirects included, before it is sent (and may raise)."""
     if "://" not in url:
         url = "http://" + url
+    hooks = {"request": [before_request]} if before_request is not None else {}
     try:
         with httpx.Client(headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
-                          timeout=timeout, follow_redirects=True) as client:
+                          timeout=timeout, follow_redirects=True, event_hooks=hooks) as client:
             resp = client.get(url)
     except httpx.InvalidURL as err:
         raise DetectError(f"not a usable URL: {url} ({err})") from None
@@ -135,9 +139,10 @@ def recognise_door(start: str, final: str, text: str) -> DoorDetection | None:
     return DoorDetection("cas", f"金智 CAS at {cas}" + (f" for the service {service}" if service else ""), lines)
 
 
-def detect(url: str, *, timeout: float = 15.0) -> tuple[Detection | None, str, str]:
+def detect(url: str, *, timeout: float = 15.0,
+           before_request: Callable[[httpx.Request], None] | None = None) -> tuple[Detection | None, str, str]:
     """(detection or None, final URL, page title). Raises DetectError when the URL cannot be fetched."""
-    final, text, title = fetch(url, timeout=timeout)
+    final, text, title = fetch(url, timeout=timeout, before_request=before_request)
     return recognise(final, text, title), final, title
 
 

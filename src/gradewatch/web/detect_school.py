@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from gradewatch.config import ConfigError, SchoolConfig, load_config
@@ -72,8 +73,12 @@ def detect_school(url: str, known: dict[str, SchoolConfig], *, allow_private: bo
     if not url.lower().startswith(("http://", "https://")):
         url = "http://" + url
     _check_public(url, allow_private)
+
+    def public_only(request: Any) -> None:  # every redirect's target too, before it is fetched
+        _check_public(str(request.url), allow_private)
+
     try:
-        found, _final, _title = detect(url, timeout=DETECT_TIMEOUT_S)
+        found, _final, _title = detect(url, timeout=DETECT_TIMEOUT_S, before_request=public_only)
     except DetectError as err:
         raise SchoolUrlError(str(err)) from None
     if found is None:
