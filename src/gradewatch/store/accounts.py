@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -44,6 +45,9 @@ class NewAccount:
     username: str
     password: str
     notify: tuple[str, ...] = ()
+    #: The cookies of the login that verified the password (web sign-up): stored with the row, so
+    #: a scheduler that sees the new account at once reuses that session instead of logging in.
+    session: tuple[dict[str, Any], ...] = ()
 
     def __repr__(self) -> str:  # the password stays out of logs and tracebacks
         return f"NewAccount({self.name!r}, school={self.school!r}, username={self.username!r}, password=***)"
@@ -154,7 +158,9 @@ class AccountBook:
                 s.add(Account(id=a.name, school=a.school, system=system, username=a.username, created_at=now,
                               status="ok", status_reason="", baseline_done=False, source="db",
                               stored_password=vault.encrypt(a.password.encode()),
-                              notify_urls=vault.encrypt_json(list(a.notify))))
+                              notify_urls=vault.encrypt_json(list(a.notify)),
+                              session_cookies=vault.encrypt_json(list(a.session)) if a.session else None,
+                              session_saved_at=now if a.session else None))
         return len(accounts)
 
     def rows(self) -> list[AccountRow]:

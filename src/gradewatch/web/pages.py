@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -149,11 +150,10 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                 return render(request, "signup.html", 400, error=problem, **ctx)
             if detected is not None and detected.new:
                 web.base_config.schools[school] = detected.school
-            try:
-                AccountBook(web.store, web.base_config).add(new)
+            try:  # with the login's session in the same row: the first check reuses it
+                AccountBook(web.store, web.base_config).add(replace(new, session=tuple(cookies)))
             except AccountError as err:
                 return render(request, "signup.html", 400, error=str(err), **ctx)
-            web.store.save_cookies(name, cookies)  # the first check reuses this login's session
         request.session.clear()
         request.session["account"] = name
         web.check_soon(name)
