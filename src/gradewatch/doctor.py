@@ -80,13 +80,15 @@ def check_database(cfg: Config) -> Iterator[Finding]:
         engine = create_engine(url)
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
-        offset = DatabaseClock(engine).measure() if engine.dialect.name == "postgresql" else None
+        shared = engine.dialect.name == "postgresql"
+        offset = DatabaseClock(engine).measure() if shared else None
         engine.dispose()
     except (SQLAlchemyError, ImportError, ValueError) as err:
         yield Finding(False, "database", f"cannot open {cfg.database}: {type(err).__name__}")
         return
-    if offset is not None:
-        yield clock_finding(offset)
+    if shared:
+        yield clock_finding(offset) if offset is not None else Finding(
+            False, "clock", "could not read the database server's clock (SELECT clock_timestamp() failed)")
     if current == head:
         yield Finding(True, "database", f"at schema {head}")
     elif current is None:

@@ -105,3 +105,26 @@ def test_doctor_measures_the_clock_on_postgresql(db_url, vault, tmp_path):
     cfg = load_config(write_config(tmp_path, "http://127.0.0.1:9", "u", [], database=db_url))
     found = {f.what: f for f in check_database(cfg)}
     assert found["database"].ok and found["clock"].ok, found
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_host_clock_stepped_right_by_ntp_leaves_the_time_right(db_url, vault):
+    step = [SKEW]  # 10 minutes fast when the store opens ...
+    store = Store.open(db_url, vault, host_clock=lambda: utcnow() + step[0])
+    assert abs(store.now() - utcnow()) < timedelta(seconds=5)
+    step[0] = timedelta(0)  # ... then NTP steps it right, before the next measurement
+    assert abs(store.now() - utcnow()) < timedelta(seconds=5)
+    store.close()
+
+
+def test_doctor_says_when_it_could_not_read_the_servers_clock(tmp_path):
+    from sqlalchemy import create_engine
+
+    from gradewatch.store.clock import DatabaseClock
+
+    engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/x", connect_args={"connect_timeout": 2})
+    gone = DatabaseClock(engine)
+    said: list[str] = []
+    gone.on_failure = said.append
+    assert gone.measure() is None and gone.measure() is None
+    assert len(said) == 1  # once per run of failures, not at every try

@@ -31,21 +31,34 @@ def wall_clock() -> datetime:
 
 
 class DatabaseClock:
-    """``now()`` = this host's time plus its measured offset to the database server's time."""
+    """``now()`` = the database server's time: its last answer plus the host's monotonic time since.
+
+    Anchored to the monotonic clock, not to the host's wall clock: when NTP steps a wrong host
+    clock right, a kept offset would be wrong by the whole step until the next measurement (a host
+    10 minutes fast, corrected, would write leases already 10 minutes over). Before the first
+    measurement, and on SQLite, it is the host's clock."""
 
     def __init__(self, engine: Engine, *, local: Callable[[], datetime] = wall_clock,
-                 on_offset: Callable[[timedelta], None] | None = None) -> None:
+                 on_offset: Callable[[timedelta], None] | None = None,
+                 on_failure: Callable[[str], None] | None = None) -> None:
         self.engine = engine
         self.local = local
         self.on_offset = on_offset
-        self.offset = timedelta(0)
+        self.on_failure = on_failure
+        self.offset = timedelta(0)  # the server's time minus this host's, at the last measurement
         self._reported = timedelta(0)
+        self._anchor: tuple[datetime, float] | None = None  # (server time, monotonic time) measured
         self._measured_at: float | None = None
+        self._failing = False
         self._lock = threading.Lock()
         self._shared = engine.dialect.name == "postgresql"
 
     def now(self) -> datetime:
-        return self.local() + self.offset
+        anchor = self._anchor
+        if anchor is None:
+            return self.local()
+        server, at = anchor
+        return server + timedelta(seconds=time.monotonic() - at)
 
     def refresh(self) -> None:
         """Measure again when due. Called before a session opens, not inside ``now()``: a measurement
@@ -59,19 +72,24 @@ class DatabaseClock:
             finally:
                 self._lock.release()
 
-    def measure(self) -> timedelta:
-        """Ask the server for its time, once; keep the old offset if the database cannot answer now
-        (the next call tries again, and whatever the caller was doing meets the same error itself)."""
+    def measure(self) -> timedelta | None:
+        """Ask the server for its time, once: the host's offset to it, or None when the database
+        could not answer (the last anchor stays; the next session tries again in 30 s)."""
         try:
             with self.engine.connect() as conn:
-                before = self.local()
+                before, mono_before = self.local(), time.monotonic()
                 server = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
-                after = self.local()
-        except SQLAlchemyError:
-            self._measured_at = time.monotonic() - REMEASURE_S + 30  # try again in 30 s
-            return self.offset
+                after, mono_after = self.local(), time.monotonic()
+        except SQLAlchemyError as err:
+            self._measured_at = time.monotonic() - REMEASURE_S + 30
+            if not self._failing and self.on_failure is not None:
+                self.on_failure(type(err).__name__)  # said once per run of failures
+            self._failing = True
+            return None
+        self._failing = False
         if server.tzinfo is None:
             server = server.replace(tzinfo=UTC)
+        self._anchor = (server, (mono_before + mono_after) / 2)
         self.offset = server - (before + (after - before) / 2)
         self._measured_at = time.monotonic()
         if self.on_offset is not None and abs(self.offset - self._reported) >= WORTH_SAYING:

@@ -79,7 +79,8 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
         self.vault = vault
         self.engine: Engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.clock = DatabaseClock(self.engine, local=host_clock, on_offset=self._clock_is_off)
+        self.clock = DatabaseClock(self.engine, local=host_clock, on_offset=self._clock_is_off,
+                                   on_failure=self._clock_unmeasured)
 
     @classmethod
     def open(cls, url: str, vault: Vault, *, host_clock: Callable[[], datetime] = wall_clock) -> Store:
@@ -91,6 +92,10 @@ class Store(LeaseMixin, SchoolStateMixin, OutboxMixin):
     def now(self) -> datetime:
         """The time every worker of this database agrees on (see :mod:`gradewatch.store.clock`)."""
         return self.clock.now()
+
+    def _clock_unmeasured(self, error: str) -> None:
+        log.warning("could not read the database server's clock (%s); this host's clock is used until it can "
+                    "be read (tried again in 30 s)", error)
 
     def _clock_is_off(self, offset: timedelta) -> None:
         ahead = "behind" if offset > timedelta(0) else "ahead of"
