@@ -47,3 +47,18 @@ def test_fit_title():
     assert fit_title("短标题", 32) == "短标题"
     long = fit_title("新成绩: " + "很长的课程名" * 10, 32, " (2/3)")
     assert len(long) == 32 and long.endswith("… (2/3)")
+
+
+def test_a_grade_cut_to_fit_a_part_is_kept_whole_in_the_parts_source():
+    import json
+    from dataclasses import replace
+
+    from gradewatch.notify.layout import Document, Entry
+
+    huge = Entry("课" * 3000, "95", "2022-2023-1")  # larger than a whole 企业微信 bot message
+    doc = Document("intro", (Entry("高等数学", "90"), huge, Entry("线性代数", "88")), "GPA 3.5")
+    notice = replace(UPDATE, doc=doc)
+    parts = render_parts(notice, channel_for(f"wecombot://{UUID}"))
+    kept = [e for p in parts for e in json.loads(p.source)["entries"]]
+    assert [e[0] for e in kept] == ["高等数学", "课" * 3000, "线性代数"]  # none lost, the long one whole
+    assert [json.loads(p.source)["footer"] for p in parts][-1] == "GPA 3.5"

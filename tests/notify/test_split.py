@@ -71,9 +71,10 @@ def test_a_waiting_message_is_rendered_again_for_the_service_its_url_now_points_
         drain(store, {}, channels=edited, send=SEND)  # nothing is left to send twice
         got = new.delivered()
         assert not old.delivered()
-    assert [r.status for r in store.messages(account)] == ["sent"]
     n = len(got)
     assert n > 1
+    rows = store.messages(account)  # the part became one row per message, each sent once
+    assert len(rows) == n and all(r.status == "sent" for r in rows)
     for k, r in enumerate(got, 1):
         assert f"({k}/{n})" in (r.title or r.content)
     names = re.findall(r"程序设计实践\\?\((\d+)\\?\)", "".join(r.content for r in got))
@@ -117,3 +118,52 @@ def test_kill_between_parts_resends_no_confirmed_part(tmp_path: Path) -> None:
     assert confirmed == [str(k) for k in range(1, parts + 1)]  # each part confirmed exactly once, in order
     assert all(r.status == "sent" for r in store.messages("me"))
     store.close()
+
+
+def test_a_re_rendered_part_that_fails_midway_sends_no_message_twice(store):
+    from sqlalchemy import update
+
+    from gradewatch.store.models import OutboxMessage
+
+    account = "edited-midway"
+    with PushStandin("pushplus") as old, PushStandin("wecombot") as new:
+        first_check(store, account, [service_url("pushplus", old.base)], n_grades=64)
+        new.script = ["ok", "server_error"]  # part 2 fails once, then the service is fine
+        edited = {(account, "notify[0]"): service_url("wecombot", new.base)}
+        drain(store, {}, channels=edited, send=SEND)
+        assert {r.status for r in store.messages(account)} == {"sent", "pending"}
+        with store.session() as s:  # the failed part's retry: due now rather than in a minute
+            s.execute(update(OutboxMessage).where(OutboxMessage.account_id == account,
+                                                  OutboxMessage.status == "pending")
+                      .values(next_attempt_at=store.now()))
+        drain(store, {}, channels=edited, send=SEND)
+        got = new.delivered()
+    rows = store.messages(account)
+    assert all(r.status == "sent" for r in rows)
+    bodies = [r.content for r in got]
+    assert len(bodies) == len(set(bodies)) == len(rows), "a part was delivered twice"
+    names = re.findall(r"程序设计实践\\?\((\d+)\\?\)", "".join(bodies))
+    assert sorted(map(int, names)) == list(range(64))
+
+
+def test_a_chat_part_whose_url_now_is_mail_arrives_as_a_readable_mail(store):
+    from gradewatch.notify.sink import SmtpSink
+
+    account = "edited-to-mail"
+    with PushStandin("wecombot") as old, SmtpSink() as sink:
+        first_check(store, account, [service_url("wecombot", old.base)], n_grades=3)
+        drain(store, {}, channels={(account, "notify[0]"): sink.url()}, send=SEND)
+        [mail] = sink.wait_for(1)
+    assert "程序设计实践(1)" in mail.html and "**" not in mail.text and "<p>" in mail.html
+    assert not old.delivered()
+
+
+def test_a_new_key_for_the_same_service_sends_the_part_as_it_was_rendered(store):
+    account = "new-key"
+    with PushStandin("pushplus") as standin:
+        first_check(store, account, [service_url("pushplus", standin.base)], n_grades=3)
+        [row] = store.messages(account)
+        other_key = service_url("pushplus", standin.base).replace("0123456789abcdef" * 2, "fedcba9876543210" * 2)
+        drain(store, {}, channels={(account, "notify[0]"): other_key}, send=SEND)
+        [got] = standin.delivered()
+    assert got.title == row.subject and got.content.strip() in (row.body_text.strip(), row.body_html.strip())

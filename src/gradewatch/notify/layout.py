@@ -76,14 +76,25 @@ def _cut(text: str, limits: Limits, room: int) -> str:
     return text
 
 
+def rendering_key(channel: Channel) -> str:
+    """What a rendering depends on: the channel's kind, format and limits. A part kept for one
+    key is sent as it is to any URL with the same key (a new token, a new vault key)."""
+    lim = channel.limits
+    return (f"{type(channel).__name__}:{channel.body_format}:{lim.body}{lim.unit}:{lim.title}:"
+            f"{int(channel.full_table)}{int(channel.title_in_body)}")
+
+
 def render_parts(notice: Notice, channel: Channel, *, label: str = "") -> list[Notice]:
     """``notice`` rendered for ``channel``: one or more parts, each within the channel's limits."""
     doc = notice.doc if isinstance(notice.doc, Document) else Document(notice.body_text.strip())
-    fmt, limits = channel.body_format, channel.limits
+    fmt, limits, key = channel.body_format, channel.limits, rendering_key(channel)
     if channel.full_table:  # mail has room for the full table the composer made
-        return [replace(notice, channel=label, part=1, parts=1, source=part_source(notice.subject, doc))]
+        return [replace(notice, channel=label, part=1, parts=1, source=part_source(notice.subject, doc, key))]
     sep = "\n" if fmt == "html" else "\n\n" if fmt == "markdown" else "\n"
-    blocks = [entry_block(e, fmt) for e in doc.entries] + ([_para(doc.footer, fmt)] if doc.footer else [])
+    # Each block with the entry it shows (None: the footer), so a block cut to fit still names
+    # its whole entry in the part's source.
+    blocks: list[tuple[str, Entry | None]] = [(entry_block(e, fmt), e) for e in doc.entries]
+    blocks += [(_para(doc.footer, fmt), None)] if doc.footer else []
 
     def head(suffix: str) -> str:
         lines = [_heading(fit_title(notice.subject, 0, suffix), fmt)] if channel.title_in_body else []
@@ -91,9 +102,9 @@ def render_parts(notice: Notice, channel: Channel, *, label: str = "") -> list[N
 
     worst = head(" (99/99)")
     room = limits.body - limits.size(worst + sep) - 1
-    parts: list[list[str]] = [[]]
+    parts: list[list[tuple[str, Entry | None]]] = [[]]
     used = 0
-    for block in blocks:
+    for block, entry in blocks:
         size = limits.size(block + sep)
         if size > room:
             block = _cut(block, limits, room - limits.size(sep))
@@ -101,28 +112,38 @@ def render_parts(notice: Notice, channel: Channel, *, label: str = "") -> list[N
         if parts[-1] and used + size > room:
             parts.append([])
             used = 0
-        parts[-1].append(block)
+        parts[-1].append((block, entry))
         used += size
     n = len(parts)
     out = []
     for k, chunk in enumerate(parts, 1):
         suffix = f" ({k}/{n})" if n > 1 else ""
-        body = sep.join([head(suffix), *chunk]).strip() + "\n"
+        body = sep.join([head(suffix), *(b for b, _ in chunk)]).strip() + "\n"
         title = fit_title(notice.subject, limits.title, suffix)
-        entries = chunk_entries(doc, chunk, fmt)
+        entries = [e for _, e in chunk if e is not None]
         text, page = (to_plain(doc, entries, suffix), body) if fmt == "html" else (body, "")
-        own = Document(doc.intro, tuple(entries), doc.footer if doc.footer and k == n else "")
+        has_footer = any(e is None for _, e in chunk)
+        own = Document(doc.intro, tuple(entries), doc.footer if has_footer else "")
         out.append(replace(notice, subject=title, body_text=text, body_html=page, part=k, parts=n, channel=label,
-                           source=part_source(notice.subject + suffix, own)))
+                           source=part_source(notice.subject + suffix, own, key)))
     return out
 
 
 # ---- a part kept as data: re-rendered when its channel's URL is edited to another kind ---------
-def part_source(subject: str, doc: Document) -> str:
+def part_source(subject: str, doc: Document, rendered_for: str) -> str:
     """What an outbox row keeps of its part besides the rendered text: the part's own content, so
-    it can be rendered again for whatever channel its URL points to when it is sent."""
-    return json.dumps({"subject": subject, "intro": doc.intro, "footer": doc.footer,
+    it can be rendered again for whatever channel its URL points to when it is sent, and the
+    rendering key it was rendered for."""
+    return json.dumps({"subject": subject, "intro": doc.intro, "footer": doc.footer, "for": rendered_for,
                        "entries": [list(astuple(e)) for e in doc.entries]}, ensure_ascii=False)
+
+
+def rendered_for(source: str) -> str:
+    """The rendering key a stored part was rendered for ("" when it cannot be read)."""
+    try:
+        return str(json.loads(source).get("for", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def rerender(source: str, kind: str, channel: Channel, *, label: str = "") -> list[Notice]:
@@ -133,11 +154,6 @@ def rerender(source: str, kind: str, channel: Channel, *, label: str = "") -> li
     plain = to_plain(doc, doc.entries, "")
     page = "".join(f"<p>{html.escape(line)}</p>" for line in plain.splitlines() if line)
     return render_parts(Notice(kind, str(data["subject"]), plain, page, doc=doc), channel, label=label)
-
-
-def chunk_entries(doc: Document, chunk: Sequence[str], fmt: BodyFormat) -> list[Entry]:
-    rendered = {entry_block(e, fmt): e for e in doc.entries}
-    return [rendered[b] for b in chunk if b in rendered]
 
 
 def to_plain(doc: Document, entries: Sequence[Entry], suffix: str) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from gradewatch.notify.alerts import alert_on_status_change
 from gradewatch.notify.channels import DeliveryError, Message, UrlError, channel_for, deliver
-from gradewatch.notify.layout import rerender
+from gradewatch.notify.layout import rendered_for, rendering_key, rerender
 from gradewatch.store.db import Store
 from gradewatch.store.leases import kept_renewed, new_owner
 from gradewatch.store.models import OutboxMessage
@@ -64,29 +64,29 @@ def _as_delivery_error(row_id: int, exc: Exception) -> DeliveryError:
     return DeliveryError(f"the channel failed unexpectedly ({type(exc).__name__})")
 
 
-def _messages(store: Store, row: OutboxMessage, url: str, record_sent: Callable[[], None]) -> list[Message]:
-    """The row as the messages to send: as it was rendered, or, when its channel's URL was edited
-    since (another fingerprint) to a chat service, rendered again from the part's content for that
-    service: mail → Telegram needs Telegram's format and may need several parts within its limit.
-    Mail keeps the rendered text (it has room, and the composer's full table is only there).
-    Only the last message records the row as sent; a failure midway sends the earlier ones again."""
-    mid = f"<gradewatch-{row.id}-{row.target}@gradewatch>"
-    stored = [Message(row.subject, row.body_text, row.body_html, message_id=mid, on_accepted=record_sent)]
-    if not row.source or store.vault.fingerprint(url) == row.target:
+def _content(store: Store, row: OutboxMessage, url: str, owner: str) -> tuple[str, str, str]:
+    """What to send for the row: as it was rendered, or, when the channel's URL now points to a
+    channel that renders differently (mail → Telegram, wecombot → mail: another kind, format or
+    limit), rendered again from the part's content for it. A part that now needs several
+    messages becomes several rows (``split_message``), and this row sends the first."""
+    stored = (row.subject, row.body_text, row.body_html)
+    if not row.source:
         return stored
     try:
         channel = channel_for(url)
-        if channel.full_table:
+        key = rendering_key(channel)
+        was = rendered_for(row.source)
+        if was == key or (not was and store.vault.fingerprint(url) == row.target):
             return stored
         parts = rerender(row.source, row.kind, channel, label=row.channel)
     except (UrlError, ValueError, KeyError, TypeError):  # the send reports a bad URL in its own words
         return stored
-    n = len(parts)
-    log.info("notification %d: its channel's URL changed kind; rendered again as %d message(s)", row.id, n)
-    return [Message(p.subject, p.body_text, p.body_html,
-                    message_id=mid if n == 1 else f"<gradewatch-{row.id}.{k}-{row.target}@gradewatch>",
-                    on_accepted=record_sent if k == n else None)
-            for k, p in enumerate(parts, 1)]
+    log.info("notification %d: its channel now renders differently; rendered again as %d message(s)",
+             row.id, len(parts))
+    contents = [(p.subject, p.body_text, p.body_html, p.source) for p in parts]
+    if len(contents) > 1 and not store.split_message(row.id, owner, contents):
+        return stored  # the claim is gone: another worker has the row now
+    return contents[0][:3]
 
 
 def _claim_renewal(store: Store, row_id: int, owner: str, clock: Callable[[], datetime]) -> Callable[[], bool]:
@@ -159,8 +159,9 @@ def drain(
             # A send may outlast a claim (several requests, each with its own timeout): kept renewed.
             with kept_renewed(_claim_renewal(store, row.id, owner, clock), CLAIM_TTL / 4,
                               f"the claim on notification {row.id}"):
-                for msg in _messages(store, row, url, record_sent):
-                    send(url, msg)
+                subject, text, html = _content(store, row, url, owner)
+                send(url, Message(subject, text, html, message_id=f"<gradewatch-{row.id}-{row.target}@gradewatch>",
+                                  on_accepted=record_sent))
         except Exception as exc:  # noqa: BLE001 - see _as_delivery_error
             err = _as_delivery_error(row.id, exc)
             about_the_channel = isinstance(exc, DeliveryError)  # a crash may be this row's content alone

@@ -9,7 +9,7 @@ that delivered but whose answer never reached us (a timeout), which is then retr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -85,6 +85,25 @@ class OutboxMixin:
                                    OutboxMessage.status == "pending")
                             .values(next_attempt_at=until, claimed_by=None, claim_until=None))
             return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def split_message(self, message_id: int, owner: str, parts: Sequence[tuple[str, str, str, str]]) -> bool:
+        """Replace a claimed row's content by the first of ``parts`` (subject, text, html, source)
+        and queue the others as rows of their own right behind it, in one transaction: each part
+        then has its own claim, retries and record of delivery, so a failure at part 3 never sends
+        parts 1 and 2 again. False (nothing changed) when the claim is no longer held."""
+        with self.session() as s:
+            row = s.get(OutboxMessage, message_id, with_for_update=True)
+            if row is None or row.claimed_by != owner or row.status != "pending":
+                return False
+            row.subject, row.body_text, row.body_html, row.source = parts[0]
+            now = self.now()
+            for subject, text, html, source in parts[1:]:
+                s.add(OutboxMessage(account_id=row.account_id, check_id=row.check_id, target=row.target,
+                                    channel=row.channel, part=row.part, parts=row.parts, kind=row.kind,
+                                    subject=subject, body_text=text, body_html=html, source=source,
+                                    status="pending", attempts=0, next_attempt_at=now, last_error="",
+                                    created_at=now))
+            return True
 
     def release_claim(self, message_id: int, owner: str) -> None:
         with self.session() as s:

@@ -18,7 +18,6 @@ from gradewatch.notify.channels.base import (
     Limits,
     Message,
     UrlError,
-    query,
 )
 from gradewatch.notify.channels.bots import DingTalk, Feishu, WeComApp, WeComBot
 from gradewatch.notify.channels.cn_push import PushPlus, ServerChan, ServerChan3, WxPusher, is_serverchan3_key
@@ -64,11 +63,13 @@ class AppriseChannel(Channel):
         import apprise
 
         # Apprise waits 4 s for a connection and 4 s for each read, whatever we allow a send: a
-        # service that answers in 6 s failed every attempt. Ours apply unless the URL sets its own.
-        given = query(self.url)
-        if "rto" not in given:
+        # service that answers in 6 s failed every attempt. Ours apply unless the URL set its own
+        # (compared with what Apprise parsed: it reads RTO= in any case and ignores bad values).
+        # Unlike our own channels there is no deadline for the whole exchange here.
+        cls = type(self._obj)
+        if self._obj.socket_read_timeout == cls.socket_read_timeout:
             self._obj.socket_read_timeout = timeout
-        if "cto" not in given:
+        if self._obj.socket_connect_timeout == cls.socket_connect_timeout:
             self._obj.socket_connect_timeout = timeout
         ap = apprise.Apprise()
         ap.add(self._obj)
