@@ -104,6 +104,14 @@ class SchoolConfig(_Strict):
     def _url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        import httpx
+
+        try:  # what the client will make of it: "http://[::1" or "http://" must fail here, not mid-check
+            host = httpx.URL(v).host
+        except httpx.InvalidURL as err:
+            raise ValueError(f"not a usable URL ({err})") from None
+        if not host:
+            raise ValueError("has no host (expected e.g. http://jwxt.example.edu.cn)")
         return v.rstrip("/")
 
 

@@ -51,6 +51,9 @@ def check_files(cfg: Config, config_path: Path) -> Iterator[Finding]:
         if f:
             yield f
     f = _private(cfg.key_path, "key file")
+    if f is not None and f.ok:
+        problem = _key_problem(cfg)
+        f = Finding(False, "key file", problem) if problem else f
     yield f or Finding(True, "key file", f"{cfg.key_path} will be created (0600) on first use")
     if cfg.database_url.startswith("sqlite:///"):
         db = Path(cfg.database_url.removeprefix("sqlite:///"))
@@ -152,6 +155,48 @@ def check_schools(cfg: Config, timeout: float) -> Iterator[Finding]:
                 yield Finding(True, f"captcha model {model!r} for school {name}")
 
 
+def _key_problem(cfg: Config) -> str | None:
+    """Whether the key file is a key, and the key that encrypted the passwords in the database
+    (another key makes every command fail with "cannot be decrypted"). Reads only."""
+    from gradewatch.secrets import SecretsError, Vault
+
+    try:
+        vault = Vault.from_env() or Vault(cfg.key_path.read_bytes().strip())  # the key gradewatch will use
+    except SecretsError as err:
+        return str(err)
+    except OSError as err:
+        return f"cannot read {cfg.key_path} ({err.strerror})"
+    except ValueError:
+        return f"{cfg.key_path} is not a gradewatch key (expected one Fernet key)"
+    token = _one_stored_secret(cfg)
+    if token is None:
+        return None
+    try:
+        vault.decrypt(token)
+    except SecretsError:
+        return (f"{cfg.key_path} does not decrypt the passwords stored in the database: it is not the key "
+                "they were saved with (restore that key file, or set the passwords again)")
+    return None
+
+
+def _one_stored_secret(cfg: Config) -> bytes | None:
+    url = cfg.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            row = conn.execute(text("select stored_password from accounts where stored_password is not null "
+                                    "limit 1")).first()
+        engine.dispose()
+    except (SQLAlchemyError, ImportError, ValueError):
+        return None
+    return bytes(row[0]) if row is not None else None
+
+
 def _stored_passwords(cfg: Config) -> set[str]:
     """Accounts whose password is kept encrypted in the database (read without creating anything)."""
     url = cfg.database_url
@@ -165,7 +210,7 @@ def _stored_passwords(cfg: Config) -> set[str]:
         with engine.connect() as conn:
             rows = conn.execute(text("select id from accounts where stored_password is not null")).all()
         engine.dispose()
-    except SQLAlchemyError:
+    except (SQLAlchemyError, ImportError, ValueError):  # check_database says what is wrong with the URL
         return set()
     return {str(r[0]) for r in rows}
 

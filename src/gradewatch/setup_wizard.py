@@ -128,6 +128,15 @@ def choose_school(query: str, ask: Ask, say: Callable[[str], None]) -> tuple[str
         query = ask("The login page URL") if pick == "0" else pick
 
 
+def _first_match_or_stop(question: str) -> str:
+    """Without questions (answers given as flags): the directory's best match, and no second try at
+    anything else (each retry would ask again, answered the same, for ever)."""
+    if question.startswith("Which one"):
+        return "1"
+    raise WizardError("the school was not found or does not answer: give --school another name or its login page "
+                      "URL, or --system and --base-url")
+
+
 def verify_login(system: str, base_url: str, username: str, password: str,
                  say: Callable[[str], None]) -> list[dict[str, str]]:
     """One real login; the session cookies on success. Raises the adapter's SchoolError otherwise."""
@@ -170,11 +179,16 @@ def run(path: Path, flags: Flags, *, ask: Ask, ask_secret: Ask, say: Callable[[s
 
     a = Answers()
     say("Your school")
+    if flags.system is not None:
+        from gradewatch.schools import systems
+
+        if flags.system not in systems():
+            raise WizardError(f"--system: no system {flags.system!r} (known: {', '.join(sorted(systems()))})")
     if flags.system and flags.base_url:
         a.system, a.base_url = flags.system, flags.base_url.rstrip("/")
     else:
         query = need(flags.school, "School (name, abbreviation like 建大, pinyin initials) or its login page URL")
-        pick: Ask = ask if flags.interactive else (lambda _q: "1")
+        pick: Ask = ask if flags.interactive else _first_match_or_stop
         a.system, a.base_url, a.school_name = choose_school(query, pick, say)
     a.username = need(flags.username, "Student number")
     cookies: list[dict[str, str]] = []

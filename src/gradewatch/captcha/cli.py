@@ -16,7 +16,8 @@ from typing import NoReturn, TypeVar
 
 import typer
 
-from gradewatch.captcha.errors import CaptchaError
+from gradewatch import exit_codes
+from gradewatch.captcha.errors import CaptchaError, ModelError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -33,9 +34,13 @@ def _fail(message: str) -> NoReturn:
 
 
 def _guard(fn: Callable[[], T]) -> T:
-    """Run `fn`, turning expected failures into one error line and exit 2."""
+    """Run `fn`, turning expected failures into one error line: exit 6 for a model that cannot be
+    loaded (docs/errors.md), 2 for anything else wrong with the command."""
     try:
         return fn()
+    except ModelError as exc:
+        typer.echo(f"gradewatch: error: {exc}", err=True)
+        raise typer.Exit(code=exit_codes.CAPTCHA_MODEL) from None
     except CaptchaError as exc:
         _fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
@@ -80,19 +85,20 @@ def train(
         None, help="Folders or .tar.gz archives of <label>.png captchas (none: train on --synthetic only)."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.onnx; .json and .pt beside it)."),
-    synthetic: int = typer.Option(0, help="Also train on N rendered captchas."),
-    minutes: float = typer.Option(3.0, help="Stop after this much wall time."),
+    synthetic: int = typer.Option(0, min=0, help="Also train on N rendered captchas."),
+    minutes: float = typer.Option(3.0, min=0.01, help="Stop after this much wall time."),
     target: float = typer.Option(
-        0.999, help="Stop once validation accuracy reaches this (above 1.0, e.g. 2: never stop early)."
+        0.999, min=0.0, max=1e6,
+        help="Stop once validation accuracy reaches this (above 1.0, e.g. 2: never stop early)."
     ),
-    epochs: int = typer.Option(8, help="Length of the learning-rate schedule, in passes over the data."),
+    epochs: int = typer.Option(8, min=1, help="Length of the learning-rate schedule, in passes over the data."),
     seed: int = typer.Option(0, help="Random seed (same seed, same data, one thread: same model)."),
     spec: str = typer.Option("ssfw", help="Model spec (charset, length, size, preprocessing)."),
     val_fraction: float = typer.Option(0.1, help="Share of each dataset held out for validation (by file-name hash)."),
     init_from: Path | None = typer.Option(
         None, help="Start from this model's checkpoint (.pt, or .onnx with a .pt beside it)."
     ),
-    threads: int = typer.Option(1, help="Torch threads (1 is steadiest on a shared machine)."),
+    threads: int = typer.Option(1, min=1, max=256, help="Torch threads (1 is steadiest on a shared machine)."),
     exclude: Path | None = typer.Option(
         None, help="File listing file names (one a line, # comments) to leave out of training."
     ),

@@ -18,7 +18,8 @@ app = typer.Typer(no_args_is_help=True, help="Notification channels: test them."
 def test_command(
     account: Annotated[str | None, typer.Argument(help="Only this account (default: all).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each service's answer.")] = 20.0,
+    timeout: Annotated[float, typer.Option(min=0.5, max=3600,
+                                           help="Seconds to wait for each service's answer.")] = 20.0,
 ) -> None:
     """Send a short test message on each configured channel; print what each service answered."""
     from gradewatch.notify.probe import probe

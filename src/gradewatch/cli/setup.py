@@ -48,7 +48,8 @@ def init(
         if path.exists() and not force:
             fail(f"{path} exists; use --force to overwrite it")
         text = resources.files("gradewatch").joinpath("config_template.toml").read_text(encoding="utf-8")
-        path.write_text(text, encoding="utf-8")
+        with user_errors():  # a missing folder, a directory, /proc: one line, not a traceback
+            path.write_text(text, encoding="utf-8")
         console.print(f"Wrote {path}. Edit the school and account, then run [bold]gradewatch check -c {path}[/].")
         return
     import getpass
@@ -88,7 +89,7 @@ def demo(keep: Annotated[bool, typer.Option(help="Keep the temporary folder and 
 def doctor_command(
     config: ConfigOpt = DEFAULT_CONFIG,
     send_test: bool = typer.Option(False, "--send-test", help="Also send a test message on every channel."),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.5, help="Seconds to wait for each school."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.5, max=3600, help="Seconds to wait for each school."),
 ) -> None:
     """Check the config, files, database, schools, captcha models and channels; print what to fix."""
     from gradewatch.doctor import diagnose

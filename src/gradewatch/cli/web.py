@@ -15,7 +15,7 @@ def web_command(
     config: Path = typer.Option(Path("gradewatch.toml"), "--config", "-c", envvar="GRADEWATCH_CONFIG",
                                 help="Config file (TOML)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (put a TLS proxy in front for the internet)."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     admin_password_env: str = typer.Option("GRADEWATCH_ADMIN_PASSWORD", help="Environment variable holding the "
                                            "operator's dashboard password (hashed with argon2 at start)."),
     mail_sender_env: str = typer.Option("GRADEWATCH_MAIL_SENDER", help="Environment variable with a mail URL "

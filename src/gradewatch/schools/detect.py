@@ -148,7 +148,7 @@ def detect(url: str, *, timeout: float = 15.0,
 
 def detect_command(
     url: str = typer.Argument(..., help="The school's login page or the site root."),
-    timeout: float = typer.Option(15.0, "--timeout", min=0.1, help="Seconds to wait for the page."),
+    timeout: float = typer.Option(15.0, "--timeout", min=0.1, max=3600, help="Seconds to wait for the page."),
 ) -> None:
     """Say which academic system URL belongs to and which base_url to put in the config."""
     try:

@@ -191,6 +191,7 @@ class BoundedTransport(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self._inner = inner
         self.budget: _Budget | None = None
+        self.aborted = False  # set by the watchdog: the exchange in flight was cut at its deadline
         self._streams: weakref.WeakSet[_TrackedStream] = weakref.WeakSet()
         pool = _connection_pool(inner)
         if pool is not None:  # httpx builds the pool; we wrap its network backend to see the sockets
@@ -199,6 +200,7 @@ class BoundedTransport(httpx.BaseTransport):
 
     def abort(self) -> None:
         """Shut down every connection of this transport (a blocked read then fails at once)."""
+        self.aborted = True
         for stream in list(self._streams):
             stream.shutdown()
 
@@ -251,6 +253,7 @@ def bounded_send(client: httpx.Client, limits: Limits, where: str, method: str, 
     watchdog: threading.Timer | None = None
     if isinstance(transport, BoundedTransport):
         transport.budget = budget
+        transport.aborted = False
         watchdog = threading.Timer(max(0.0, left), transport.abort)
         watchdog.daemon = True
         watchdog.start()
@@ -266,6 +269,10 @@ def bounded_send(client: httpx.Client, limits: Limits, where: str, method: str, 
                     raise UnexpectedPage(f"{where}: answer larger than {_mb(limits.max_bytes)} (after decompression)")
                 budget.check()
                 chunks.append(chunk)
+            if isinstance(transport, BoundedTransport) and transport.aborted:
+                # A body without a length "ends" when the watchdog closes the connection: what came
+                # so far is half a page, not the answer.
+                raise budget.expired()
             resp._content = b"".join(chunks)  # noqa: SLF001 - what Response.read() sets; we read it bounded
         finally:
             resp.close()

@@ -34,7 +34,7 @@ def _make(cls: type, system: str, variants: list[str], *args: object, **kwargs: 
 
 @app.command()
 def ssfw(
-    port: int = typer.Option(8080, "--port", help="Port to listen on (0 = any free port)."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port to listen on (0 = any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     captcha_dir: Path | None = typer.Option(
         None, "--captcha-dir", help="Serve real captchas: a folder or .tar.gz of <label>.png (default: rendered)."
@@ -92,7 +92,7 @@ def _serve(sim: object, lines: list[str], host: str, port: int) -> None:
 
 @app.command()
 def zf(
-    port: int = typer.Option(8081, "--port", help="Port to listen on (0 = any free port)."),
+    port: int = typer.Option(8081, "--port", min=0, max=65535, help="Port to listen on (0 = any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     captcha: bool = typer.Option(True, "--captcha/--no-captcha", help="Login with the kaptcha image, or without."),
     notice: list[str] = typer.Option(
@@ -121,7 +121,7 @@ def zf(
 
 @app.command()
 def qiangzhi(
-    port: int = typer.Option(8082, "--port", help="Port to listen on (0 = any free port)."),
+    port: int = typer.Option(8082, "--port", min=0, max=65535, help="Port to listen on (0 = any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     login: str = typer.Option("seed", "--login", help="seed (Logon.do, server-seed encoded) or direct (LoginToXk)."),
     captcha: bool = typer.Option(True, "--captcha/--no-captcha", help="Login with the RANDOMCODE image, or without."),
@@ -255,7 +255,7 @@ def _generic_command(system: str) -> None:
     flags, ``--set KEY=VALUE`` for its own options, and the banner its class writes."""
 
     def command(
-        port: int = typer.Option(8090, "--port", help="Port to listen on (0 = any free port)."),
+        port: int = typer.Option(8090, "--port", min=0, max=65535, help="Port to listen on (0 = any free port)."),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
         seed: int = typer.Option(0, "--seed", help="Seed of the random students and captchas."),
         session_ttl: float = typer.Option(1800.0, "--session-ttl", min=0.1,
@@ -274,6 +274,8 @@ def _generic_command(system: str) -> None:
                 fail(f"--set takes KEY=VALUE, not {item!r}")
             options[key.strip().replace("-", "_")] = _option_value(value.strip())
         cls = simulator_class(system)
+        if getattr(cls, "requires_front_door", False):
+            fail(f"{system} is only reachable through its front door: run `gradewatch sim doors {system} --cas`")
         try:
             sim = cls(seeded_students(seed, students), admin_token=admin_token, session_ttl=session_ttl, seed=seed,
                       **options)

@@ -98,6 +98,13 @@ def parse_csv(text: str, config: Config, source: str = "CSV") -> list[NewAccount
     Every bad line is reported (``accounts.csv: line 4: column school: …``); nothing is returned
     unless all lines are good. Passwords never appear in the messages.
     """
+    try:
+        return _parse_csv(text, config, source)
+    except csv.Error as err:  # a field over the csv module's limit, a stray NUL …: one line, not a traceback
+        raise AccountError(f"{source}: not a CSV file this can read ({err})") from None
+
+
+def _parse_csv(text: str, config: Config, source: str) -> list[NewAccount]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]

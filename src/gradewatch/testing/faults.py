@@ -99,6 +99,18 @@ def _drip(conn: _Conn, req: Request, interval: float = 1.0, size: int = 100_000,
             return
 
 
+def _drip_unsized(conn: _Conn, req: Request, interval: float = 1.0, size: int = 100_000, **_: Any) -> None:
+    # No Content-Length: the body ends when the connection closes, so a client that closes it at
+    # its deadline sees a body that "ended" and must not take the half page for the answer.
+    if not conn.head(200, "OK", [("Content-Type", "text/html; charset=utf-8")]):
+        return
+    if not conn.send(b"<html><head><title>x</title></head><body>"):
+        return
+    for _i in range(size):
+        if not conn.send(b"<") or not conn.wait(interval):
+            return
+
+
 def _slow_headers(conn: _Conn, req: Request, interval: float = 1.0, **_: Any) -> None:
     for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"a" * 10_000:
         if not conn.send(bytes([byte])) or not conn.wait(interval):
@@ -203,6 +215,7 @@ FAULTS: dict[str, tuple[Callable[..., None], str]] = {
     "http_429": (lambda c, r, **p: _status(c, r, 429), "HTTP 429 (throttled)"),
     "hang": (_hang, "accepts the request, never answers"),
     "drip": (_drip, "headers, then the body one byte per interval (never times out per read)"),
+    "drip_unsized": (_drip_unsized, "headers without a length, then the body one byte per interval"),
     "slow_headers": (_slow_headers, "the status line and headers one byte per interval"),
     "redirect_loop": (_redirect_loop, "302 to itself, forever"),
     "huge": (_huge, "a 300 MB page of table rows"),
