@@ -193,3 +193,21 @@ def test_odd_form_values_get_a_page_not_a_500(site):
         resp = client.post(f"/accounts/{name}/{action}", data={"csrf": token, "index": index})
         assert resp.status_code == 200, (action, index, resp.status_code)
     client.close()
+
+
+def test_signing_out_ends_every_copy_of_the_session(site):
+    student = site.students[1]
+    client = signed_up(site, student)
+    name = f"uni.{student.username}"
+    stolen = dict(client.cookies)  # a copy of the cookie: another device, or someone else's hands
+    token = _csrf(client, f"/accounts/{name}")
+    assert client.post("/signout", data={"csrf": token}).status_code == 200
+    with httpx.Client(base_url=site.url, timeout=30, cookies=stolen) as other:
+        assert other.get(f"/accounts/{name}").status_code == 404  # signed out there too
+    again = httpx.Client(base_url=site.url, timeout=30, follow_redirects=True)
+    token = _csrf(again, "/signin")
+    page = again.post("/signin", data={"csrf": token, "school": "uni", "username": student.username,
+                                       "password": student.password})
+    assert page.status_code == 200 and f"/accounts/{name}" in str(page.url)  # a new sign-in works
+    again.close()
+    client.close()

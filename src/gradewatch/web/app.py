@@ -81,6 +81,34 @@ class Web:
         self.wechat_replays = Replays()
         self.bind_tries = RateLimiter(5, 600.0, clock=settings.clock)  # 绑定 codes per WeChat user
         self._checks: dict[str, threading.Thread] = {}
+        self._generations: dict[str, int] = {}
+
+    # ---- who is signed in -----------------------------------------------------------------
+    # The session cookie is signed, not stored: signing out must also end the copies of it (another
+    # device, a stolen cookie) for the rest of its 14 days. Each sign-in carries its account's
+    # generation; signing out moves the generation on. In memory: the cookies' key is made per process.
+    def sign_in(self, request: Request, account: str | None = None, *, admin: bool = False) -> None:
+        request.session.clear()
+        key = "admin" if admin else str(account)
+        request.session["admin" if admin else "account"] = True if admin else account
+        request.session["gen"] = self._generations.get(key, 0)
+
+    def sign_out(self, request: Request) -> None:
+        for key in (request.session.get("account"), "admin" if request.session.get("admin") else None):
+            if key and self._valid(request, key):
+                self._generations[key] = self._generations.get(key, 0) + 1
+        request.session.clear()
+
+    def _valid(self, request: Request, key: str) -> bool:
+        return request.session.get("gen") == self._generations.get(key, 0)
+
+    def signed_in(self, request: Request) -> str | None:
+        """The account this request's session is signed in as (None: none, or signed out since)."""
+        account = request.session.get("account")
+        return str(account) if account and self._valid(request, str(account)) else None
+
+    def is_admin(self, request: Request) -> bool:
+        return bool(request.session.get("admin")) and self._valid(request, "admin")
 
     def config(self) -> Config:
         """The config with the database's accounts (a sign-up is one of them at once)."""
@@ -117,8 +145,8 @@ def create_app(settings: WebSettings) -> Starlette:
     templates.env.globals["csrf"] = csrf_token
 
     def render(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
-        return templates.TemplateResponse(request, template, {"me": request.session.get("account"),
-                                                          "admin": request.session.get("admin"), **ctx},
+        return templates.TemplateResponse(request, template, {"me": web.signed_in(request),
+                                                          "admin": web.is_admin(request), **ctx},
                                           status_code=status)
 
     async def form_of(request: Request) -> dict[str, str] | None:

@@ -77,12 +77,13 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         return (None, f"That channel cannot be used: {problem}.") if problem else (url, "")
 
     def owner(request: Request, name: str) -> bool:
-        return request.session.get("account") == name
+        return web.signed_in(request) == name
 
     # ---- landing, sign-up, sign-in ---------------------------------------------------------
     async def index(request: Request) -> Response:
-        if request.session.get("account"):
-            return RedirectResponse(f"/accounts/{quote(request.session['account'])}", 303)
+        me = web.signed_in(request)
+        if me:
+            return RedirectResponse(f"/accounts/{quote(me)}", 303)
         return render(request, "index.html")
 
     async def signup(request: Request) -> Response:
@@ -154,8 +155,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                 AccountBook(web.store, web.base_config).add(replace(new, session=tuple(cookies)))
             except AccountError as err:
                 return render(request, "signup.html", 400, error=str(err), **ctx)
-        request.session.clear()
-        request.session["account"] = name
+        web.sign_in(request, name)
         web.check_soon(name)
         return RedirectResponse(f"/accounts/{quote(name)}", 303)
 
@@ -181,8 +181,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         # Checked against the encrypted copy: signing in never costs the school a login.
         if stored is None or not secrets.compare_digest(stored.encode(), form.get("password", "").encode()):
             return render(request, "signin.html", 401, error="Unknown student number or wrong password.", **ctx)
-        request.session.clear()
-        request.session["account"] = name
+        web.sign_in(request, name)
         return RedirectResponse(f"/accounts/{quote(name)}", 303)
 
     async def signin_link(request: Request) -> Response:
@@ -200,15 +199,14 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         entry = web.links.pop(token, None)
         if entry is None or entry[1] < web.settings.clock():
             return render(request, "message.html", 400, title="Link expired", text="That link is used or expired.")
-        request.session.clear()
-        request.session["account"] = entry[0]
+        web.sign_in(request, entry[0])
         return RedirectResponse(f"/accounts/{quote(entry[0])}", 303)
 
     async def signout(request: Request) -> Response:
         form = await form_of(request)
         if form is None:
             return forbidden(request)
-        request.session.clear()
+        web.sign_out(request)
         return RedirectResponse("/", 303)
 
     # ---- a student's own pages -------------------------------------------------------------
@@ -284,12 +282,11 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
             return render(request, "admin_login.html", 429, error="Too many attempts; wait a few minutes.")
         if not verify_password(web.settings.admin_hash, form.get("password", "")):
             return render(request, "admin_login.html", 401, error="Wrong password.")
-        request.session.clear()
-        request.session["admin"] = True
+        web.sign_in(request, admin=True)
         return RedirectResponse("/admin", 303)
 
     async def admin(request: Request) -> Response:
-        if not request.session.get("admin"):
+        if not web.is_admin(request):
             return RedirectResponse("/admin/login", 303)
         return render(request, "admin.html", **_dashboard(web))
 

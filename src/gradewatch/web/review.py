@@ -32,7 +32,7 @@ def routes(web: Any, render: Callable[..., Response], form_of: Callable[..., Any
             return str(err)
 
     async def page(request: Request) -> Response:
-        if not request.session.get("admin"):
+        if not web.is_admin(request):
             return RedirectResponse("/admin/login", 303)
         q = queue()
         if isinstance(q, str):
@@ -43,7 +43,7 @@ def routes(web: Any, render: Callable[..., Response], form_of: Callable[..., Any
                       note=request.query_params.get("note", ""))
 
     async def image(request: Request) -> Response:
-        if not request.session.get("admin"):
+        if not web.is_admin(request):
             return Response("forbidden", 403)
         q = queue()
         if isinstance(q, str):
@@ -57,7 +57,7 @@ def routes(web: Any, render: Callable[..., Response], form_of: Callable[..., Any
         return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "no-store"})
 
     async def submit(request: Request) -> Response:
-        if not request.session.get("admin"):
+        if not web.is_admin(request):
             return RedirectResponse("/admin/login", 303)
         form = await form_of(request)
         if form is None:
