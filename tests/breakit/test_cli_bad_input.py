@@ -79,7 +79,7 @@ def test_a_simulator_behind_a_front_door_says_how_to_start_it(tmp_path):
 def test_doctor_with_a_malformed_postgresql_url_is_a_finding(tmp_path):
     cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
     cfg.write_text(cfg.read_text().replace('"sqlite:///state/gradewatch.db"', '"postgresql://a:b@[::1/x"'))
-    res = _run("doctor", "-c", str(cfg), cwd=tmp_path)
+    res = _run("doctor", "-c", str(cfg), cwd=tmp_path, env={"GRADEWATCH_DATABASE_URL": ""})  # the file's URL
     assert "internal error" not in res.stderr and "Traceback" not in res.stderr, res
     assert "FIX  database" in res.stdout
 

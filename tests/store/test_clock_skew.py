@@ -24,6 +24,23 @@ def vault(tmp_path) -> Vault:
     return Vault.open(tmp_path / "gw.key")
 
 
+def _config(tmp_path, db_url: str):
+    from gradewatch.config import load_config
+
+    path = tmp_path / "gradewatch.toml"
+    path.write_text(f"""database = "{db_url}"
+key_file = "gw.key"
+[schools.uni]
+system = "ssfw"
+base_url = "http://127.0.0.1:9"
+[accounts.student]
+school = "uni"
+username = "u"
+password_env = "GW_SKEW_PASSWORD"
+""", encoding="utf-8")
+    return load_config(path)
+
+
 def _skewed(offset: timedelta):
     return lambda: utcnow() + offset
 
@@ -51,7 +68,7 @@ def test_hosts_with_skewed_clocks_agree_on_leases_and_claims(db_url, vault, capl
     behind.release_lease("me", "C")
 
     # A message queued now is due now for every host: not ten minutes late on the slow one.
-    from tests.store.test_shared_store import _queue
+    from .test_shared_store import _queue
 
     _queue(honest, "me", 1)
     row = behind.claim_message("C", behind.now(), timedelta(minutes=1))
@@ -63,16 +80,12 @@ def test_hosts_with_skewed_clocks_agree_on_leases_and_claims(db_url, vault, capl
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_fast_hosts_watcher_leaves_a_live_lease_alone(db_url, vault, tmp_path, monkeypatch):
-    from tests.watch.helpers import PASSWORD_ENV, write_config
-
-    from gradewatch.config import load_config
-
-    cfg = load_config(write_config(tmp_path, "http://127.0.0.1:9", "u", [], database=db_url))
+    cfg = _config(tmp_path, db_url)
     honest = Store.open(db_url, vault)
     honest.ensure_account("student", school="uni", system="ssfw", username="u")
     assert honest.acquire_lease("student", "another-host", timedelta(minutes=5))
     fast = Store.open(db_url, vault, host_clock=_skewed(SKEW))
-    monkeypatch.setenv(PASSWORD_ENV, "pw")
+    monkeypatch.setenv("GW_SKEW_PASSWORD", "pw")
     report = Watcher(cfg, fast).check_account("student", wait=False)
     assert report.outcome == "skipped" and "another gradewatch process" in report.message, report
     honest.close()
@@ -96,13 +109,10 @@ def test_doctor_names_a_host_clock_far_from_the_servers():
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_doctor_measures_the_clock_on_postgresql(db_url, vault, tmp_path):
-    from tests.watch.helpers import write_config
-
-    from gradewatch.config import load_config
     from gradewatch.doctor import check_database
 
     Store.open(db_url, vault).close()
-    cfg = load_config(write_config(tmp_path, "http://127.0.0.1:9", "u", [], database=db_url))
+    cfg = _config(tmp_path, db_url)
     found = {f.what: f for f in check_database(cfg)}
     assert found["database"].ok and found["clock"].ok, found
 
