@@ -111,3 +111,9 @@ def test_doctor_checks_that_the_key_is_a_key_and_the_one_of_the_stored_passwords
     key.write_text("garbage")
     res = _run("doctor", "-c", str(cfg), cwd=tmp_path)
     assert "FIX  key file" in res.stdout and "not a gradewatch key" in res.stdout, res.stdout
+
+
+def test_detect_tells_an_unreachable_school_from_a_bad_url(tmp_path):
+    gone = _run("detect", "http://127.0.0.1:9", "--timeout", "5", cwd=tmp_path)
+    assert gone.returncode == exit_codes.SCHOOL_UNREACHABLE, gone
+    assert _run("detect", "http://[::1", cwd=tmp_path).returncode == exit_codes.CONFIG

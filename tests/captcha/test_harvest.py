@@ -271,12 +271,12 @@ def test_cli_unknown_account_is_one_clean_line(tmp_path):
     assert "no account named 'nobody'" in proc.stderr
 
 
-def test_cli_unreachable_school_exits_non_zero(tmp_path):
+def test_cli_unreachable_school_exits_with_the_unreachable_code(tmp_path):
     cfg = write_config(tmp_path / "c.toml", "http://127.0.0.1:9", "u", "p")
     proc = run_cli(
         "harvest", "-c", str(cfg), "-a", "me", "--out", str(tmp_path / "o"), "--count", "2", "--model", "generic"
     )
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr  # docs/errors.md: school unreachable
     assert "cannot reach" in proc.stderr.strip().splitlines()[-1]
 
 

@@ -66,6 +66,6 @@ def test_unreachable_url_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nothing listens there
     result = CliRunner().invoke(app, ["detect", f"http://127.0.0.1:{port}/", "--timeout", "3"])
-    assert result.exit_code == 2
+    assert result.exit_code == 4  # docs/errors.md: school unreachable
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cannot reach" in lines[0]

@@ -124,7 +124,7 @@ def harvest(
         f"saved {len(result.saved)} to {out}, queued {len(result.queued)} in {harvester.review.path}"
     )
     if not result.ok:
-        _fail(result.message, code=1)
+        _fail(result.message, code=_stop_code(result.stop))
 
 
 @app.command()
@@ -287,12 +287,23 @@ def bootstrap(
     if result.final_model is not None:
         typer.echo(f"final model: {result.final_model} (curve: {out / 'curve.png'}, {out / 'curve.json'})")
     if result.stop != "done":
-        _fail(result.message, code=1)
+        _fail(result.message, code=_stop_code(result.stop))
     if result.message:
         typer.echo(result.message, err=True)
     if not result.reached:
         typer.echo(f"target {target:.2%} not reached within {max_attempts} login attempts", err=True)
         raise typer.Exit(code=1)
+
+
+def _stop_code(stop: str) -> int:
+    """The exit code of a harvest that the school stopped (docs/errors.md): its account (1), its
+    reachability (4) or its answers (5)."""
+    from gradewatch import exit_codes
+    from gradewatch.captcha import harvest
+
+    return {harvest.STOP_UNAVAILABLE: exit_codes.SCHOOL_UNREACHABLE, harvest.STOP_UNEXPECTED: exit_codes.SCHOOL_ANSWER,
+            harvest.STOP_UNREADABLE: exit_codes.SCHOOL_ANSWER,
+            harvest.STOP_INTERRUPTED: exit_codes.INTERRUPTED}.get(stop, exit_codes.CHECK_FAILED)
 
 
 def _print_curve(result, target: float) -> None:  # type: ignore[no-untyped-def]

@@ -22,7 +22,12 @@ from gradewatch.schools.base import USER_AGENT, SchoolAdapter
 
 
 class DetectError(Exception):
-    """The URL could not be fetched; ``str()`` is one line for the user."""
+    """The URL could not be fetched; ``str()`` is one line for the user. ``unreachable``: the
+    school did not answer (exit 4), not a URL that cannot be used (exit 2)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,9 @@ def fetch(url: str, *, timeout: float = 15.0,
     except httpx.InvalidURL as err:
         raise DetectError(f"not a usable URL: {url} ({err})") from None
     except httpx.HTTPError as err:
-        raise DetectError(f"cannot reach {url}: {type(err).__name__}") from None
+        raise DetectError(f"cannot reach {url}: {type(err).__name__}", unreachable=True) from None
     if resp.status_code >= 500:
-        raise DetectError(f"{url} answered HTTP {resp.status_code}")
+        raise DetectError(f"{url} answered HTTP {resp.status_code}", unreachable=True)
     text = SchoolAdapter.text_of(resp)
     return str(resp.url), text, SchoolAdapter.page_title(SchoolAdapter.html(text))
 
@@ -154,8 +159,10 @@ def detect_command(
     try:
         final, text, title = fetch(url, timeout=timeout)
     except DetectError as err:
+        from gradewatch import exit_codes
+
         typer.echo(f"gradewatch: error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_codes.SCHOOL_UNREACHABLE if err.unreachable else exit_codes.CONFIG) from None
     door = recognise_door(url if "://" in url else "http://" + url, final, text)
     if door is not None:
         typer.echo(door.summary)
