@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 from urllib.parse import urlsplit
 
 from gradewatch.notify.channels.base import (
@@ -65,7 +66,6 @@ class AppriseChannel(Channel):
         # Apprise waits 4 s for a connection and 4 s for each read, whatever we allow a send: a
         # service that answers in 6 s failed every attempt. Ours apply unless the URL set its own
         # (compared with what Apprise parsed: it reads RTO= in any case and ignores bad values).
-        # Unlike our own channels there is no deadline for the whole exchange here.
         cls = type(self._obj)
         if self._obj.socket_read_timeout == cls.socket_read_timeout:
             self._obj.socket_read_timeout = timeout
@@ -73,10 +73,30 @@ class AppriseChannel(Channel):
             self._obj.socket_connect_timeout = timeout
         ap = apprise.Apprise()
         ap.add(self._obj)
-        with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
-            ok = ap.notify(title=msg.subject, body=msg.text, body_format=apprise.NotifyFormat.TEXT)
+        outcome: list[tuple[bool, str]] = []
+        failure: list[BaseException] = []
+
+        def notify() -> None:
+            try:
+                with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
+                    done = ap.notify(title=msg.subject, body=msg.text, body_format=apprise.NotifyFormat.TEXT)
+                outcome.append((bool(done), logs.getvalue()))
+            except BaseException as err:  # noqa: BLE001 - raised again in the caller's thread
+                failure.append(err)
+
+        # Timeouts bound each read; a service dribbling its answer would hold the send (and the
+        # drain behind it) for ever. Past the deadline the send counts as failed (and is retried:
+        # if the late answer was a success, the retry is a second copy, as for a lost answer).
+        worker = threading.Thread(target=notify, name="apprise-send", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            raise DeliveryError(f"{self.describe()}: no complete answer within {timeout:g} s")
+        if failure:
+            raise failure[0]
+        ok, captured = outcome[0]
         if not ok:
-            detail = logs.getvalue().strip().splitlines()
+            detail = captured.strip().splitlines()
             raise DeliveryError(f"{self.describe()}: " + (detail[-1] if detail else "not delivered"))
 
 
