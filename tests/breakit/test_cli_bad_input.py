@@ -117,3 +117,10 @@ def test_detect_tells_an_unreachable_school_from_a_bad_url(tmp_path):
     gone = _run("detect", "http://127.0.0.1:9", "--timeout", "5", cwd=tmp_path)
     assert gone.returncode == exit_codes.SCHOOL_UNREACHABLE, gone
     assert _run("detect", "http://[::1", cwd=tmp_path).returncode == exit_codes.CONFIG
+
+
+def test_accounts_add_without_a_terminal_says_how_to_give_the_password(tmp_path):
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
+    res = _run("accounts", "add", "x", "-s", "uni", "-u", "1", "-c", str(cfg), cwd=tmp_path)
+    assert res.returncode == exit_codes.CONFIG and "--password-env" in res.stderr, res
+    assert "Warning" not in res.stderr and "Aborted" not in res.stderr

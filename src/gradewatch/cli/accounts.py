@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -71,6 +72,8 @@ def add(
         password = os.environ.get(password_env, "")
         if not password:
             fail(f"--password-env: environment variable {password_env} is not set")
+    elif not sys.stdin.isatty():  # getpass would read a line from a pipe, or end in "Aborted."
+        fail("no terminal to ask the password in: give --password-env VAR")
     else:
         password = getpass.getpass(f"Password for {username}: ")
     with _book(config) as book:
