@@ -157,66 +157,47 @@ def check_schools(cfg: Config, timeout: float) -> Iterator[Finding]:
 
 def _key_problem(cfg: Config) -> str | None:
     """Whether the key file is a key, and the key that encrypted the passwords in the database
-    (another key makes every command fail with "cannot be decrypted"). Reads only."""
+    (another key makes every command fail with "cannot be decrypted"). Only called for a key file
+    that exists, so opening it creates nothing."""
     from gradewatch.secrets import SecretsError, Vault
 
     try:
-        vault = Vault.from_env() or Vault(cfg.key_path.read_bytes().strip())  # the key gradewatch will use
+        vault = Vault.from_env() or Vault.open(cfg.key_path)  # the key gradewatch will use
     except SecretsError as err:
         return str(err)
-    except OSError as err:
-        return f"cannot read {cfg.key_path} ({err.strerror})"
-    except ValueError:
-        return f"{cfg.key_path} is not a gradewatch key (expected one Fernet key)"
-    token = _one_stored_secret(cfg)
-    if token is None:
+    rows = _stored_password_rows(cfg)
+    if not rows:
         return None
     try:
-        vault.decrypt(token)
+        vault.decrypt(bytes(rows[0][1]))
     except SecretsError:
         return (f"{cfg.key_path} does not decrypt the passwords stored in the database: it is not the key "
                 "they were saved with (restore that key file, or set the passwords again)")
     return None
 
 
-def _one_stored_secret(cfg: Config) -> bytes | None:
+def _stored_password_rows(cfg: Config) -> list[tuple[str, bytes]]:
+    """(account, encrypted password) of the accounts that keep one in the database, read without
+    creating anything; none when the database cannot be read (check_database says why)."""
     url = cfg.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
+        return []
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         engine = create_engine(url)
         with engine.connect() as conn:
-            row = conn.execute(text("select stored_password from accounts where stored_password is not null "
-                                    "limit 1")).first()
+            rows = conn.execute(text("select id, stored_password from accounts where stored_password is not null")
+                                ).all()
         engine.dispose()
     except (SQLAlchemyError, ImportError, ValueError):
-        return None
-    return bytes(row[0]) if row is not None else None
-
-
-def _stored_passwords(cfg: Config) -> set[str]:
-    """Accounts whose password is kept encrypted in the database (read without creating anything)."""
-    url = cfg.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return set()
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            rows = conn.execute(text("select id from accounts where stored_password is not null")).all()
-        engine.dispose()
-    except (SQLAlchemyError, ImportError, ValueError):  # check_database says what is wrong with the URL
-        return set()
-    return {str(r[0]) for r in rows}
+        return []
+    return [(str(r[0]), r[1]) for r in rows]
 
 
 def check_accounts(cfg: Config, send_test: bool, send: Callable[[str, str], str | None] | None) -> Iterator[Finding]:
-    stored = _stored_passwords(cfg)
+    stored = {name for name, _ in _stored_password_rows(cfg)}
     for name, acc in cfg.accounts.items():
         try:
             resolve_password(name, acc, "(stored)" if name in stored else None)
