@@ -74,9 +74,7 @@ def _content(store: Store, row: OutboxMessage, url: str, owner: str) -> tuple[st
         return stored
     try:
         channel = channel_for(url)
-        key = rendering_key(channel)
-        was = rendered_for(row.source)
-        if was == key or (not was and store.vault.fingerprint(url) == row.target):
+        if rendered_for(row.source) == rendering_key(channel):
             return stored
         parts = rerender(row.source, row.kind, channel, label=row.channel)
     except (UrlError, ValueError, KeyError, TypeError):  # the send reports a bad URL in its own words
