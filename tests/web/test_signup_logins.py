@@ -133,3 +133,25 @@ def test_a_students_channel_cannot_reach_the_clubs_own_network(public_channels):
     assert "Channel 2 added" in results["schan://SCT1a2b3c4d5e6f7g8h9"]  # the service's own host: not looked up
     urls = site.web.config().accounts[name].notify
     assert len(urls) == 2 and urls[1].startswith("schan://")
+
+
+def test_a_refused_password_stays_refused_after_a_restart_and_in_a_second_web_process(ssfw_sim, tmp_path):
+    first_site = serve_site(ssfw_sim, tmp_path, signin_limit=(100, 60.0))
+    site = next(first_site)
+    student = site.students[4]
+    assert _sign_up(site, student.username, "not-it").status_code == 400
+    second_site = serve_site(ssfw_sim, tmp_path, signin_limit=(100, 60.0))  # another process, same database
+    second = next(second_site)
+    held = _sign_up(second, student.username, "not-it")
+    assert held.status_code == 400 and "not sent" in held.text
+    for gen in (second_site, first_site):
+        next(gen, None)  # runs the rest of serve_site: the server stops, its store closes
+    restarted_site = serve_site(ssfw_sim, tmp_path, signin_limit=(100, 60.0))
+    restarted = next(restarted_site)
+    try:
+        again = _sign_up(restarted, student.username, "not-it")
+        assert again.status_code == 400 and "not sent" in again.text
+        assert ssfw_sim.admin.stats(student.username)["login_posts"] == 1 and not ssfw_sim.admin.stats(
+            student.username)["locked"]
+    finally:
+        next(restarted_site, None)

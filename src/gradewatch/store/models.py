@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -193,3 +205,21 @@ class ChannelState(Base):
     state: Mapped[str] = mapped_column(String(20), default="ok")  # ok | failing | needs_attention
     last_error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SignupAttempt(Base):
+    """One real login the web sign-up made at a school (0008). In the database, not in the web
+    process: a restart or a second web process must not send a refused password to the school again."""
+
+    __tablename__ = "signup_attempts"
+    # One sign-up login per account name at a time, across every web process: a second one in flight
+    # is a unique-key conflict, not a second password POST.
+    __table_args__ = (Index("ux_signup_attempts_in_flight", "name", unique=True,
+                            sqlite_where=text("finished_at IS NULL"), postgresql_where=text("finished_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)  # the account name it would be (school.username)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The password's keyed fingerprint (Vault.fingerprint) when the school refused it; never the password.
+    refused_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -76,7 +76,7 @@ class Web:
         self.by_ip = RateLimiter(*settings.signin_limit, clock=settings.clock)
         self.by_account = RateLimiter(*settings.signin_limit, clock=settings.clock)
         self.links: dict[str, tuple[str, float]] = {}
-        self.logins = SignupLogins(self.store.vault.fingerprint, settings.clock)
+        self.logins = SignupLogins(self.store)
         self.bindings = Bindings(self.base_config.base_dir / "wechat-bindings.json")
         self.wechat_replays = Replays()
         self.bind_tries = RateLimiter(5, 600.0, clock=settings.clock)  # 绑定 codes per WeChat user

@@ -6,56 +6,51 @@ passwords, and anyone may type anyone's student number into the sign-up form.
   browser retry or a classmate repeating it costs the school nothing.
 - At most ``per_hour`` real logins per student number an hour, whatever the passwords.
 - One sign-up login per student number at a time.
+
+All three are kept in the database (store/signup_attempts.py), so they hold across every web
+process on it and across restarts.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from gradewatch.web.security import RateLimiter
+from gradewatch.store.db import Store
+from gradewatch.store.signup_attempts import finish_attempt, start_attempt
 
-REMEMBER_S = 24 * 3600.0
+REFUSED_BEFORE = ("The school refused this password for this student number a moment ago, so it is not sent "
+                  "again (schools lock accounts after a few wrong tries). Check it, or give the right one.")
+
+
+@dataclass
+class Attempt:
+    """What `SignupLogins.attempt` allows: ``state`` is "go" (log in now), "refused", "busy" or "limit"."""
+
+    state: str
+    refused_fp: str | None = None
 
 
 class SignupLogins:
-    def __init__(self, fingerprint: Callable[[str], str], clock: Callable[[], float], *, per_hour: int = 3) -> None:
-        self._fingerprint = fingerprint
-        self._clock = clock
-        self._tries = RateLimiter(per_hour, 3600.0, clock=clock)
-        self._refused: dict[str, dict[str, float]] = {}  # student -> fingerprint -> until
-        self._busy: set[str] = set()
-        self._lock = threading.Lock()
-
-    def refusal(self, student: str, password: str) -> str | None:
-        """What to tell the student when this password was refused before (None: it may be tried)."""
-        now = self._clock()
-        with self._lock:
-            seen = self._refused.get(student, {})
-            for fp in [fp for fp, until in seen.items() if until <= now]:
-                del seen[fp]
-            if self._fingerprint(password) not in seen:
-                return None
-        return ("The school refused this password for this student number a moment ago, so it is not sent "
-                "again (schools lock accounts after a few wrong tries). Check it, or give the right one.")
-
-    def refused(self, student: str, password: str) -> None:
-        with self._lock:
-            self._refused.setdefault(student, {})[self._fingerprint(password)] = self._clock() + REMEMBER_S
-
-    def may_try(self, student: str) -> bool:
-        return self._tries.allow(student)
+    def __init__(self, store: Store, *, per_hour: int = 3) -> None:
+        self._store = store
+        self._per_hour = per_hour
 
     @contextmanager
-    def one_at_a_time(self, student: str) -> Iterator[bool]:
-        """True inside when this sign-up has the student number to itself; False when another has it."""
-        with self._lock:
-            mine = student not in self._busy
-            self._busy.add(student)
+    def attempt(self, student: str, password: str) -> Iterator[Attempt]:
+        """One login for ``student`` with ``password`` while the block runs, if its state is "go";
+        else the state says why not: "refused" (this password was refused before), "busy", "limit".
+        Call `refused` in the block when the school refused the password."""
+        started = start_attempt(self._store, student, self._store.vault.fingerprint(password), self._per_hour)
+        if isinstance(started, str):
+            yield Attempt(started)
+            return
+        attempt = Attempt("go")
         try:
-            yield mine
-        finally:
-            if mine:
-                with self._lock:
-                    self._busy.discard(student)
+            yield attempt
+        finally:  # also when the login raised: the name is free again, and a refusal seen is kept
+            finish_attempt(self._store, started, attempt.refused_fp)
+
+    def refused(self, attempt: Attempt, password: str) -> None:
+        attempt.refused_fp = self._store.vault.fingerprint(password)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from gradewatch.web.logins import REFUSED_BEFORE
 from gradewatch.web.security import verify_password
 
 if TYPE_CHECKING:
@@ -129,22 +130,21 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                      new)
         except AccountError as err:
             return render(request, "signup.html", 400, error=str(err), **ctx)
-        held = web.logins.refusal(name, password)
-        if held is not None:
-            return render(request, "signup.html", 400, error=held, **ctx)
-        if not web.logins.may_try(name):
-            return render(request, "signup.html", 429, error="This student number has had its tries at the school "
-                          "for this hour; wait before trying again (schools lock accounts after a few wrong tries).",
-                          **ctx)
-        with web.logins.one_at_a_time(name) as mine:
-            if not mine:
+        with web.logins.attempt(name, password) as attempt:
+            if attempt.state == "refused":
+                return render(request, "signup.html", 400, error=REFUSED_BEFORE, **ctx)
+            if attempt.state == "limit":
+                return render(request, "signup.html", 429, error="This student number has had its tries at the "
+                              "school for this hour; wait before trying again (schools lock accounts after a few "
+                              "wrong tries).", **ctx)
+            if attempt.state == "busy":
                 return render(request, "signup.html", 409, error="A sign-up for this student number is being "
                               "checked right now; wait for it.", **ctx)
             # The school's login takes seconds: off the event loop, so the site (and WeChat's 5 s
             # replies) go on meanwhile.
             cookies, problem, refused = await run_in_threadpool(_verify, school_cfg, username, password)
             if refused:
-                web.logins.refused(name, password)
+                web.logins.refused(attempt, password)
             if problem is None and detected is not None and detected.new:
                 problem = _remember(web, detected, school_url)
             if problem is not None:
