@@ -87,6 +87,34 @@ def _content(store: Store, row: OutboxMessage, url: str, owner: str) -> tuple[st
     return contents[0][:3]
 
 
+def _follow_edited_entry(store: Store, row: OutboxMessage, channels: Mapping[tuple[str, str], str],
+                         owner: str) -> tuple[str | None, str]:
+    """(URL, "") for a row whose channel name is gone because its entry's URL now has another number
+    of targets (notify/targets.py names one per recipient of a mail URL): a mail to two people
+    edited to a chat sends the chat the message once, a chat edited to a mail to two people sends
+    each a copy. (None, why) when the row is not sent: the entry is gone, the row's recipient is no
+    longer among the entry's, or another recipient's copy already went to the chat."""
+    gone = "the account's channel no longer exists in the config"
+    entry = row.channel.split(" to=", 1)[0]
+    if row.channel != entry:  # one recipient of a mail URL
+        single = channels.get((row.account_id, entry))
+        if single is None:
+            return None, gone
+        if not store.adopt_channel(row.id, owner, entry):
+            return None, f"{entry} is now one target, and another recipient's copy of this message goes there"
+        row.channel = entry
+        return single, ""
+    recipients = sorted(name for (account, name) in channels
+                        if account == row.account_id and name.startswith(entry + " to="))
+    if not recipients:
+        return None, gone
+    urls = [channels[(row.account_id, name)] for name in recipients]
+    if not store.fan_out(row.id, owner, recipients, [store.vault.fingerprint(u) for u in urls]):
+        return None, "another worker took the message over"
+    row.channel = recipients[0]
+    return urls[0], ""
+
+
 def _claim_renewal(store: Store, row_id: int, owner: str, clock: Callable[[], datetime]) -> Callable[[], bool]:
     return lambda: store.renew_claim(row_id, owner, clock() + CLAIM_TTL)
 
@@ -132,6 +160,8 @@ def drain(
         if row.channel and channels is not None:
             url = channels.get((row.account_id, row.channel))
             gone = "the account's channel no longer exists in the config"
+            if url is None:
+                url, gone = _follow_edited_entry(store, row, channels, owner)
         else:
             url = targets.get(row.target)
             gone = "notification target no longer in the config"

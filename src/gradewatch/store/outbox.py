@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from gradewatch.store.models import ChannelState, OutboxMessage
+from gradewatch.store.models import Account, ChannelState, OutboxMessage
 from gradewatch.store.schools import insert_ignoring_duplicates
 
 
@@ -103,6 +103,47 @@ class OutboxMixin:
                                     subject=subject, body_text=text, body_html=html, source=source,
                                     status="pending", attempts=0, next_attempt_at=now, last_error="",
                                     created_at=now))
+            return True
+
+    # ---- a channel entry edited between one target and one per mail recipient -------------------
+    # Rows name their channel ("notify[0]", or "notify[0] to=a@b" per recipient of a mail URL): when
+    # the entry's URL now has another number of targets, the waiting rows follow it instead of being
+    # dropped as "no longer in the config".
+    def adopt_channel(self, message_id: int, owner: str, channel: str) -> bool:
+        """Move a claimed row to ``channel``, unless a copy of the same message (another recipient's,
+        of one check, kind and part) is already there: several recipients' copies become one
+        message for a chat. False when the row was not moved (the caller drops it)."""
+        with self.session() as s:
+            row = s.get(OutboxMessage, message_id)
+            if row is None or row.claimed_by != owner or row.status != "pending":
+                return False
+            s.get(Account, row.account_id, with_for_update=True)  # PostgreSQL: siblings move one at a time
+            other = aliased(OutboxMessage)  # not the UPDATE's own row: a sibling of it
+            sibling = (select(other.id)
+                       .where(other.account_id == row.account_id, other.channel == channel,
+                              other.check_id.is_not_distinct_from(row.check_id), other.kind == row.kind,
+                              other.created_at == row.created_at, other.part == row.part, other.parts == row.parts)
+                       .exists())
+            res = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner, ~sibling)
+                            .values(channel=channel))
+            return int(res.rowcount) == 1  # type: ignore[attr-defined]
+
+    def fan_out(self, message_id: int, owner: str, channels: Sequence[str], targets: Sequence[str]) -> bool:
+        """A claimed row for one target whose entry is now a mail URL with several recipients: the
+        row becomes the first recipient's (``channels[0]``, fingerprint ``targets[0]``) and a copy
+        is queued for each other one. False (nothing changed) when the claim is no longer held."""
+        with self.session() as s:
+            row = s.get(OutboxMessage, message_id, with_for_update=True)
+            if row is None or row.claimed_by != owner or row.status != "pending":
+                return False
+            row.channel, row.target = channels[0], targets[0]
+            for channel, target in zip(channels[1:], targets[1:], strict=True):
+                s.add(OutboxMessage(account_id=row.account_id, check_id=row.check_id, target=target,
+                                    channel=channel, part=row.part, parts=row.parts, kind=row.kind,
+                                    subject=row.subject, body_text=row.body_text, body_html=row.body_html,
+                                    source=row.source, status="pending", attempts=0,
+                                    next_attempt_at=row.next_attempt_at, last_error="", created_at=row.created_at))
             return True
 
     def release_claim(self, message_id: int, owner: str) -> None:

@@ -1,0 +1,89 @@
+"""A channel entry edited between one target and a mail to several recipients keeps its waiting
+messages: the outbox names one row per recipient of a mail URL ("notify[0] to=a@b"), and those
+names change with the edit. Real SMTP sink and a real PushPlus stand-in on loopback; both backends."""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+
+import pytest
+from cryptography.fernet import Fernet
+
+from gradewatch.notify.channels import deliver
+from gradewatch.notify.outbox import drain
+from gradewatch.notify.sink import SmtpSink
+from gradewatch.notify.standins import PushStandin
+from gradewatch.notify.targets import account_targets
+from gradewatch.secrets import Vault
+from gradewatch.store.db import Store
+
+from .helpers import first_check, service_url
+
+SEND = partial(deliver, timeout=10)
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store.open(db_url, Vault(Fernet.generate_key()))
+    yield s
+    s.close()
+
+
+def _channels(store: Store, account: str, url: str) -> dict[tuple[str, str], str]:
+    return {(account, t.channel): t.url for t in account_targets(store.vault.fingerprint, [url])}
+
+
+def test_a_mail_to_two_edited_to_a_chat_sends_the_chat_each_message_once(store):
+    with SmtpSink() as sink, PushStandin("pushplus") as chat:
+        mail = sink.url(to="a@example.edu,b@example.edu")
+        first_check(store, "pair", [mail])
+        assert sorted({r.channel for r in store.messages("pair")}) == ["notify[0] to=a@example.edu",
+                                                                       "notify[0] to=b@example.edu"]
+        waiting = len(store.messages("pair"))
+        edited = _channels(store, "pair", service_url("pushplus", chat.base))
+        # Two workers drain at once: still one copy of each message for the chat.
+        gate = threading.Barrier(2)
+
+        def worker(owner: str) -> None:
+            gate.wait()
+            drain(store, {}, channels=edited, send=SEND, owner=owner)
+
+        threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        drain(store, {}, channels=edited, send=SEND)
+        got = chat.delivered()
+        assert not sink.mails
+    rows = store.messages("pair")
+    sent = [r for r in rows if r.status == "sent"]
+    assert len(sent) == waiting // 2 == len(got) and all(r.channel == "notify[0]" for r in sent)
+    dropped = [r for r in rows if r.status == "dropped"]
+    assert len(dropped) == waiting // 2 and all("another recipient's copy" in r.last_error for r in dropped)
+
+
+def test_a_chat_edited_to_a_mail_to_two_sends_each_recipient_a_copy(store):
+    with SmtpSink() as sink, PushStandin("pushplus") as chat:
+        first_check(store, "solo", [service_url("pushplus", chat.base)])
+        waiting = len(store.messages("solo"))
+        edited = _channels(store, "solo", sink.url(to="a@example.edu,b@example.edu"))
+        drain(store, {}, channels=edited, send=SEND)
+        drain(store, {}, channels=edited, send=SEND)
+        assert not chat.delivered()
+        to = sorted(rcpt for m in sink.mails for rcpt in m.rcpt_tos)
+    assert to == sorted(["a@example.edu", "b@example.edu"] * waiting)
+    rows = store.messages("solo")
+    assert len(rows) == 2 * waiting and all(r.status == "sent" for r in rows)
+
+
+def test_a_recipient_taken_off_the_mail_gets_nothing_and_the_others_get_theirs(store):
+    with SmtpSink() as sink:
+        first_check(store, "trio", [sink.url(to="a@example.edu,b@example.edu")])
+        edited = _channels(store, "trio", sink.url(to="a@example.edu,c@example.edu"))
+        drain(store, {}, channels=edited, send=SEND)
+        to = {rcpt for m in sink.mails for rcpt in m.rcpt_tos}
+    assert to == {"a@example.edu"}
+    by = {r.channel: r.status for r in store.messages("trio")}
+    assert by == {"notify[0] to=a@example.edu": "sent", "notify[0] to=b@example.edu": "dropped"}
