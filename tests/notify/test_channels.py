@@ -160,6 +160,18 @@ def test_serverchan_daily_quota_waits_for_the_next_day_instead_of_failing_for_go
         <= timedelta(hours=1, minutes=35)
 
 
+def test_serverchan_daily_quota_waits_by_the_databases_time_not_this_hosts(store):  # type: ignore[no-untyped-def]
+    """Next midnight in Beijing counted from the time the drain runs on (the database's, which every
+    worker agrees on): a host clock hours off must not retry before the quota is back."""
+    with PushStandin("serverchan", mode="quota") as standin:
+        targets = first_check(store, "quota-clock", [service_url("serverchan", standin.base)])
+        # The drain runs at the next 23:00 in Beijing (15:00 UTC), hours from this host's time.
+        at = (utcnow() + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
+        drain(store, {t.fingerprint: t.url for t in targets}, now=at)
+        [row] = store.messages("quota-clock")
+    assert timedelta(hours=1, minutes=5) <= row.next_attempt_at - at <= timedelta(hours=1, minutes=36)
+
+
 def test_wxpusher_counts_the_recipients_verdicts_not_only_the_requests():  # type: ignore[no-untyped-def]
     """WxPusher answers a valid request with code 1000 and gives each recipient its own verdict in
     data[]: a message every recipient refused (unsubscribed) was not delivered."""

@@ -49,9 +49,9 @@ class DrainResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _delay(err: DeliveryError, attempts: int) -> timedelta:
+def _delay(err: DeliveryError, attempts: int, now: datetime) -> timedelta:
     """The backoff, but not shorter than the wait the service named (a daily quota: next morning)."""
-    return max(retry_delay(attempts), err.retry_after or timedelta(0))
+    return max(retry_delay(attempts), err.wait_from(now))
 
 
 def _as_delivery_error(row_id: int, exc: Exception) -> DeliveryError:
@@ -196,7 +196,8 @@ def drain(
             attempts = row.attempts + 1
             permanent = bool(getattr(err, "permanent", False))
             give_up = permanent or attempts >= max_attempts
-            retry_at = None if give_up else clock() + _delay(err, attempts)
+            failed_at = clock()
+            retry_at = None if give_up else failed_at + _delay(err, attempts, failed_at)
             if not store.mark_attempt_failed(row.id, str(err), owner=owner, retry_at=retry_at):
                 log.warning("notification %d: another worker took it over meanwhile; its record stands", row.id)
             if retry_at is not None and about_the_channel:

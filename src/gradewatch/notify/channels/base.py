@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,13 +31,21 @@ class DeliveryError(Exception):
     ``permanent`` means retrying cannot help (bad key, banned bot, invalid token): the outbox
     gives up at once and the channel needs the user's attention. Otherwise (rate limit, 5xx,
     timeout) it is retried with backoff, and not before ``retry_after`` when the service said
-    when (a daily quota is not back in an hour).
+    when (a daily quota is not back in an hour). ``retry_after`` may be a function of the time
+    now: the outbox passes the database's time, which every worker agrees on, not this host's.
     """
 
-    def __init__(self, text: str, *, permanent: bool = False, retry_after: timedelta | None = None) -> None:
+    def __init__(self, text: str, *, permanent: bool = False,
+                 retry_after: timedelta | Callable[[datetime], timedelta] | None = None) -> None:
         super().__init__(text)
         self.permanent = permanent
         self.retry_after = retry_after
+
+    def wait_from(self, now: datetime) -> timedelta:
+        """How long the service asked us to wait, from ``now`` (zero when it did not say)."""
+        if self.retry_after is None:
+            return timedelta(0)
+        return self.retry_after(now) if callable(self.retry_after) else self.retry_after
 
 
 class UrlError(ValueError):

@@ -73,7 +73,7 @@ class ServerChan(HttpChannel):
             # 限制[5]", seen by published clients) or 471: it comes back at midnight Beijing time, so
             # the message waits for then instead of failing for good as a wrong SendKey would.
             raise DeliveryError(f"{self.describe()}: HTTP {r.status_code}, daily quota used up: {said[:120]}",
-                                retry_after=until_next_day_in_china())
+                                retry_after=until_next_day_in_china)
         super().check(r)
 
 
