@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import threading
 from pathlib import Path
 
 import typer
 
-from gradewatch.cli.errors import user_errors
+from gradewatch.cli.errors import fail, user_errors
 
 
 def web_command(
@@ -57,6 +59,7 @@ def web_command(
                            private_channels=private_channels)
     with user_errors():
         app = create_app(settings)
+    sock = _listening_socket(host, port)
     stop = threading.Event()
     if with_run:
         from gradewatch.watch.scheduler import Scheduler
@@ -66,7 +69,28 @@ def web_command(
     typer.echo(f"gradewatch web on http://{host}:{port}/" + ("" if admin else
                f" (no dashboard: set {admin_password_env})"))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[sock])
     finally:
         stop.set()
         app.state.web.close()
+
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The bound socket uvicorn serves on, bound here so that a port in use or an address this host
+    does not have is one line and exit code 2 (uvicorn logs it and exits 3, our database code)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as err:
+        fail(f"--host {host}: cannot listen there ({getattr(err, 'strerror', None) or err})")
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait for TIME_WAIT
+        sock.bind(address)
+    except OSError as err:
+        sock.close()
+        hint = " (another program listens there: choose another --port)" if err.errno == errno.EADDRINUSE else ""
+        fail(f"cannot listen on {host}:{port}: {err.strerror or err}{hint}")
+    sock.set_inheritable(True)
+    return sock
