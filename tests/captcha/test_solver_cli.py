@@ -264,10 +264,11 @@ def test_cli_eval_says_why_nothing_could_be_read_and_names_the_model(tmp_path, r
     for f in sorted(rendered_dir.glob("*.png"))[:4]:
         Image.open(f).resize((90, 30)).save(folder / f.name)
     human = run_cli("eval", str(folder), "--model", "ssfw")
-    assert human.returncode == 0, human.stderr
+    assert human.returncode == 2, human.stderr  # measured nothing: a script reading the code must not see success
     assert "image is 90x30, model 'ssfw'" in human.stdout  # the table may wrap the rest
-    assert "could read none of the images" in human.stdout
+    assert "none of the 4 images could be read" in human.stderr and "Traceback" not in human.stderr
     proc = run_cli("eval", str(folder), "--model", "ssfw", "--json", "--show-errors", "2")
+    assert proc.returncode == 2 and "none of the 4 images" in proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["model"] == "ssfw" and report["unreadable"] == 4 and len(report["errors"]) == 2
     assert "image is 90x30, model 'ssfw' expects 68x22" in report["unreadable_examples"][0]

@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Captcha engine: train, solve, evaluate models.",
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # as the root command: mounted by hand there
 )
 
 T = TypeVar("T")
@@ -256,11 +257,16 @@ def eval_(
         return report
 
     report = _guard(run)
+    # Nothing readable measures nothing: the report is printed (it says why), and the exit code says
+    # so to a script that reads only the code (0 would pass off an empty folder as a 0 % model).
+    none_read = report.n > 0 and report.unreadable == report.n
     if as_json:
         out = report.to_json()
         if show_errors:
             out["errors"] = report.errors[:show_errors]
         typer.echo(json.dumps(out, ensure_ascii=False))
+        if none_read:
+            _fail(f"{data}: none of the {report.n} images could be read")
         return
     from rich.console import Console
     from rich.table import Table
@@ -272,7 +278,7 @@ def eval_(
     table.add_row("images", str(report.n))
     table.add_row("accuracy (whole captcha)", f"{report.accuracy:.4%}")
     table.add_row("per character", f"{report.char_accuracy:.4%}")
-    table.add_row("median ms per image", f"{report.ms_per_image:.3f}")
+    table.add_row("median ms per image", "–" if none_read else f"{report.ms_per_image:.3f}")
     if report.unreadable:
         why = f" (e.g. {report.unreadable_examples[0]})" if report.unreadable_examples else ""
         table.add_row("unreadable images", f"{report.unreadable}{why}")
@@ -280,9 +286,9 @@ def eval_(
         shown = ", ".join(report.outside_examples[:3])
         table.add_row("labels the model cannot produce", f"{report.outside_spec}, kept in the score (e.g. {shown})")
     console.print(table)
-    if report.unreadable == report.n:
-        console.print("[yellow]the solver could read none of the images: see the reason above")
-    elif report.outside_spec == report.n:
+    if none_read:
+        _fail(f"{data}: none of the {report.n} images could be read (see the reason above)")
+    if report.outside_spec == report.n:
         console.print(
             f"[yellow]none of the labels fits what the model reads ({report.spec_summary}): "
             "a model for another captcha?"
