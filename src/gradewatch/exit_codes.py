@@ -37,7 +37,7 @@ TABLE: list[tuple[int, str]] = [
                     "answer over the size cap, garbage captcha"),
     (CAPTCHA_MODEL, "captcha model file missing or corrupt"),
     (FILE_ACCESS, "key or log file cannot be read/written (permissions, missing directory)"),
-    (INTERNAL, "internal error (a bug): rerun with -v for the traceback"),
+    (INTERNAL, "internal error (a bug): rerun with GRADEWATCH_DEBUG=1 (or -v) for the traceback"),
     (INTERRUPTED, "interrupted (Ctrl-C during a one-shot command)"),
 ]
 

@@ -124,3 +124,101 @@ def test_accounts_add_without_a_terminal_says_how_to_give_the_password(tmp_path)
     res = _run("accounts", "add", "x", "-s", "uni", "-u", "1", "-c", str(cfg), cwd=tmp_path)
     assert res.returncode == exit_codes.CONFIG and "--password-env" in res.stderr, res
     assert "Warning" not in res.stderr and "Aborted" not in res.stderr
+
+
+def test_web_on_a_port_in_use_is_one_line_and_a_command_line_error(tmp_path):
+    import socket
+
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        res = _run("web", "-c", str(cfg), "--port", str(port), cwd=tmp_path)
+    finally:
+        taken.close()
+    assert res.returncode == exit_codes.CONFIG, res  # uvicorn's own code was 3, which is ours for the database
+    assert f"cannot listen on 127.0.0.1:{port}" in res.stderr and "another --port" in res.stderr
+    assert "Traceback" not in res.stderr and "ERROR:" not in res.stderr and "gradewatch web on" not in res.stdout
+    unknown = _run("web", "-c", str(cfg), "--host", "no-such-host.invalid", "--port", "8000", cwd=tmp_path)
+    assert unknown.returncode == exit_codes.CONFIG and "--host no-such-host.invalid" in unknown.stderr, unknown
+
+
+@pytest.mark.parametrize("args", [("captcha", "-h"), ("captcha", "eval", "-h"), ("sim", "-h"), ("accounts", "-h")])
+def test_dash_h_is_help_on_every_command(tmp_path, args):
+    res = _run(*args, cwd=tmp_path)
+    assert res.returncode == 0 and "Usage:" in res.stdout, res
+
+
+def test_schools_search_limit_below_one_is_a_usage_error(tmp_path):
+    res = _run("schools", "search", "大学", "--limit", "0", cwd=tmp_path)
+    assert res.returncode == 2 and "--limit" in res.stderr and "No school matches" not in res.stdout, res
+
+
+def test_verbose_shows_no_type_placeholder_in_help(tmp_path):
+    res = _run("check", "--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    [line] = [ln for ln in res.stdout.splitlines() if "--verbose" in ln]
+    assert "<int>" not in line and "INTEGER" not in line, line
+
+
+@pytest.mark.parametrize(("args", "says_v"), [(("schools", "search", "x"), False), (("check", "-c", "gw.toml"), True)])
+def test_an_internal_error_is_one_line_that_offers_only_what_the_command_takes(tmp_path, args, says_v):
+    """A bug (here a search and a config loader that raise) is one line with exit code 70; it names
+    -v only for a command that has that option (schools search has not)."""
+    write_config(tmp_path, "http://127.0.0.1:9", "u").rename(tmp_path / "gw.toml")
+    script = (
+        "import sys\n"
+        "import gradewatch.directory, gradewatch.cli.context\n"
+        "def boom(*a, **k): raise RuntimeError('boom')\n"
+        "gradewatch.directory.search = boom\n"
+        "gradewatch.cli.context.open_app = boom\n"
+        "import gradewatch.app; gradewatch.app.open_app = boom\n"
+        f"sys.argv = ['gradewatch', *{list(args)!r}]\n"
+        "from gradewatch.cli.root import main\n"
+        "main()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert res.returncode == exit_codes.INTERNAL, res
+    assert "internal error: RuntimeError: boom" in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr  # one line, however narrow the terminal
+    assert "GRADEWATCH_DEBUG=1" in res.stderr and ("or -v" in res.stderr) == says_v, res.stderr
+
+
+def test_accounts_add_names_the_option_not_a_csv_column(tmp_path):
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
+    res = _run("accounts", "add", "bob", "--school", "nowhere", "-u", "1", "--password-env", "X", "-c", str(cfg),
+               cwd=tmp_path, env={"X": "pw"})
+    assert res.returncode == exit_codes.CONFIG and "--school: no school named 'nowhere'" in res.stderr, res
+    assert "column" not in res.stderr
+
+
+def test_check_says_no_login_happened_when_the_school_was_unreachable(tmp_path):
+    from .helpers import env_with
+
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", "u")
+    res = subprocess.run([sys.executable, "-m", "gradewatch.cli", "check", "-c", str(cfg)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, check=False, env=env_with("pw"))
+    assert res.returncode == exit_codes.SCHOOL_UNREACHABLE, res
+    [row] = [ln for ln in res.stdout.splitlines() if "student" in ln and "│" in ln]
+    cells = [c.strip() for c in row.split("│")]
+    assert cells[7] == "–" and "reused" not in row, row  # the login column: no login, no session reused
+
+
+def test_run_announces_the_jitter_it_uses(tmp_path):
+    """Jitter is capped at half the interval (so checks never run backwards); the banner says that one."""
+    import signal
+
+    from .helpers import env_with
+
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", "u", top_extra="interval_minutes = 10\njitter_minutes = 60")
+    proc = subprocess.Popen([sys.executable, "-m", "gradewatch.cli", "run", "-c", str(cfg)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with("pw"))
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert "every 10 min (±5)" in first, first

@@ -55,6 +55,11 @@ def _book(config: Path) -> Iterator[AccountBook]:
                 store.close()
 
 
+#: How `accounts add` names an account's fields in its errors: as the user gave them.
+ADD_OPTIONS = {"name": "NAME", "school": "--school", "username": "--username", "password": "password",
+               "notify": "--notify"}
+
+
 @accounts_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Account name (unique; letters, digits, _ . @ -).")],
@@ -77,7 +82,7 @@ def add(
     else:
         password = getpass.getpass(f"Password for {username}: ")
     with _book(config) as book:
-        book.add(NewAccount(name, school, username, password, tuple(notify or ())))
+        book.add(NewAccount(name, school, username, password, tuple(notify or ())), labels=ADD_OPTIONS)
         console.print(f"Added {name} ({school}, {username}); password stored encrypted.")
 
 

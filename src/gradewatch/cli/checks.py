@@ -34,8 +34,18 @@ def print_reports(reports: Sequence[CheckReport]) -> None:
     style = {"ok": "green", "skipped": "yellow"}
     for r in reports:
         table.add_row(r.account, f"[{style.get(r.outcome, 'red')}]{r.outcome}[/]", str(r.grades), str(r.new),
-                      str(r.changed), str(r.removed), "yes" if r.logged_in else "reused", r.message)
+                      str(r.changed), str(r.removed), _login_column(r), r.message)
     console.print(table)
+
+
+def _login_column(r: CheckReport) -> str:
+    """"yes" for a password login, "reused" for a check done on the stored session, "refused" when
+    the school refused the login, "–" when the check ended before one (unreachable, paused)."""
+    if r.logged_in:
+        return "yes"
+    if r.outcome == "ok":
+        return "reused"
+    return "refused" if r.outcome in ("wrong_password", "locked", "wrong_captcha") else "–"
 
 
 @app.command()
@@ -77,7 +87,7 @@ def run(config: ConfigOpt = DEFAULT_CONFIG, verbose: Verbose = 0) -> None:
         stop = threading.Event()
         install_stop_handlers(stop)
         console.print(f"Watching {len(gw.config.accounts)} account(s) every {gw.config.interval_minutes:g} min "
-                      f"(±{gw.config.jitter_minutes:g}). Ctrl-C stops.")
+                      f"(±{sched.jitter.total_seconds() / 60:g}). Ctrl-C stops.")
         failure: list[BaseException] = []
 
         def loop() -> None:

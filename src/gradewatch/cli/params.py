@@ -14,7 +14,9 @@ ConfigOpt = Annotated[
     Path,
     typer.Option("--config", "-c", envvar="GRADEWATCH_CONFIG", help="Config file (TOML).", show_default=True),
 ]
-Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for HTTP).")]
+# metavar "": a counted flag takes no value (help showed "<int>").
+Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, metavar="",
+                                      help="More log output (-vv for HTTP).")]
 AccountOpt = Annotated[list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")]
 StateOpt = Annotated[Path | None, typer.Option(
     "--state", help="Scheduled-runner mode: keep the whole state in this one file (the runner caches it).")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -70,9 +71,27 @@ def main() -> None:  # pragma: no cover - run as a subprocess by the tests
 
         from gradewatch.logs import redact
 
+        # Not every command takes -v; the variable works for all of them.
+        again = "GRADEWATCH_DEBUG=1" + (" or -v" if _takes_verbose(sys.argv[1:]) else "")
         err_console.print(f"[bold red]gradewatch: internal error:[/] {escape(redact(f'{type(err).__name__}: {err}'))}"
-                          " (rerun with -v or GRADEWATCH_DEBUG=1 for the traceback)", highlight=False)
+                          f" (rerun with {again} for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(exit_codes.INTERNAL)
+
+
+def _takes_verbose(args: list[str]) -> bool:
+    """Whether the command these arguments name has a -v option (sub-command names, in order)."""
+    command: Any = typer.main.get_command(app)
+    for arg in args:
+        if arg == "captcha":  # mounted by hand, so its commands are not the root's sub-commands
+            from gradewatch.captcha.cli import app as captcha_app
+
+            command = typer.main.get_command(captcha_app)
+            continue
+        subcommands = getattr(command, "commands", None)  # a group (typer's own click classes)
+        if subcommands is None or arg.startswith("-") or arg not in subcommands:
+            break
+        command = subcommands[arg]
+    return any("-v" in p.opts for p in command.params)
 
 
 def _verbose_requested(args: list[str]) -> bool:

@@ -15,7 +15,7 @@ app = typer.Typer(help="The directory of schools: which academic system each run
 @app.command("search")
 def search_command(
     text: Annotated[str, typer.Argument(help="Name, part of it, an abbreviation (建大) or pinyin initials (sdjz).")],
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 10,
 ) -> None:
     """Find a school and print what to put in the config."""
     from gradewatch.directory import search

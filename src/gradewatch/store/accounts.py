@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,27 +68,33 @@ class AccountRow:
     last_ok_at: datetime | None
 
 
-def validate(config: Config, new: NewAccount, where: str = "") -> NewAccount:
-    """Check one account against the config's schools; raises AccountError naming the field."""
-    prefix = f"{where}: " if where else ""
+def validate(config: Config, new: NewAccount, where: str = "", labels: Mapping[str, str] | None = None) -> NewAccount:
+    """Check one account against the config's schools; raises AccountError naming the field: as a
+    CSV column when ``where`` names a line, else by ``labels`` (e.g. the command's options)."""
+
+    def field(name: str) -> str:
+        if where:
+            return f"{where}: column {name}: "
+        return f"{(labels or {}).get(name, name)}: "
+
     if not _NAME.fullmatch(new.name):
-        raise AccountError(f"{prefix}column name: {new.name[:40]!r} is not a valid account name "
+        raise AccountError(f"{field('name')}{new.name[:40]!r} is not a valid account name "
                            "(letters, digits, _ . @ -; at most 100)")
     if new.school not in config.schools:
         known = ", ".join(sorted(config.schools)) or "none"
-        raise AccountError(f"{prefix}column school: no school named {new.school!r} in the config (defined: {known})")
+        raise AccountError(f"{field('school')}no school named {new.school!r} in the config (defined: {known})")
     if not new.username.strip():
-        raise AccountError(f"{prefix}column username: empty")
+        raise AccountError(f"{field('username')}empty")
     if not new.password:
-        raise AccountError(f"{prefix}column password: empty")
+        raise AccountError(f"{field('password')}empty")
     try:
         acc = AccountConfig(school=new.school, username=new.username, notify=list(new.notify))
     except ValidationError as err:
         msg = err.errors()[0]["msg"].removeprefix("Value error, ")
-        raise AccountError(f"{prefix}column notify: {msg}") from None
+        raise AccountError(f"{field('notify')}{msg}") from None
     problems = acc.notify_problems(new.name)  # the same check the config file's accounts get
     if problems:
-        raise AccountError(f"{prefix}column notify: {problems[0].split(': ', 1)[-1]}")
+        raise AccountError(f"{field('notify')}{problems[0].split(': ', 1)[-1]}")
     return new
 
 
@@ -147,8 +153,9 @@ class AccountBook:
         self.store = store
         self.config = config
 
-    def add(self, new: NewAccount) -> None:
-        self.add_many([validate(self.config, new)])
+    def add(self, new: NewAccount, labels: Mapping[str, str] | None = None) -> None:
+        """Add one account; ``labels`` name its fields in errors (the options it was given as)."""
+        self.add_many([validate(self.config, new, labels=labels)])
 
     def add_many(self, accounts: Sequence[NewAccount]) -> int:
         """Add all of them in one transaction, or none (a name taken by any account aborts)."""
