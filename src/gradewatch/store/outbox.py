@@ -19,6 +19,15 @@ from gradewatch.store.models import Account, ChannelState, OutboxMessage
 from gradewatch.store.schools import insert_ignoring_duplicates
 
 
+def _copy_of(row: OutboxMessage, **changes: object) -> OutboxMessage:
+    """A new pending row for the same account, check and part as ``row``, with ``changes``; never
+    sent, never tried, whatever ``row`` went through."""
+    fields = {name: getattr(row, name) for name in (
+        "account_id", "check_id", "target", "channel", "part", "parts", "kind", "subject", "body_text",
+        "body_html", "source", "next_attempt_at", "created_at")}
+    return OutboxMessage(**{**fields, **changes, "status": "pending", "attempts": 0, "last_error": ""})
+
+
 class OutboxMixin:
     def session(self) -> contextlib.AbstractContextManager[Session]:  # provided by Store
         raise NotImplementedError
@@ -98,11 +107,8 @@ class OutboxMixin:
             row.subject, row.body_text, row.body_html, row.source = parts[0]
             now = self.now()
             for subject, text, html, source in parts[1:]:
-                s.add(OutboxMessage(account_id=row.account_id, check_id=row.check_id, target=row.target,
-                                    channel=row.channel, part=row.part, parts=row.parts, kind=row.kind,
-                                    subject=subject, body_text=text, body_html=html, source=source,
-                                    status="pending", attempts=0, next_attempt_at=now, last_error="",
-                                    created_at=now))
+                s.add(_copy_of(row, subject=subject, body_text=text, body_html=html, source=source,
+                               next_attempt_at=now, created_at=now))
             return True
 
     # ---- a channel entry edited between one target and one per mail recipient -------------------
@@ -139,11 +145,8 @@ class OutboxMixin:
                 return False
             row.channel, row.target = channels[0], targets[0]
             for channel, target in zip(channels[1:], targets[1:], strict=True):
-                s.add(OutboxMessage(account_id=row.account_id, check_id=row.check_id, target=target,
-                                    channel=channel, part=row.part, parts=row.parts, kind=row.kind,
-                                    subject=row.subject, body_text=row.body_text, body_html=row.body_html,
-                                    source=row.source, status="pending", attempts=0,
-                                    next_attempt_at=row.next_attempt_at, last_error="", created_at=row.created_at))
+                # The same created_at: a copy of one message, which adopt_channel recognises as such.
+                s.add(_copy_of(row, channel=channel, target=target))
             return True
 
     def release_claim(self, message_id: int, owner: str) -> None:
