@@ -54,6 +54,8 @@ class Vault:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
         self._mac_key = hashlib.sha256(b"gradewatch-fingerprint" + key).digest()
+        # Apart from the fingerprints' key: a stored fingerprint never tells a derived secret.
+        self._derive_key = hashlib.sha256(b"gradewatch-derive" + key).digest()
 
     @classmethod
     def from_env(cls, name: str = "GRADEWATCH_KEY") -> Vault | None:
@@ -110,6 +112,12 @@ class Vault:
 
     def decrypt_json(self, token: bytes) -> Any:
         return json.loads(self.decrypt(token))
+
+    def derive(self, purpose: str) -> str:
+        """A secret of its own for ``purpose`` (the web's cookie-signing key): the same in every
+        process that has this key file, and telling nothing about the key."""
+        digest = hmac.new(self._derive_key, purpose.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode()
 
     def fingerprint(self, secret: str) -> str:
         digest = hmac.new(self._mac_key, secret.encode(), hashlib.sha256).digest()

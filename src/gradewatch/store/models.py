@@ -223,3 +223,44 @@ class SignupAttempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The password's keyed fingerprint (Vault.fingerprint) when the school refused it; never the password.
     refused_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class WebSignIn(Base):
+    """The sign-out generation of one web identity ("account:NAME" or "admin") (0009). A session
+    cookie carries the generation it was made in; signing out moves it on, which ends every copy of
+    that cookie in every web process, and a restart does not bring them back."""
+
+    __tablename__ = "web_sign_ins"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInLink(Base):
+    """A mailed one-time sign-in link (0009): by its token's keyed fingerprint, never the token."""
+
+    __tablename__ = "sign_in_links"
+
+    token_fp: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WechatBinding(Base):
+    """A WeChat user (openid at the club's 公众号) bound to an account (0009)."""
+
+    __tablename__ = "wechat_bindings"
+
+    openid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class WechatCode(Base):
+    """A live one-time `绑定` code (0009): made on the student's page in one web process, sent to
+    `/wechat` which another may answer."""
+
+    __tablename__ = "wechat_codes"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column()

@@ -10,7 +10,6 @@ channel. The operator signs in with a password hashed by argon2.
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from gradewatch.config import Config, load_config
+from gradewatch.store.web_sign_ins import end_generation, generation
 from gradewatch.web import pages, review
 from gradewatch.web.logins import SignupLogins
 from gradewatch.web.security import RateLimiter, SecurityHeaders, csrf_ok, csrf_token
@@ -40,7 +40,7 @@ HERE = Path(__file__).parent
 @dataclass
 class WebSettings:
     config_path: Path
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret_key: str | None = field(default=None, repr=False)  # None: derived from the key file
     admin_hash: str | None = field(default=None, repr=False)  # argon2 hash; None: no dashboard
     #: A mail URL without a recipient (the club's sending mailbox): students then give only an address.
     mail_sender: str | None = field(default=None, repr=False)
@@ -75,37 +75,42 @@ class Web:
         self.store = self.gw.store
         self.by_ip = RateLimiter(*settings.signin_limit, clock=settings.clock)
         self.by_account = RateLimiter(*settings.signin_limit, clock=settings.clock)
-        self.links: dict[str, tuple[str, float]] = {}
         self.logins = SignupLogins(self.store)
-        self.bindings = Bindings(self.base_config.base_dir / "wechat-bindings.json")
+        self.bindings = Bindings(self.store, legacy_file=self.base_config.base_dir / "wechat-bindings.json")
         self.wechat_replays = Replays()
         self.bind_tries = RateLimiter(5, 600.0, clock=settings.clock)  # 绑定 codes per WeChat user
         self._checks: dict[str, threading.Thread] = {}
-        self._generations: dict[str, int] = {}
 
     # ---- who is signed in -----------------------------------------------------------------
     # The session cookie is signed, not stored: signing out must also end the copies of it (another
-    # device, a stolen cookie) for the rest of its 14 days. Each sign-in carries its account's
-    # generation; signing out moves the generation on. In memory: the cookies' key is made per process.
+    # device, a stolen cookie) for the rest of its 14 days. Each sign-in carries its identity's
+    # generation; signing out moves the generation on. Generations are in the database and the
+    # cookies' key is derived from the key file: every web process agrees, and a restart neither
+    # signs everybody out nor lets a signed-out cookie back in (store/web_sign_ins.py).
+    @staticmethod
+    def _identity(account: str | None, admin: bool) -> str:
+        return "admin" if admin else f"account:{account}"  # an account may be named "admin"
+
     def sign_in(self, request: Request, account: str | None = None, *, admin: bool = False) -> None:
         request.session.clear()
-        key = "admin" if admin else str(account)
         request.session["admin" if admin else "account"] = True if admin else account
-        request.session["gen"] = self._generations.get(key, 0)
+        request.session["gen"] = generation(self.store, self._identity(account, admin))
 
     def sign_out(self, request: Request) -> None:
-        for key in (request.session.get("account"), "admin" if request.session.get("admin") else None):
-            if key and self._valid(request, key):
-                self._generations[key] = self._generations.get(key, 0) + 1
+        account, admin = request.session.get("account"), bool(request.session.get("admin"))
+        seen = request.session.get("gen")
+        for key in ([self._identity(str(account), False)] if account else []) + (["admin"] if admin else []):
+            if isinstance(seen, int):
+                end_generation(self.store, key, seen)
         request.session.clear()
 
     def _valid(self, request: Request, key: str) -> bool:
-        return request.session.get("gen") == self._generations.get(key, 0)
+        return request.session.get("gen") == generation(self.store, key)
 
     def signed_in(self, request: Request) -> str | None:
         """The account this request's session is signed in as (None: none, or signed out since)."""
         account = request.session.get("account")
-        return str(account) if account and self._valid(request, str(account)) else None
+        return str(account) if account and self._valid(request, self._identity(str(account), False)) else None
 
     def is_admin(self, request: Request) -> bool:
         return bool(request.session.get("admin")) and self._valid(request, "admin")
@@ -170,7 +175,8 @@ def create_app(settings: WebSettings) -> Starlette:
     routes += [Route("/healthz", health), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")]
     app = Starlette(routes=routes, middleware=[
         Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gw_session",
+        Middleware(SessionMiddleware, secret_key=settings.secret_key or web.store.vault.derive("web session cookies"),
+                   session_cookie="gw_session",
                    same_site="strict", https_only=settings.https_only, max_age=14 * 24 * 3600),
     ])
     app.state.web = web

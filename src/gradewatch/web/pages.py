@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from gradewatch.store.web_sign_ins import add_link, drop_link, link_account, spend_link
 from gradewatch.web.logins import REFUSED_BEFORE
 from gradewatch.web.security import verify_password
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 Render = Callable[..., Response]
 FormOf = Callable[[Request], Awaitable[dict[str, str] | None]]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-LINK_TTL = 900.0
+LINK_TTL = timedelta(minutes=15)
 log = logging.getLogger(__name__)
 
 
@@ -189,18 +190,18 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         # fetches every link spends nothing, and the click from a webmail (another site, so the
         # SameSite=Strict cookie is not sent) gets a page whose same-site POST signs in.
         token = request.path_params["token"]
-        entry = web.links.get(token)
-        if entry is None or entry[1] < web.settings.clock():
+        account = link_account(web.store, token)
+        if account is None:
             return render(request, "message.html", 400, title="Link expired", text="That link is used or expired.")
         if request.method == "GET":
-            return render(request, "signin_link.html", token=token, account=entry[0])
+            return render(request, "signin_link.html", token=token, account=account)
         if await form_of(request) is None:
             return forbidden(request)
-        entry = web.links.pop(token, None)
-        if entry is None or entry[1] < web.settings.clock():
+        account = spend_link(web.store, token)
+        if account is None:
             return render(request, "message.html", 400, title="Link expired", text="That link is used or expired.")
-        web.sign_in(request, entry[0])
-        return RedirectResponse(f"/accounts/{quote(entry[0])}", 303)
+        web.sign_in(request, account)
+        return RedirectResponse(f"/accounts/{quote(account)}", 303)
 
     async def signout(request: Request) -> Response:
         form = await form_of(request)
@@ -382,14 +383,14 @@ def _send_link(web: Web, name: str, url: str) -> None:
                   name)
         return
     token = secrets.token_urlsafe(24)
-    web.links[token] = (name, web.settings.clock() + LINK_TTL)
+    add_link(web.store, token, name, LINK_TTL)
     link = f"{base.rstrip('/')}/signin/link/{token}"
     text = f"Sign in to gradewatch: {link}\nThe link works once, for 15 minutes."
     try:
         deliver(url, Message("gradewatch: your sign-in link", text, f"<p><a href=\"{link}\">Sign in</a></p>",
                              message_id=f"<gradewatch-link-{token[:8]}@gradewatch>"))
     except DeliveryError:
-        web.links.pop(token, None)
+        drop_link(web.store, token)
 
 
 def _account_view(web: Web, name: str) -> dict[str, Any]:

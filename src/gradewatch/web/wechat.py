@@ -10,17 +10,24 @@ the body comes from the internet.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
-import os
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from defusedxml import ElementTree
+
+from gradewatch.store import wechat_bindings as wechat_store
+from gradewatch.store.db import Store
+
+log = logging.getLogger(__name__)
 
 #: WeChat drops a reply that is later than 5 s; keep replies short (its text limit is 2048 bytes).
 MAX_REPLY_BYTES = 2000
@@ -104,44 +111,41 @@ def _cdata(text: str) -> str:
 
 
 class Bindings:
-    """openid → account, kept in a 0600 JSON file; one-time bind codes live in memory for 10 minutes."""
+    """openid → account, and the one-time bind codes (10 minutes), in the database
+    (store/wechat_bindings.py): every web process sees the same. A ``wechat-bindings.json`` of an
+    earlier version is taken into the database once and renamed."""
 
-    CODE_TTL = 600.0
+    CODE_TTL = timedelta(minutes=10)
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._codes: dict[str, tuple[str, float]] = {}
-        self._map: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    def __init__(self, store: Store, legacy_file: Path | None = None) -> None:
+        self.store = store
+        if legacy_file is not None and legacy_file.exists():
+            self._import(legacy_file)
+
+    def _import(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            log.warning("%s: not read (%s); its WeChat bindings are not taken over", path, type(err).__name__)
+            return
+        if isinstance(data, dict):
+            wechat_store.import_bindings(self.store, data)
+        with contextlib.suppress(OSError):  # another process starting at once may have moved it
+            path.rename(path.with_name(path.name + ".imported"))
 
     def code_for(self, account: str) -> str:
         """A new 6-digit code for ``account``; its older codes end, and it never takes over another
         account's live code (that student would bind to this account)."""
-        now = time.monotonic()
-        self._codes = {c: (a, until) for c, (a, until) in self._codes.items() if a != account and until > now}
-        code = f"{secrets.randbelow(10**6):06d}"
-        while code in self._codes:
-            code = f"{secrets.randbelow(10**6):06d}"
-        self._codes[code] = (account, now + self.CODE_TTL)
-        return code
+        return wechat_store.new_code(self.store, account, lambda: f"{secrets.randbelow(10**6):06d}", self.CODE_TTL)
 
     def bind(self, openid: str, code: str) -> str | None:
-        entry = self._codes.pop(code.strip(), None)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        self._map[openid] = entry[0]
-        self._save()
-        return entry[0]
+        account = wechat_store.spend_code(self.store, code.strip())
+        if account is not None:
+            wechat_store.bind(self.store, openid, account)
+        return account
 
     def account_of(self, openid: str) -> str | None:
-        return self._map.get(openid)
+        return wechat_store.account_of(self.store, openid)
 
     def forget_account(self, account: str) -> None:
-        self._map = {k: v for k, v in self._map.items() if v != account}
-        self._save()
-
-    def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self._map, fh)
-        os.replace(tmp, self.path)
+        wechat_store.forget_account(self.store, account)

@@ -1,0 +1,66 @@
+"""WeChat users bound to accounts, and the live one-time `绑定` codes, in the database: a code made on
+a student's page in one web process is known to the process that answers `/wechat`, and no
+process overwrites another's bindings (each used to keep the JSON file's map it read at start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gradewatch.store.db import Store
+from gradewatch.store.models import WechatBinding, WechatCode
+from gradewatch.store.schools import insert_ignoring_duplicates
+
+
+def new_code(store: Store, account: str, draw: Callable[[], str], ttl: timedelta) -> str:
+    """A new code for ``account`` from ``draw()``; its older codes end, and a code another account
+    holds is never taken over (that student would bind to this account): drawn again."""
+    now = store.now()
+    with store.session() as s:
+        s.execute(delete(WechatCode).where((WechatCode.account == account) | (WechatCode.expires_at <= now)))
+    while True:
+        code = draw()
+        try:
+            with store.session() as s:
+                s.add(WechatCode(code=code, account=account, expires_at=now + ttl))
+            return code
+        except IntegrityError:
+            continue  # one in a million per live code: draw again
+
+
+def spend_code(store: Store, code: str) -> str | None:
+    """The account of a live code, which this call spends (None: unknown, spent or expired)."""
+    now = store.now()
+    with store.session() as s:
+        account = s.scalar(select(WechatCode.account).where(WechatCode.code == code, WechatCode.expires_at > now))
+        if account is None:
+            return None
+        gone = s.execute(delete(WechatCode).where(WechatCode.code == code, WechatCode.expires_at > now))
+        return account if int(gone.rowcount) == 1 else None  # type: ignore[attr-defined]
+
+
+def bind(store: Store, openid: str, account: str) -> None:
+    with store.session() as s:
+        insert_ignoring_duplicates(s, WechatBinding, {"openid": openid, "account": account})
+        s.execute(update(WechatBinding).where(WechatBinding.openid == openid).values(account=account))
+
+
+def account_of(store: Store, openid: str) -> str | None:
+    with store.session() as s:
+        return s.scalar(select(WechatBinding.account).where(WechatBinding.openid == openid))
+
+
+def forget_account(store: Store, account: str) -> None:
+    with store.session() as s:
+        s.execute(delete(WechatBinding).where(WechatBinding.account == account))
+
+
+def import_bindings(store: Store, bindings: Mapping[str, str]) -> None:
+    """Bindings of the JSON file earlier versions kept; one already in the database stays."""
+    with store.session() as s:
+        for openid, account in bindings.items():
+            insert_ignoring_duplicates(s, WechatBinding, {"openid": str(openid), "account": str(account)})
