@@ -17,6 +17,7 @@ from gradewatch.captcha import dataset as ds
 from gradewatch.captcha.errors import DatasetError, InvalidImage
 from gradewatch.captcha.render import random_text, render_ssfw
 from gradewatch.captcha.spec import SPECS, CaptchaSpec, open_image
+from png_headers import png_header_claiming
 
 SSFW = SPECS["ssfw"]
 
@@ -51,6 +52,19 @@ def test_wrong_size_and_bad_bytes_are_invalid_images():
     render_ssfw("abcd", random.Random(0)).save(buf, "PNG")
     with pytest.raises(InvalidImage, match="damaged"):
         open_image(buf.getvalue()[:200])
+
+
+def test_an_image_claiming_millions_of_pixels_is_refused_before_decoding():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:  # records what the process's filters let through
+        with pytest.raises(InvalidImage, match=r"too large for a captcha"):
+            open_image(png_header_claiming(12_000, 12_000))  # 144 M pixels: Pillow only warns
+        with pytest.raises(InvalidImage, match=r"too large for a captcha \(3000x3000\)"):
+            open_image(png_header_claiming(3_000, 3_000))  # under Pillow's limits, far over a captcha's
+    assert not seen, [str(w.message) for w in seen]
+    with pytest.raises(InvalidImage, match="damaged"):  # a captcha's size passes, to be decoded (and fail)
+        open_image(png_header_claiming(200, 50))
 
 
 def test_variable_length_spec_pads_with_blank():

@@ -9,6 +9,7 @@ import pytest
 
 from gradewatch.frontdoor.slider import SliderError, find_gap
 from gradewatch.sim.slider import make_challenge
+from png_headers import png_header_claiming
 
 
 def test_500_challenges():
@@ -23,3 +24,6 @@ def test_500_challenges():
 def test_garbage_images_are_a_typed_error():
     with pytest.raises(SliderError):
         find_gap(b"not a png", b"nor this")
+    for claimed in (12_000, 3_000):  # over Pillow's own limit, and under it but far over a slider's
+        with pytest.raises(SliderError, match="too large|DecompressionBomb"):
+            find_gap(png_header_claiming(claimed, claimed), png_header_claiming(60, 60))

@@ -34,6 +34,7 @@ from PIL import Image
 from gradewatch.captcha.errors import CaptchaError
 from gradewatch.captcha.spec import SPECS, CaptchaSpec
 from gradewatch.captcha.spec_learn import Answer, CaseProbe
+from gradewatch.image_limits import TOO_LARGE
 from gradewatch.schools.base import Credentials, SchoolAdapter
 from gradewatch.schools.errors import (
     AccountLocked,
@@ -378,7 +379,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as img:  # reads the header only
             return img.size
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, *TOO_LARGE):
         return None
 
 

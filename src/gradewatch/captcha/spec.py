@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from gradewatch.captcha.errors import InvalidImage
+from gradewatch.image_limits import TOO_LARGE, too_large
 
 BLANK = ""  # what the blank class decodes to
 #: How a resized captcha is sampled. Pillow's antialiased bilinear for every shipped model; nearest
@@ -201,13 +202,15 @@ def open_image(source: bytes | Image.Image | str | Path) -> Image.Image:
         raise InvalidImage(f"{name}: cannot read file ({exc.strerror or exc})") from None
     try:
         img = Image.open(io.BytesIO(data))
+        if too_large(img):  # the header's size, before any decoding
+            raise InvalidImage(f"{name}: image too large for a captcha ({img.width}x{img.height})")
         img.load()  # decode now so a truncated file fails here, not later
     except UnidentifiedImageError:
         raise InvalidImage(f"{name}: not an image file") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"{name}: damaged image ({exc})") from None
-    except Image.DecompressionBombError:
-        raise InvalidImage(f"{name}: image too large") from None
+    except TOO_LARGE:
+        raise InvalidImage(f"{name}: image too large for a captcha") from None
     return img
 
 

@@ -13,6 +13,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from gradewatch.image_limits import TOO_LARGE, too_large
+
 
 class SliderError(ValueError):
     """The challenge images cannot be read."""
@@ -21,8 +23,12 @@ class SliderError(ValueError):
 def _load(data: bytes, mode: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
+            if too_large(im):  # the header's size, before any decoding
+                raise SliderError(f"slider image too large ({im.width}x{im.height})")
             return np.asarray(im.convert(mode), dtype=np.float32)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
+    except SliderError:
+        raise
+    except (OSError, ValueError, *TOO_LARGE) as err:
         raise SliderError(f"unreadable slider image: {type(err).__name__}") from None
 
 
