@@ -155,3 +155,50 @@ def test_a_refused_password_stays_refused_after_a_restart_and_in_a_second_web_pr
             student.username)["locked"]
     finally:
         next(restarted_site, None)
+
+
+def test_send_a_test_checks_the_channels_host_again(public_channels, monkeypatch):
+    """A name that was public when the channel was given and points into the club's network now
+    (DNS changed, or rebinding) gets no test: the test would show the student what it answered."""
+    import http.server
+
+    import gradewatch.web.channel_check as channel_check
+
+    from .test_security_wechat import signed_up
+
+    hits = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"internal": "secret"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        site = public_channels
+        student = site.students[2]
+        client = signed_up(site, student)
+        name = f"uni.{student.username}"
+        real = channel_check.host_is_private
+        monkeypatch.setattr(channel_check, "host_is_private", lambda host: False)  # "localhost" was public then
+        token = _csrf(client, f"/accounts/{name}")
+        added = client.post(f"/accounts/{name}/add-channel",
+                            data={"csrf": token, "notify": f"json://localhost:{server.server_address[1]}/hook"})
+        assert "Channel 2 added" in added.text
+        monkeypatch.setattr(channel_check, "host_is_private", real)  # and now it resolves to 127.0.0.1
+        token = _csrf(client, f"/accounts/{name}")
+        tested = client.post(f"/accounts/{name}/test-channel", data={"csrf": token, "index": "1"})
+        token = _csrf(client, f"/accounts/{name}")
+        mailbox = client.post(f"/accounts/{name}/test-channel", data={"csrf": token, "index": "0"})
+        client.close()
+        assert "Channel 1: confirmed" in mailbox.text  # the operator's own mailbox, on loopback, is the operator's
+        assert "Channel 2: not tried" in tested.text and "not on the public internet" in tested.text
+        assert "secret" not in tested.text and hits == []
+    finally:
+        server.shutdown()

@@ -6,7 +6,8 @@ link-local addresses: the database, a cloud's metadata service, an admin page), 
 operator runs a campus-internal deployment (``--private-channels``). The services' own public
 hosts (Server酱, PushPlus, …) are not looked up: only a host the URL chose itself (``base=``, a
 self-hosted Bark or ntfy, a webhook, an SMTP server, an Apprise URL) is. The check runs when the
-URL is given; a name that later resolves elsewhere is not caught (no DNS pinning).
+URL is given and again before "Send a test"; between those, or for the sends of new grades, a
+name that resolves elsewhere later is not caught (no DNS pinning: the connection resolves it again).
 """
 
 from __future__ import annotations
