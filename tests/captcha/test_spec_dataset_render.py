@@ -55,16 +55,31 @@ def test_wrong_size_and_bad_bytes_are_invalid_images():
 
 
 def test_an_image_claiming_millions_of_pixels_is_refused_before_decoding():
-    import warnings
-
-    with warnings.catch_warnings(record=True) as seen:  # records what the process's filters let through
-        with pytest.raises(InvalidImage, match=r"too large for a captcha"):
-            open_image(png_header_claiming(12_000, 12_000))  # 144 M pixels: Pillow only warns
-        with pytest.raises(InvalidImage, match=r"too large for a captcha \(3000x3000\)"):
-            open_image(png_header_claiming(3_000, 3_000))  # under Pillow's limits, far over a captcha's
-    assert not seen, [str(w.message) for w in seen]
+    with pytest.raises(InvalidImage, match=r"too large for a captcha"):
+        open_image(png_header_claiming(12_000, 12_000))  # 144 M pixels: Pillow alone only warns, then decodes
+    with pytest.raises(InvalidImage, match=r"too large for a captcha \(3000x3000\)"):
+        open_image(png_header_claiming(3_000, 3_000))  # under Pillow's limits, far over a captcha's
     with pytest.raises(InvalidImage, match="damaged"):  # a captcha's size passes, to be decoded (and fail)
         open_image(png_header_claiming(200, 50))
+
+
+def test_no_decompression_bomb_warning_reaches_stderr():
+    """As a command runs (Python's default warning filters, not pytest's): one error, no warning."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    script = (f"import sys; sys.path.insert(0, {tests_dir!r})\n"
+              "from png_headers import png_header_claiming\n"
+              "from gradewatch.captcha.errors import InvalidImage\n"
+              "from gradewatch.captcha.spec import open_image\n"
+              "try:\n    open_image(png_header_claiming(12_000, 12_000))\n"
+              "except InvalidImage as err:\n    print(err)\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False,
+                         env={k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"})
+    assert res.returncode == 0 and "too large for a captcha" in res.stdout, res
+    assert "DecompressionBomb" not in res.stderr and "exceeds limit" not in res.stderr, res.stderr
 
 
 def test_variable_length_spec_pads_with_blank():
