@@ -64,8 +64,8 @@ base_url = "{sim.base_url}"
     with SmtpSink() as sink:
         sender = f"mailto://127.0.0.1:{sink.port}?mode=insecure&from=gradewatch@localhost"
         settings.setdefault("private_channels", True)  # the channels' stand-ins listen on loopback
-        app = create_app(WebSettings(config_path=cfg, admin_hash=hash_password(ADMIN_PASSWORD), mail_sender=sender,
-                                     **settings))
+        settings.setdefault("admin_hash", hash_password(ADMIN_PASSWORD))
+        app = create_app(WebSettings(config_path=cfg, mail_sender=sender, **settings))
         with serve(app) as url:
             app.state.web.settings.public_url = settings.get("public_url", url + "/")  # known once it listens
             yield Site(url, sim, sink, list(seeded_students(0, 5)), app)

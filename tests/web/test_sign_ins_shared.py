@@ -10,12 +10,14 @@ import time
 import httpx
 from defusedxml import ElementTree as ET
 
-from .conftest import WECHAT_TOKEN, serve_site
+from gradewatch.web.security import hash_password
+
+from .conftest import ADMIN_PASSWORD, WECHAT_TOKEN, serve_site
 from .test_security_wechat import _csrf, _message, _wechat, signed_up
 
 
-def _site(sim, tmp_path):
-    gen = serve_site(sim, tmp_path, signin_limit=(100, 60.0), wechat_token=WECHAT_TOKEN)
+def _site(sim, tmp_path, **settings):
+    gen = serve_site(sim, tmp_path, signin_limit=(100, 60.0), wechat_token=WECHAT_TOKEN, **settings)
     return gen, next(gen)
 
 
@@ -107,4 +109,46 @@ def test_a_wechat_code_from_one_process_binds_at_another_and_the_binding_outlive
         assert a.web.bindings.account_of("oShared") == name and a.web.bindings.account_of("oOldUser") == "uni.old"
     finally:
         _stop(gen_b)  # a stopped one is left alone
+        _stop(gen_a)
+
+
+def _admin_cookie(site) -> dict:
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        token = _csrf(client, "/admin/login")
+        ok = client.post("/admin/login", data={"csrf": token, "password": ADMIN_PASSWORD}, follow_redirects=False)
+        assert ok.status_code == 303 and client.get("/admin").status_code == 200
+        return dict(client.cookies)
+
+
+def test_an_operator_session_ends_with_the_dashboard_password_it_was_made_under(ssfw_sim, tmp_path):
+    gen_a, a = _site(ssfw_sim, tmp_path)
+    try:
+        cookie = _admin_cookie(a)
+        with httpx.Client(base_url=a.url, timeout=30, cookies=cookie) as same:
+            assert same.get("/admin", follow_redirects=False).status_code == 200
+        _stop(gen_a)
+        for admin_hash in (hash_password("a-new-operator-password"), None):  # a new password; no dashboard
+            gen_a, a = _site(ssfw_sim, tmp_path, admin_hash=admin_hash)
+            with httpx.Client(base_url=a.url, timeout=30, cookies=cookie) as old:
+                assert old.get("/admin", follow_redirects=False).status_code == 303  # to the sign-in page
+            _stop(gen_a)
+    finally:
+        _stop(gen_a)
+
+
+def test_deleting_an_account_ends_every_copy_of_its_session(ssfw_sim, tmp_path):
+    gen_a, a = _site(ssfw_sim, tmp_path)
+    try:
+        student = a.students[3]
+        name = f"uni.{student.username}"
+        client = signed_up(a, student)
+        cookie = dict(client.cookies)
+        token = _csrf(client, f"/accounts/{name}")
+        gone = client.post(f"/accounts/{name}/delete", data={"csrf": token, "confirm": student.username})
+        assert "deleted" in gone.text.lower()
+        client.close()
+        signed_up(a, student).close()  # the same student number signs up again
+        with httpx.Client(base_url=a.url, timeout=30, cookies=cookie) as copy:
+            assert copy.get(f"/accounts/{name}").status_code == 404  # the old cookie is not theirs again
+    finally:
         _stop(gen_a)

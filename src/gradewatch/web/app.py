@@ -95,6 +95,16 @@ class Web:
         request.session.clear()
         request.session["admin" if admin else "account"] = True if admin else account
         request.session["gen"] = generation(self.store, self._identity(account, admin))
+        if admin:
+            request.session["admin_key"] = self._admin_key()
+
+    def _admin_key(self) -> str | None:
+        """Ties an operator's session to the dashboard password this process was started with: a
+        new password (or none: no dashboard) ends every operator session, though the cookies' key
+        outlives restarts. The argon2 hash is salted anew at each start, so a restart asks the
+        operator to sign in again."""
+        admin_hash = self.settings.admin_hash
+        return self.store.vault.fingerprint("dashboard:" + admin_hash) if admin_hash else None
 
     def sign_out(self, request: Request) -> None:
         account, admin = request.session.get("account"), bool(request.session.get("admin"))
@@ -113,7 +123,9 @@ class Web:
         return str(account) if account and self._valid(request, self._identity(str(account), False)) else None
 
     def is_admin(self, request: Request) -> bool:
-        return bool(request.session.get("admin")) and self._valid(request, "admin")
+        key = self._admin_key()
+        return (bool(request.session.get("admin")) and key is not None and request.session.get("admin_key") == key
+                and self._valid(request, "admin"))
 
     def config(self) -> Config:
         """The config with the database's accounts (a sign-up is one of them at once)."""

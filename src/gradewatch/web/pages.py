@@ -277,7 +277,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                     view["result"] = str(err)
                     return render(request, "account.html", **{**_account_view(web, name), "bind_code": None,
                                                                **view})
-                request.session.clear()
+                web.sign_out(request)  # every copy of its cookie: the name may sign up again
                 return render(request, "message.html", title="Deleted",
                               text="Your account, grades, history, channels and notifications are deleted.")
         return render(request, "account.html", **{**_account_view(web, name), "bind_code": None, "result": None,
