@@ -6,8 +6,9 @@ link-local addresses: the database, a cloud's metadata service, an admin page), 
 operator runs a campus-internal deployment (``--private-channels``). The services' own public
 hosts (Server酱, PushPlus, …) are not looked up: only a host the URL chose itself (``base=``, a
 self-hosted Bark or ntfy, a webhook, an SMTP server, an Apprise URL) is. The check runs when the
-URL is given and again before "Send a test"; between those, or for the sends of new grades, a
-name that resolves elsewhere later is not caught (no DNS pinning: the connection resolves it again).
+URL is given and again before "Send a test", which catches a record changed since. Not caught (no
+DNS pinning: the connection resolves the name again): a rebinding name that answers the check and
+the connection differently, and the sends of new grades (which show the student no answer).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -65,6 +65,14 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
 
         return url_from_key(target) or (target if "://" in target else None)
 
+    def operators_mailbox(url: str) -> bool:
+        """Whether ``url`` is the operator's mailbox with one student's address (as notify_url makes it)."""
+        sender = web.settings.mail_sender
+        if not sender:
+            return False
+        head = f"{sender}{'&' if '?' in sender else '?'}to="
+        return url.startswith(head) and _EMAIL.fullmatch(unquote(url[len(head):])) is not None
+
     def channel_from(target: str) -> tuple[str | None, str]:
         """(URL, "") for what a student typed as a channel, or (None, what is wrong with it). An
         e-mail address goes through the operator's mailbox; anything else is checked here."""
@@ -81,8 +89,7 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
     def still_allowed(url: str) -> str | None:
         """Why a stored channel may not be sent a test now (None: it may); the operator's own
         mailbox (a student's e-mail address) is the operator's to place, private or not."""
-        sender = web.settings.mail_sender
-        if sender and url.startswith(sender):
+        if operators_mailbox(url):
             return None
         from gradewatch.web.channel_check import channel_problem
 
@@ -249,7 +256,9 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
                 from gradewatch.doctor import deliver_test
 
                 # Checked again now: the test shows the host's answer, and a name that was public
-                # when the channel was given may point into the club's network since.
+                # when the channel was given may point into the club's network since (a changed
+                # record; a rebinding name that answers the check and the send differently is not
+                # caught: the send resolves it again).
                 refused = await run_in_threadpool(still_allowed, urls[idx])
                 problem = refused or await run_in_threadpool(deliver_test, name, urls[idx])
                 view["result"] = (f"Channel {idx + 1}: confirmed by the service." if problem is None
