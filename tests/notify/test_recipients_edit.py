@@ -87,3 +87,31 @@ def test_a_recipient_taken_off_the_mail_gets_nothing_and_the_others_get_theirs(s
     assert to == {"a@example.edu"}
     by = {r.channel: r.status for r in store.messages("trio")}
     assert by == {"notify[0] to=a@example.edu": "sent", "notify[0] to=b@example.edu": "dropped"}
+
+
+def test_pieces_of_a_split_part_are_not_taken_for_recipients_copies(store):
+    """A part split into pieces (one check, kind, part and created_at each), fanned out to a mail's
+    two recipients, then edited back to a chat: every piece reaches the chat once, none is dropped."""
+    from datetime import timedelta
+
+    with PushStandin("pushplus") as chat:
+        first_check(store, "pieces", [service_url("pushplus", chat.base)])
+        [row] = store.messages("pieces")
+        owner = "splitter"
+        assert store.claim_message(owner, store.now(), timedelta(minutes=1), ["pieces"]).id == row.id
+        pieces = [(f"piece {k}", f"text {k}", f"<p>{k}</p>", f'{{"piece": {k}}}') for k in (1, 2, 3)]
+        assert store.split_message(row.id, owner, pieces)
+        store.release_claim(row.id, owner)
+        names = ["notify[0] to=a@example.edu", "notify[0] to=b@example.edu"]
+        held = []  # the entry became a mail to two: each piece fans out (claims held until all are done)
+        while (claimed := store.claim_message(owner, store.now(), timedelta(minutes=1), ["pieces"])) is not None:
+            held.append(claimed.id)
+            if claimed.channel == "notify[0]":
+                assert store.fan_out(claimed.id, owner, names, ["fp-a", "fp-b"])
+        for row_id in held:
+            store.release_claim(row_id, owner)
+        assert sorted(r.channel for r in store.messages("pieces")) == sorted(names * 3)
+        drain(store, {}, channels=_channels(store, "pieces", service_url("pushplus", chat.base)), send=SEND)
+        got = sorted(m.title for m in chat.delivered())
+    assert got == ["piece 1", "piece 2", "piece 3"]
+    assert sorted(r.status for r in store.messages("pieces")) == ["dropped"] * 3 + ["sent"] * 3

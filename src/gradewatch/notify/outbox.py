@@ -100,7 +100,7 @@ def _follow_edited_entry(store: Store, row: OutboxMessage, channels: Mapping[tup
         single = channels.get((row.account_id, entry))
         if single is None:
             return None, gone
-        if not store.adopt_channel(row.id, owner, entry):
+        if not store.adopt_channel(row.id, owner, entry, store.vault.fingerprint(single)):
             return None, f"{entry} is now one target, and another recipient's copy of this message goes there"
         row.channel = entry
         return single, ""

@@ -115,24 +115,29 @@ class OutboxMixin:
     # Rows name their channel ("notify[0]", or "notify[0] to=a@b" per recipient of a mail URL): when
     # the entry's URL now has another number of targets, the waiting rows follow it instead of being
     # dropped as "no longer in the config".
-    def adopt_channel(self, message_id: int, owner: str, channel: str) -> bool:
-        """Move a claimed row to ``channel``, unless a copy of the same message (another recipient's,
-        of one check, kind and part) is already there: several recipients' copies become one
-        message for a chat. False when the row was not moved (the caller drops it)."""
+    def adopt_channel(self, message_id: int, owner: str, channel: str, target: str) -> bool:
+        """Move a claimed row to ``channel`` (URL fingerprint ``target``), unless a copy of the same
+        message (another recipient's: one check, kind, part and content) is already there: several
+        recipients' copies become one message for a chat. False when the row was not moved (the
+        caller drops it)."""
         with self.session() as s:
             row = s.get(OutboxMessage, message_id)
             if row is None or row.claimed_by != owner or row.status != "pending":
                 return False
-            s.get(Account, row.account_id, with_for_update=True)  # PostgreSQL: siblings move one at a time
+            # PostgreSQL: siblings move one at a time. NO KEY UPDATE: the account's checks, grades and
+            # outbox rows (which only share-lock its key) are not held up meanwhile.
+            s.get(Account, row.account_id, with_for_update={"key_share": True})
             other = aliased(OutboxMessage)  # not the UPDATE's own row: a sibling of it
             sibling = (select(other.id)
                        .where(other.account_id == row.account_id, other.channel == channel,
                               other.check_id.is_not_distinct_from(row.check_id), other.kind == row.kind,
-                              other.created_at == row.created_at, other.part == row.part, other.parts == row.parts)
+                              other.created_at == row.created_at, other.part == row.part, other.parts == row.parts,
+                              # the pieces of one split part share all the above; copies also share this
+                              other.source.is_not_distinct_from(row.source))
                        .exists())
             res = s.execute(update(OutboxMessage)
                             .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner, ~sibling)
-                            .values(channel=channel))
+                            .values(channel=channel, target=target))
             return int(res.rowcount) == 1  # type: ignore[attr-defined]
 
     def fan_out(self, message_id: int, owner: str, channels: Sequence[str], targets: Sequence[str]) -> bool:
