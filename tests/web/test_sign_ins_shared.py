@@ -4,6 +4,7 @@ from the key file, sign-out generations and mailed links live in the database. T
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -84,11 +85,14 @@ def test_a_mailed_link_signs_in_at_any_process_once(ssfw_sim, tmp_path):
 
 
 def test_a_wechat_code_from_one_process_binds_at_another_and_the_binding_outlives_both(ssfw_sim, tmp_path):
-    (tmp_path / "wechat-bindings.json").write_text('{"oOldUser": "uni.old"}', encoding="utf-8")  # an earlier version's
+    legacy = {"oOldUser": "uni.old", "o" * 300: "uni.long", "oNumber": 5}  # an earlier version's file, two bad
+    (tmp_path / "wechat-bindings.json").write_text(json.dumps(legacy), encoding="utf-8")
     gen_a, a = _site(ssfw_sim, tmp_path)
     gen_b, b = _site(ssfw_sim, tmp_path)
     try:
         assert a.web.bindings.account_of("oOldUser") == "uni.old"  # taken over from the file, once
+        assert a.web.bindings.account_of("oNumber") is None
+        assert _wechat(a, _message("成绩", "o" * 300)).status_code == 400  # no openid: refused, not stored
         assert not (tmp_path / "wechat-bindings.json").exists()
         student = a.students[2]
         name = f"uni.{student.username}"

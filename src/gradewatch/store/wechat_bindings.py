@@ -59,8 +59,15 @@ def forget_account(store: Store, account: str) -> None:
         s.execute(delete(WechatBinding).where(WechatBinding.account == account))
 
 
-def import_bindings(store: Store, bindings: Mapping[str, str]) -> None:
-    """Bindings of the JSON file earlier versions kept; one already in the database stays."""
+def import_bindings(store: Store, bindings: Mapping[object, object]) -> int:
+    """Bindings of the JSON file earlier versions kept; one already in the database stays, and an
+    entry that is no (openid, account) pair of strings that fit is skipped. Returns how many were."""
+    skipped = 0
     with store.session() as s:
         for openid, account in bindings.items():
-            insert_ignoring_duplicates(s, WechatBinding, {"openid": str(openid), "account": str(account)})
+            if not (isinstance(openid, str) and isinstance(account, str) and 0 < len(openid) <= 100
+                    and 0 < len(account) <= 100):
+                skipped += 1
+                continue
+            insert_ignoring_duplicates(s, WechatBinding, {"openid": openid, "account": account})
+    return skipped

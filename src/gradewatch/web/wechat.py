@@ -29,6 +29,8 @@ from gradewatch.store.db import Store
 
 log = logging.getLogger(__name__)
 
+#: Openids are 28 characters; anything longer is not WeChat's.
+MAX_OPENID = 64
 #: WeChat drops a reply that is later than 5 s; keep replies short (its text limit is 2048 bytes).
 MAX_REPLY_BYTES = 2000
 
@@ -92,6 +94,8 @@ def parse(body: bytes) -> Incoming:
 
     if not text("FromUserName"):
         raise WechatError("no FromUserName")
+    if len(text("FromUserName")) > MAX_OPENID:  # it is stored with a binding (100 characters)
+        raise WechatError("FromUserName is no openid")
     return Incoming(text("ToUserName"), text("FromUserName"), text("MsgType"), text("Content"))
 
 
@@ -128,8 +132,12 @@ class Bindings:
         except (OSError, ValueError) as err:
             log.warning("%s: not read (%s); its WeChat bindings are not taken over", path, type(err).__name__)
             return
-        if isinstance(data, dict):
-            wechat_store.import_bindings(self.store, data)
+        if not isinstance(data, dict):
+            log.warning("%s: not a map of bindings; its WeChat bindings are not taken over", path)
+            return
+        skipped = wechat_store.import_bindings(self.store, data)
+        if skipped:
+            log.warning("%s: %d entries are no WeChat binding and were skipped", path, skipped)
         with contextlib.suppress(OSError):  # another process starting at once may have moved it
             path.rename(path.with_name(path.name + ".imported"))
 
