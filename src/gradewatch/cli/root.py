@@ -72,7 +72,11 @@ def main() -> None:  # pragma: no cover - run as a subprocess by the tests
         from gradewatch.logs import redact
 
         # Not every command takes -v; the variable works for all of them.
-        again = "GRADEWATCH_DEBUG=1" + (" or -v" if _takes_verbose(sys.argv[1:]) else "")
+        try:  # the bug being reported may be in what this looks at
+            takes_v = _takes_verbose(sys.argv[1:])
+        except Exception:  # noqa: BLE001 - the one line must still be printed
+            takes_v = False
+        again = "GRADEWATCH_DEBUG=1" + (" or -v" if takes_v else "")
         err_console.print(f"[bold red]gradewatch: internal error:[/] {escape(redact(f'{type(err).__name__}: {err}'))}"
                           f" (rerun with {again} for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(exit_codes.INTERNAL)

@@ -57,9 +57,13 @@ def web_command(
                            review_dir=review_dir, review_dataset=review_dataset,
                            allow_detect=allow_detect, detect_private=detect_private,
                            private_channels=private_channels)
+    sock = _listening_socket(host, port)  # first: a port in use must not cost a migration or an import
     with user_errors():
-        app = create_app(settings)
-    sock = _listening_socket(host, port)
+        try:
+            app = create_app(settings)
+        except BaseException:
+            sock.close()
+            raise
     stop = threading.Event()
     if with_run:
         from gradewatch.watch.scheduler import Scheduler
@@ -79,8 +83,10 @@ def web_command(
 def _listening_socket(host: str, port: int) -> socket.socket:
     """The bound socket uvicorn serves on, bound here so that a port in use or an address this host
     does not have is one line and exit code 2 (uvicorn logs it and exits 3, our database code)."""
+    # uvicorn's rule: IPv6 only for an address written with ':'; a name (localhost) binds its IPv4.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(family, kind, proto)
     except (OSError, UnicodeError) as err:
