@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 
 from gradewatch.store.db import Store
 from gradewatch.store.models import SignInLink, WebSignIn
+from gradewatch.store.once import spend
 from gradewatch.store.schools import insert_ignoring_duplicates
 
 
@@ -44,13 +45,9 @@ def link_account(store: Store, token: str) -> str | None:
 def spend_link(store: Store, token: str) -> str | None:
     """The account of a live link, which is spent by this call: of two clicks (or two web
     processes), one signs in."""
-    fp, now = store.vault.fingerprint(token), store.now()
     with store.session() as s:
-        account = s.scalar(select(SignInLink.account).where(SignInLink.token_fp == fp, SignInLink.expires_at > now))
-        if account is None:
-            return None
-        gone = s.execute(delete(SignInLink).where(SignInLink.token_fp == fp, SignInLink.expires_at > now))
-        return account if int(gone.rowcount) == 1 else None  # type: ignore[attr-defined]
+        return spend(s, SignInLink.token_fp, store.vault.fingerprint(token), SignInLink.expires_at,
+                     SignInLink.account, store.now())
 
 
 def drop_link(store: Store, token: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gradewatch.store.db import Store
 from gradewatch.store.models import WechatBinding, WechatCode
+from gradewatch.store.once import spend
 from gradewatch.store.schools import insert_ignoring_duplicates
 
 
@@ -34,13 +35,8 @@ def new_code(store: Store, account: str, draw: Callable[[], str], ttl: timedelta
 
 def spend_code(store: Store, code: str) -> str | None:
     """The account of a live code, which this call spends (None: unknown, spent or expired)."""
-    now = store.now()
     with store.session() as s:
-        account = s.scalar(select(WechatCode.account).where(WechatCode.code == code, WechatCode.expires_at > now))
-        if account is None:
-            return None
-        gone = s.execute(delete(WechatCode).where(WechatCode.code == code, WechatCode.expires_at > now))
-        return account if int(gone.rowcount) == 1 else None  # type: ignore[attr-defined]
+        return spend(s, WechatCode.code, code, WechatCode.expires_at, WechatCode.account, store.now())
 
 
 def bind(store: Store, openid: str, account: str) -> None:
