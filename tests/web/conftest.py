@@ -16,7 +16,6 @@ from gradewatch.notify.sink import SmtpSink
 from gradewatch.sim.server import RunningSim, serve
 from gradewatch.sim.transcripts import seeded_students
 from gradewatch.web.app import WebSettings, create_app
-from gradewatch.web.security import hash_password
 
 CHROMIUM = os.environ.get("GRADEWATCH_CHROMIUM", "/usr/bin/chromium")
 ADMIN_PASSWORD = "operator-secret-1"
@@ -64,7 +63,8 @@ base_url = "{sim.base_url}"
     with SmtpSink() as sink:
         sender = f"mailto://127.0.0.1:{sink.port}?mode=insecure&from=gradewatch@localhost"
         settings.setdefault("private_channels", True)  # the channels' stand-ins listen on loopback
-        settings.setdefault("admin_hash", hash_password(ADMIN_PASSWORD))
+        if "admin_hash" not in settings:  # the dashboard password, as the CLI gives it
+            settings.setdefault("admin_password", ADMIN_PASSWORD)
         app = create_app(WebSettings(config_path=cfg, mail_sender=sender, **settings))
         with serve(app) as url:
             app.state.web.settings.public_url = settings.get("public_url", url + "/")  # known once it listens

@@ -11,8 +11,6 @@ import time
 import httpx
 from defusedxml import ElementTree as ET
 
-from gradewatch.web.security import hash_password
-
 from .conftest import ADMIN_PASSWORD, WECHAT_TOKEN, serve_site
 from .test_security_wechat import _csrf, _message, _wechat, signed_up
 
@@ -124,19 +122,26 @@ def _admin_cookie(site) -> dict:
         return dict(client.cookies)
 
 
-def test_an_operator_session_ends_with_the_dashboard_password_it_was_made_under(ssfw_sim, tmp_path):
+def test_an_operator_session_holds_in_every_process_and_ends_with_its_dashboard_password(ssfw_sim, tmp_path):
     gen_a, a = _site(ssfw_sim, tmp_path)
+    gen_b, b = _site(ssfw_sim, tmp_path)  # started with the same password, as a second process would be
     try:
         cookie = _admin_cookie(a)
+        for site in (a, b):
+            with httpx.Client(base_url=site.url, timeout=30, cookies=cookie) as same:
+                assert same.get("/admin", follow_redirects=False).status_code == 200
+        _stop(gen_a)
+        gen_a, a = _site(ssfw_sim, tmp_path)  # a restart with the same password keeps the operator in
         with httpx.Client(base_url=a.url, timeout=30, cookies=cookie) as same:
             assert same.get("/admin", follow_redirects=False).status_code == 200
         _stop(gen_a)
-        for admin_hash in (hash_password("a-new-operator-password"), None):  # a new password; no dashboard
-            gen_a, a = _site(ssfw_sim, tmp_path, admin_hash=admin_hash)
+        for changed in ({"admin_password": "a-new-operator-password"}, {"admin_hash": None}):  # new one; none
+            gen_a, a = _site(ssfw_sim, tmp_path, **changed)
             with httpx.Client(base_url=a.url, timeout=30, cookies=cookie) as old:
                 assert old.get("/admin", follow_redirects=False).status_code == 303  # to the sign-in page
             _stop(gen_a)
     finally:
+        _stop(gen_b)
         _stop(gen_a)
 
 

@@ -47,10 +47,9 @@ def web_command(
     import uvicorn
 
     from gradewatch.web.app import WebSettings, create_app
-    from gradewatch.web.security import hash_password
 
     admin = os.environ.get(admin_password_env)
-    settings = WebSettings(config_path=config, admin_hash=hash_password(admin) if admin else None,
+    settings = WebSettings(config_path=config, admin_password=admin or None,
                            mail_sender=os.environ.get(mail_sender_env) or None,
                            wechat_token=os.environ.get(wechat_token_env) or None, https_only=https,
                            public_url=public_url or f"http://{host}:{port}/",

@@ -42,6 +42,9 @@ class WebSettings:
     config_path: Path
     secret_key: str | None = field(default=None, repr=False)  # None: derived from the key file
     admin_hash: str | None = field(default=None, repr=False)  # argon2 hash; None: no dashboard
+    #: The dashboard password itself (what the CLI gives): hashed into admin_hash when that is not
+    #: given, and the stable basis of the operator sessions' key (the hash is salted anew each start).
+    admin_password: str | None = field(default=None, repr=False)
     #: A mail URL without a recipient (the club's sending mailbox): students then give only an address.
     mail_sender: str | None = field(default=None, repr=False)
     wechat_token: str | None = field(default=None, repr=False)
@@ -60,6 +63,12 @@ class WebSettings:
     #: deployment; the tests' stand-ins). Off: only public hosts (web/channel_check.py).
     private_channels: bool = False
     signin_limit: tuple[int, float] = (5, 300.0)  # attempts per window (seconds), per IP and per account
+
+    def __post_init__(self) -> None:
+        if self.admin_password and not self.admin_hash:
+            from gradewatch.web.security import hash_password
+
+            self.admin_hash = hash_password(self.admin_password)
     clock: Callable[[], float] = time.monotonic
 
 
@@ -99,12 +108,12 @@ class Web:
             request.session["admin_key"] = self._admin_key()
 
     def _admin_key(self) -> str | None:
-        """Ties an operator's session to the dashboard password this process was started with: a
-        new password (or none: no dashboard) ends every operator session, though the cookies' key
-        outlives restarts. The argon2 hash is salted anew at each start, so a restart asks the
-        operator to sign in again."""
-        admin_hash = self.settings.admin_hash
-        return self.store.vault.fingerprint("dashboard:" + admin_hash) if admin_hash else None
+        """Ties an operator's session to the dashboard password: a new password (or none: no
+        dashboard) ends every operator session, though the cookies' key outlives restarts. Keyed by
+        the password, so every process started with it, and a restart, keep the operator signed in;
+        given only a hash (salted anew at each start), by that hash: one process's sessions."""
+        basis = self.settings.admin_password or self.settings.admin_hash
+        return self.store.vault.fingerprint("dashboard:" + basis) if self.settings.admin_hash and basis else None
 
     def sign_out(self, request: Request) -> None:
         account, admin = request.session.get("account"), bool(request.session.get("admin"))
