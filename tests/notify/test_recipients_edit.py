@@ -4,6 +4,7 @@ names change with the edit. Real SMTP sink and a real PushPlus stand-in on loopb
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import partial
 
@@ -115,3 +116,18 @@ def test_pieces_of_a_split_part_are_not_taken_for_recipients_copies(store):
         got = sorted(m.title for m in chat.delivered())
     assert got == ["piece 1", "piece 2", "piece 3"]
     assert sorted(r.status for r in store.messages("pieces")) == ["dropped"] * 3 + ["sent"] * 3
+
+
+def test_a_mail_to_two_edited_to_a_small_chat_sends_each_piece_once(store):
+    """The moved row is split for the chat's limit (its first piece keeps the row, the others are new
+    rows); the other recipient's copy is still taken for a copy, so no piece goes twice."""
+    with SmtpSink() as sink, PushStandin("wecombot") as chat:
+        first_check(store, "small", [sink.url(to="a@example.edu,b@example.edu")], n_grades=64)
+        edited = _channels(store, "small", service_url("wecombot", chat.base))
+        drain(store, {}, channels=edited, send=SEND)
+        drain(store, {}, channels=edited, send=SEND)
+        got = chat.delivered()
+    n = len(got)
+    assert n > 1  # 64 grades do not fit one WeCom message
+    numbers = [re.search(r"\((\d+)/(\d+)\)", r.title or r.content) for r in got]
+    assert sorted(int(m[1]) for m in numbers if m) == list(range(1, n + 1))  # each piece once

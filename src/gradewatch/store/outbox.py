@@ -106,9 +106,11 @@ class OutboxMixin:
                 return False
             row.subject, row.body_text, row.body_html, row.source = parts[0]
             now = self.now()
-            for subject, text, html, source in parts[1:]:
+            for k, (subject, text, html, source) in enumerate(parts[1:], 1):
+                # Each piece its own created_at: adopt_channel takes rows of one check, kind, part and
+                # created_at for copies of one message (a recipient's), which pieces are not.
                 s.add(_copy_of(row, subject=subject, body_text=text, body_html=html, source=source,
-                               next_attempt_at=now, created_at=now))
+                               next_attempt_at=now, created_at=now + timedelta(microseconds=k)))
             return True
 
     # ---- a channel entry edited between one target and one per mail recipient -------------------
@@ -117,7 +119,7 @@ class OutboxMixin:
     # dropped as "no longer in the config".
     def adopt_channel(self, message_id: int, owner: str, channel: str, target: str) -> bool:
         """Move a claimed row to ``channel`` (URL fingerprint ``target``), unless a copy of the same
-        message (another recipient's: one check, kind, part and content) is already there: several
+        message (another recipient's: one check, kind, part and created_at) is already there: several
         recipients' copies become one message for a chat. False when the row was not moved (the
         caller drops it)."""
         with self.session() as s:
@@ -131,9 +133,7 @@ class OutboxMixin:
             sibling = (select(other.id)
                        .where(other.account_id == row.account_id, other.channel == channel,
                               other.check_id.is_not_distinct_from(row.check_id), other.kind == row.kind,
-                              other.created_at == row.created_at, other.part == row.part, other.parts == row.parts,
-                              # the pieces of one split part share all the above; copies also share this
-                              other.source.is_not_distinct_from(row.source))
+                              other.created_at == row.created_at, other.part == row.part, other.parts == row.parts)
                        .exists())
             res = s.execute(update(OutboxMessage)
                             .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner, ~sibling)
