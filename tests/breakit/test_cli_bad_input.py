@@ -141,7 +141,7 @@ def test_web_on_a_port_in_use_is_one_line_and_a_command_line_error(tmp_path):
     assert res.returncode == exit_codes.CONFIG, res  # uvicorn's own code was 3, which is ours for the database
     assert f"cannot listen on 127.0.0.1:{port}" in res.stderr and "another --port" in res.stderr
     assert "Traceback" not in res.stderr and "ERROR:" not in res.stderr and "gradewatch web on" not in res.stdout
-    assert not (tmp_path / "state" / "gradewatch.db").exists()  # refused before the database was opened
+    assert not (tmp_path / "state").exists()  # refused before the app opened: no key file, no SQLite file
     unknown = _run("web", "-c", str(cfg), "--host", "no-such-host.invalid", "--port", "8000", cwd=tmp_path)
     assert unknown.returncode == exit_codes.CONFIG and "--host no-such-host.invalid" in unknown.stderr, unknown
 

@@ -71,7 +71,10 @@ def routes(web: Web, render: Render, form_of: FormOf, forbidden: Callable[[Reque
         if not sender:
             return False
         head = f"{sender}{'&' if '?' in sender else '?'}to="
-        return url.startswith(head) and _EMAIL.fullmatch(unquote(url[len(head):])) is not None
+        rest = url[len(head):]
+        # Exactly as notify_url writes it: one quoted address, no more query (`&smtp=` would move the host).
+        return (url.startswith(head) and _EMAIL.fullmatch(unquote(rest)) is not None
+                and rest == quote(unquote(rest), safe="@"))
 
     def channel_from(target: str) -> tuple[str | None, str]:
         """(URL, "") for what a student typed as a channel, or (None, what is wrong with it). An
