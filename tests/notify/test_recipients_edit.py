@@ -131,3 +131,40 @@ def test_a_mail_to_two_edited_to_a_small_chat_sends_each_piece_once(store):
     assert n > 1  # 64 grades do not fit one WeCom message
     numbers = [re.search(r"\((\d+)/(\d+)\)", r.title or r.content) for r in got]
     assert sorted(int(m[1]) for m in numbers if m) == list(range(1, n + 1))  # each piece once
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_second_worker_waits_for_the_first_move_and_then_sees_it(store, db_url):
+    """Deterministic form of the race: worker 1 has locked the account and moved one recipient's row,
+    not yet committed; worker 2's move of the other copy must wait for it, then see it (READ
+    COMMITTED: each statement sees what was committed before it), and not move."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from gradewatch.store.models import Account, OutboxMessage
+
+    with SmtpSink() as sink:
+        first_check(store, "race", [sink.url(to="a@example.edu,b@example.edu")], n_grades=1)
+    rows = store.messages("race")
+    mine = [r for r in rows if r.channel.endswith("to=a@example.edu")][0]
+    theirs = [r for r in rows if r.channel.endswith("to=b@example.edu") and r.part == mine.part
+              and r.created_at == mine.created_at][0]
+    other = Store.open(db_url, store.vault)  # worker 2's own connection pool
+    try:
+        while (claimed := other.claim_message("w2", other.now(), timedelta(minutes=1), ["race"])) is not None:
+            if claimed.id == theirs.id:
+                break
+        assert claimed is not None and claimed.id == theirs.id
+        result: list[bool] = []
+        with store.session() as s:  # worker 1, mid-move
+            s.execute(select(Account).where(Account.id == "race").with_for_update(key_share=True))
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == mine.id).values(channel="notify[0]"))
+            t = threading.Thread(target=lambda: result.append(other.adopt_channel(theirs.id, "w2", "notify[0]", "fp")))
+            t.start()
+            t.join(1.5)
+            assert t.is_alive(), "worker 2 did not wait for worker 1's lock"
+        t.join(30)
+        assert result == [False]  # it saw the committed move: its copy is not moved (the drain drops it)
+    finally:
+        other.close()
