@@ -161,3 +161,20 @@ def test_deleting_an_account_ends_every_copy_of_its_session(ssfw_sim, tmp_path):
             assert copy.get(f"/accounts/{name}").status_code == 404  # the old cookie is not theirs again
     finally:
         _stop(gen_a)
+
+
+def test_a_captured_wechat_url_and_a_guesser_get_no_more_from_two_processes(ssfw_sim, tmp_path):
+    gen_a, a = _site(ssfw_sim, tmp_path)
+    gen_b, b = _site(ssfw_sim, tmp_path)
+    try:
+        ts, nonce = str(int(time.time())), "n0nce123"
+        assert _wechat(a, _message("成绩", "oAlice"), ts=ts, nonce=nonce).status_code == 200
+        assert _wechat(b, _message("成绩", "oAlice"), ts=ts, nonce=nonce).status_code == 200  # WeChat's own retry
+        assert _wechat(b, _message("成绩", "oMallory"), ts=ts, nonce=nonce).status_code == 403  # at the other process
+        assert _wechat(a, _message("成绩", "oAlice"), ts=ts, nonce="x" * 100).status_code == 403  # no WeChat nonce
+        replies = [ET.fromstring(_wechat((a, b)[i % 2], _message(f"绑定 {i:06d}", "oGuesser")).text).findtext("Content")
+                   for i in range(7)]  # turns at the two processes
+        assert all("无效" in r for r in replies[:5]) and all("过多" in r for r in replies[5:]), replies
+    finally:
+        _stop(gen_b)
+        _stop(gen_a)

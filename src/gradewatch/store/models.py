@@ -264,3 +264,25 @@ class WechatCode(Base):
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     account: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class WechatReplay(Base):
+    """A signed (timestamp, nonce) WeChat sent, and the user it first came with (0010): the signature
+    does not cover the body, so the same URL with another FromUserName is refused by every process."""
+
+    __tablename__ = "wechat_replays"
+
+    timestamp: Mapped[str] = mapped_column(String(20), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    from_user: Mapped[str] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WechatBindTry(Base):
+    """One `绑定` attempt of a WeChat user (0010): the tries per 10 minutes count in every process."""
+
+    __tablename__ = "wechat_bind_tries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

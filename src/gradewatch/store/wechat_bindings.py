@@ -1,6 +1,8 @@
-"""WeChat users bound to accounts, and the live one-time `绑定` codes, in the database: a code made on
-a student's page in one web process is known to the process that answers `/wechat`, and no
-process overwrites another's bindings (each used to keep the JSON file's map it read at start).
+"""WeChat users bound to accounts, the live one-time `绑定` codes, the signed URLs already seen and
+the bind tries per user, in the database: a code made on a student's page in one web process is
+known to the process that answers `/wechat`, no process overwrites another's bindings (each used
+to keep the JSON file's map it read at start), and a captured URL or a guesser gets no more from
+several processes than from one.
 """
 
 from __future__ import annotations
@@ -8,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gradewatch.store.db import Store
-from gradewatch.store.models import WechatBinding, WechatCode
+from gradewatch.store.models import WechatBinding, WechatBindTry, WechatCode, WechatReplay
 from gradewatch.store.once import spend
 from gradewatch.store.schools import insert_ignoring_duplicates
 
@@ -67,3 +69,29 @@ def import_bindings(store: Store, bindings: Mapping[object, object]) -> int:
                 continue
             insert_ignoring_duplicates(s, WechatBinding, {"openid": openid, "account": account})
     return skipped
+
+
+def first_user(store: Store, timestamp: str, nonce: str, from_user: str, keep: timedelta) -> str:
+    """The user a signed (timestamp, nonce) first came with: ``from_user`` if it is new. Seen ones
+    are kept for ``keep`` (past the signature's window), in every process."""
+    now = store.now()
+    with store.session() as s:
+        s.execute(delete(WechatReplay).where(WechatReplay.seen_at < now - keep))
+        insert_ignoring_duplicates(s, WechatReplay, {"timestamp": timestamp, "nonce": nonce, "from_user": from_user,
+                                                     "seen_at": now})
+        first = s.scalar(select(WechatReplay.from_user).where(WechatReplay.timestamp == timestamp,
+                                                              WechatReplay.nonce == nonce))
+    return str(first)
+
+
+def bind_try(store: Store, openid: str, limit: int, window: timedelta) -> bool:
+    """Count one `绑定` try of ``openid``; False (not counted) when it had ``limit`` in ``window``.
+    Two processes at the very same moment may each let one more through: a bound, not a lock."""
+    now = store.now()
+    with store.session() as s:
+        s.execute(delete(WechatBindTry).where(WechatBindTry.at <= now - window))
+        tries = s.scalar(select(func.count()).select_from(WechatBindTry).where(WechatBindTry.openid == openid))
+        if int(tries or 0) >= limit:
+            return False
+        s.add(WechatBindTry(openid=openid, at=now))
+        return True

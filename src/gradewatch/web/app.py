@@ -31,7 +31,7 @@ from gradewatch.store.web_sign_ins import end_generation, generation
 from gradewatch.web import pages, review
 from gradewatch.web.logins import SignupLogins
 from gradewatch.web.security import RateLimiter, SecurityHeaders, csrf_ok, csrf_token
-from gradewatch.web.wechat import Bindings, Replays
+from gradewatch.web.wechat import Bindings, BindTries, Replays
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -86,8 +86,8 @@ class Web:
         self.by_account = RateLimiter(*settings.signin_limit, clock=settings.clock)
         self.logins = SignupLogins(self.store)
         self.bindings = Bindings(self.store, legacy_file=self.base_config.base_dir / "wechat-bindings.json")
-        self.wechat_replays = Replays()
-        self.bind_tries = RateLimiter(5, 600.0, clock=settings.clock)  # 绑定 codes per WeChat user
+        self.wechat_replays = Replays(self.store)
+        self.bind_tries = BindTries(self.store)  # 5 绑定 codes per WeChat user per 10 minutes
         self._checks: dict[str, threading.Thread] = {}
 
     # ---- who is signed in -----------------------------------------------------------------

@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,8 +28,9 @@ from gradewatch.store.db import Store
 
 log = logging.getLogger(__name__)
 
-#: Openids are 28 characters; anything longer is not WeChat's.
+#: Openids are 28 characters; anything longer is not WeChat's. Nonces are about ten.
 MAX_OPENID = 64
+MAX_NONCE = 64
 #: WeChat drops a reply that is later than 5 s; keep replies short (its text limit is 2048 bytes).
 MAX_REPLY_BYTES = 2000
 
@@ -55,19 +55,28 @@ def signed(token: str, params: dict[str, str], *, now: float | None = None) -> b
 class Replays:
     """Each signed (timestamp, nonce) speaks for one WeChat user. WeChat repeats a message it got no
     reply to within 5 s with the same URL (the same user: allowed); the same URL with another user's
-    FromUserName is someone who captured it and wrote their own body."""
+    FromUserName is someone who captured it and wrote their own body. In the database: every
+    process answering /wechat knows every URL seen."""
 
-    def __init__(self) -> None:
-        self._seen: dict[tuple[str, str], tuple[str, float]] = {}
-        self._lock = threading.Lock()
+    KEEP = timedelta(seconds=2 * SIGNATURE_WINDOW_S)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def fresh(self, timestamp: str, nonce: str, from_user: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            for key in [k for k, (_, at) in self._seen.items() if now - at > 2 * SIGNATURE_WINDOW_S]:
-                del self._seen[key]
-            first = self._seen.setdefault((timestamp, nonce), (from_user, now))[0]
-        return first == from_user
+        if len(nonce) > MAX_NONCE or len(timestamp) > 20:  # WeChat's are 10 digits and about 10 characters
+            return False
+        return wechat_store.first_user(self.store, timestamp, nonce, from_user, self.KEEP) == from_user
+
+
+class BindTries:
+    """At most ``limit`` `绑定` tries per WeChat user per ``window``, counted in the database."""
+
+    def __init__(self, store: Store, limit: int = 5, window: timedelta = timedelta(minutes=10)) -> None:
+        self.store, self.limit, self.window = store, limit, window
+
+    def allow(self, openid: str) -> bool:
+        return wechat_store.bind_try(self.store, openid, self.limit, self.window)
 
 
 @dataclass(frozen=True)
