@@ -78,7 +78,6 @@ def web_command(
         app.state.web.close()
 
 
-
 def _listening_socket(host: str, port: int) -> socket.socket:
     """The bound socket uvicorn serves on, bound here so that a port in use or an address this host
     does not have is one line and exit code 2 (uvicorn logs it and exits 3, our database code)."""

@@ -49,6 +49,9 @@ class DrainResult:
     errors: list[str] = field(default_factory=list)
 
 
+CHANNEL_GONE = "the account's channel no longer exists in the config"
+
+
 def _delay(err: DeliveryError, attempts: int, now: datetime) -> timedelta:
     """The backoff, but not shorter than the wait the service named (a daily quota: next morning)."""
     return max(retry_delay(attempts), err.wait_from(now))
@@ -94,12 +97,11 @@ def _follow_edited_entry(store: Store, row: OutboxMessage, channels: Mapping[tup
     edited to a chat sends the chat the message once, a chat edited to a mail to two people sends
     each a copy. (None, why) when the row is not sent: the entry is gone, the row's recipient is no
     longer among the entry's, or another recipient's copy already went to the chat."""
-    gone = "the account's channel no longer exists in the config"
     entry = row.channel.split(" to=", 1)[0]
     if row.channel != entry:  # one recipient of a mail URL
         single = channels.get((row.account_id, entry))
         if single is None:
-            return None, gone
+            return None, CHANNEL_GONE
         if not store.adopt_channel(row.id, owner, entry, store.vault.fingerprint(single)):
             return None, f"{entry} is now one target, and another recipient's copy of this message goes there"
         row.channel = entry
@@ -107,7 +109,7 @@ def _follow_edited_entry(store: Store, row: OutboxMessage, channels: Mapping[tup
     recipients = sorted(name for (account, name) in channels
                         if account == row.account_id and name.startswith(entry + " to="))
     if not recipients:
-        return None, gone
+        return None, CHANNEL_GONE
     urls = [channels[(row.account_id, name)] for name in recipients]
     if not store.fan_out(row.id, owner, recipients, [store.vault.fingerprint(u) for u in urls]):
         return None, "another worker took the message over"
@@ -158,8 +160,7 @@ def drain(
         if row is None:
             break
         if row.channel and channels is not None:
-            url = channels.get((row.account_id, row.channel))
-            gone = "the account's channel no longer exists in the config"
+            url, gone = channels.get((row.account_id, row.channel)), CHANNEL_GONE
             if url is None:
                 url, gone = _follow_edited_entry(store, row, channels, owner)
         else:

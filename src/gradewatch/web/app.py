@@ -63,13 +63,13 @@ class WebSettings:
     #: deployment; the tests' stand-ins). Off: only public hosts (web/channel_check.py).
     private_channels: bool = False
     signin_limit: tuple[int, float] = (5, 300.0)  # attempts per window (seconds), per IP and per account
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         if self.admin_password and not self.admin_hash:
             from gradewatch.web.security import hash_password
 
             self.admin_hash = hash_password(self.admin_password)
-    clock: Callable[[], float] = time.monotonic
 
 
 class Web:
@@ -112,15 +112,17 @@ class Web:
         dashboard) ends every operator session, though the cookies' key outlives restarts. Keyed by
         the password, so every process started with it, and a restart, keep the operator signed in;
         given only a hash (salted anew at each start), by that hash: one process's sessions."""
-        basis = self.settings.admin_password or self.settings.admin_hash
-        return self.store.vault.fingerprint("dashboard:" + basis) if self.settings.admin_hash and basis else None
+        if not self.settings.admin_hash:
+            return None
+        return self.store.vault.fingerprint("dashboard:" + (self.settings.admin_password or self.settings.admin_hash))
 
     def sign_out(self, request: Request) -> None:
-        account, admin = request.session.get("account"), bool(request.session.get("admin"))
         seen = request.session.get("gen")
-        for key in ([self._identity(str(account), False)] if account else []) + (["admin"] if admin else []):
-            if isinstance(seen, int):
-                end_generation(self.store, key, seen)
+        if isinstance(seen, int):
+            if request.session.get("account"):
+                end_generation(self.store, self._identity(str(request.session["account"]), False), seen)
+            if request.session.get("admin"):
+                end_generation(self.store, "admin", seen)
         request.session.clear()
 
     def _valid(self, request: Request, key: str) -> bool:

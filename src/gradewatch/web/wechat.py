@@ -64,7 +64,7 @@ class Replays:
         self.store = store
 
     def fresh(self, timestamp: str, nonce: str, from_user: str) -> bool:
-        if len(nonce) > MAX_NONCE or len(timestamp) > 20:  # WeChat's are 10 digits and about 10 characters
+        if len(nonce) > MAX_NONCE:  # stored with the URL (`signed` already bounds the timestamp)
             return False
         return wechat_store.first_user(self.store, timestamp, nonce, from_user, self.KEEP) == from_user
 
